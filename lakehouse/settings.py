@@ -1,0 +1,44 @@
+"""Where local state lives and which deployment is active.
+
+Everything here reads the environment when called, never at import time, so importing the package
+has no side effects and tests can point it elsewhere with ``monkeypatch.setenv``.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+
+HOME_ENV_VAR = "LAKEHOUSE_HOME"
+DEPLOYMENT_ENV_VAR = "LAKEHOUSE_ENV"
+LAKE_ROOT_ENV_VAR = "LAKEHOUSE_LAKE_ROOT"
+DEFAULT_HOME = ".lakehouse"
+
+
+class Deployment(str, Enum):
+    LOCAL = "local"
+    PROD = "prod"
+
+
+def deployment() -> Deployment:
+    """The active deployment, from ``LAKEHOUSE_ENV`` (default ``local``)."""
+    raw = os.environ.get(DEPLOYMENT_ENV_VAR, Deployment.LOCAL.value).strip().lower()
+    try:
+        return Deployment(raw)
+    except ValueError:
+        choices = ", ".join(d.value for d in Deployment)
+        raise ValueError(f"{DEPLOYMENT_ENV_VAR}={raw!r} is not one of: {choices}") from None
+
+
+def lakehouse_home() -> Path:
+    """Root directory of all local state: services, generated data, the lake, Dagster's own storage."""
+    return Path(os.environ.get(HOME_ENV_VAR, DEFAULT_HOME)).expanduser().resolve()
+
+
+def lake_root() -> str:
+    """Root URI of the Delta tables: ``$LAKEHOUSE_LAKE_ROOT`` or ``$LAKEHOUSE_HOME/lake``."""
+    configured = os.environ.get(LAKE_ROOT_ENV_VAR)
+    if configured:
+        return configured.rstrip("/")
+    return str(lakehouse_home() / "lake")
