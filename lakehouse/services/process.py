@@ -1,0 +1,86 @@
+"""Waiting for a detached server to become ready, and stopping one by pid."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from lakehouse.services.status import ServiceError
+
+POLL_INTERVAL_SECONDS = 0.05
+STOP_TIMEOUT_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class RunningService:
+    pid: int
+    port: int
+
+
+def wait_until_ready(
+    is_ready: Callable[[], bool],
+    process: subprocess.Popen,
+    *,
+    what: str,
+    log_path: Path,
+    timeout: float,
+) -> None:
+    """Poll ``is_ready`` until it holds; fail fast with the log's path if the process dies or times out."""
+    deadline = time.monotonic() + timeout
+    while not is_ready():
+        exit_code = process.poll()
+        if exit_code is not None:
+            raise ServiceError(f"{what} exited with code {exit_code} while starting; read {log_path}")
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise ServiceError(f"{what} was not ready after {timeout:.0f} s; read {log_path}")
+        time.sleep(POLL_INTERVAL_SECONDS)
+
+
+def stop_process(pid: int, *, what: str) -> None:
+    """SIGTERM, wait for the process to exit, SIGKILL if it does not within the timeout."""
+    try:
+        process = psutil.Process(pid)
+        process.terminate()
+    except psutil.NoSuchProcess:
+        return
+    if _wait_until_exited(process, STOP_TIMEOUT_SECONDS):
+        return
+    try:
+        process.kill()
+    except psutil.NoSuchProcess:
+        return
+    if not _wait_until_exited(process, STOP_TIMEOUT_SECONDS):
+        raise ServiceError(f"{what} (pid {pid}) did not stop even after SIGKILL")
+
+
+def _wait_until_exited(process: psutil.Process, timeout: float) -> bool:
+    """True once the process has exited; a zombie counts, as it holds no files or ports any more.
+
+    ``psutil.Process.wait`` would also wait for a zombie that is not our child to be reaped by its new
+    parent, which some container init processes do only every second or two.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                _reap_if_child(process.pid)
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(POLL_INTERVAL_SECONDS)
+    return False
+
+
+def _reap_if_child(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it

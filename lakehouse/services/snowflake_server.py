@@ -1,0 +1,76 @@
+"""Entry point of the local Snowflake: a fakesnow HTTP server whose sessions all share one persistent database.
+
+Run as ``python -m lakehouse.services.snowflake_server --db-path DIR --port P``.
+
+Why not ``fakesnow -s``: fakesnow's server gives every login the module-global in-memory ``shared_fs``,
+and only a login carrying the ``FAKESNOW_DB_PATH`` session parameter gets files on disk, through a new
+``FakeSnow`` per session, i.e. several DuckDB handles on one file. Replacing ``shared_fs`` with one
+``FakeSnow(db_path=DIR)`` before serving makes every session share one handle, persisted as
+``DIR/<DATABASE>.db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_DATABASES = ("RETAIL",)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db-path", type=Path, required=True, help="directory of the DuckDB files")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--database",
+        action="append",
+        dest="databases",
+        help="database to create at start (repeatable; default RETAIL)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    # imported here so that importing this module (e.g. by the services package) stays cheap
+    import uvicorn
+
+    import fakesnow.server
+    from fakesnow.instance import FakeSnow
+
+    db_path: Path = args.db_path.resolve()
+    db_path.mkdir(parents=True, exist_ok=True)
+    fake_snow = FakeSnow(db_path=db_path)
+    # Attach every database up front: files written while the server was paused (bulk loads) and the
+    # default ones. fakesnow attaches a database only when a login names it, so without this a session
+    # that logs in without a database could not see RETAIL.
+    existing = {file.stem.upper() for file in db_path.glob("*.db")}
+    for database in sorted(existing | set(args.databases or DEFAULT_DATABASES)):
+        fake_snow.connect(database).close()
+    fakesnow.server.shared_fs = fake_snow
+    # uvicorn handles SIGTERM by shutting down gracefully and then re-raising the signal to the handler it
+    # found; with the default handler the process would die before the ``finally`` below closes DuckDB.
+    signal.signal(signal.SIGTERM, _exit_quietly)
+    try:
+        uvicorn.run(
+            fakesnow.server.app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        # checkpoint and release the DuckDB files before the process ends, so a bulk loader can open them
+        fake_snow.duck_conn.close()
+
+
+def _exit_quietly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":
+    main()
