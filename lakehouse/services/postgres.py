@@ -17,9 +17,10 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+import psutil
 import psycopg2
 
-from lakehouse.services.process import RunningService
+from lakehouse.services.process import RunningService, stop_process
 from lakehouse.services.state import ServiceRecord, port_is_free
 from lakehouse.services.status import ServiceError
 
@@ -67,7 +68,11 @@ class PostgresService:
             return None
         if info is None or not info.is_running() or info.status != "ready" or info.port is None:
             return None
-        if info.process.name() != "postgres":  # a stale file whose pid now belongs to another program
+        try:
+            # a crashed postmaster lingers as a zombie until reaped; a stale file's pid may be reused
+            if info.process.status() == psutil.STATUS_ZOMBIE or info.process.name() != "postgres":
+                return None
+        except psutil.NoSuchProcess:
             return None
         return RunningService(pid=info.pid, port=info.port)
 
@@ -81,6 +86,8 @@ class PostgresService:
         self._prepare_directories(system_user)
         if not (self.data_path / "PG_VERSION").exists():
             self._initdb(system_user)
+        self._stop_orphaned_backends()
+        self._remove_stale_pid_file()
         # "-k ''": no unix socket, so nothing depends on socket-path length limits; TCP on loopback only.
         # pg_ctl starts the postmaster in its own session, so it outlives this process.
         options = f"-h {host} -p {port} -k ''"
@@ -112,6 +119,40 @@ class PostgresService:
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             if self.find_running(ServiceRecord()) is not None:
                 raise ServiceError(f"{self.name} ({self.engine}) did not stop; read {self.log_path}") from None
+
+    def _stop_orphaned_backends(self) -> None:
+        """After a postmaster crash its child processes linger briefly, still attached to the cluster's
+        shared memory, and a new postmaster refuses to start until they are gone. They are found by
+        their working directory, which every PostgreSQL process sets to its data directory."""
+        orphans = []
+        for process in psutil.process_iter(["name"]):
+            try:
+                if process.info["name"] == "postgres" and Path(process.cwd()) == self.data_path:
+                    orphans.append(process)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        for process in orphans:
+            stop_process(process.pid, what=f"{self.name}: orphaned {self.engine} process")
+
+    def _remove_stale_pid_file(self) -> None:
+        """Remove a ``postmaster.pid`` whose process is dead, a zombie or another program.
+
+        PostgreSQL itself refuses to start while that pid answers ``kill(pid, 0)``, which a crashed
+        postmaster not yet reaped by its parent (or an unrelated process that reused the pid) does.
+        Called only when no ready postmaster of this cluster was found and its orphans are stopped.
+        """
+        pid_file = self.data_path / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return
+        try:
+            process = psutil.Process(pid)
+            if process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres":
+                return  # a live postmaster (starting or stopping): let pg_ctl report it
+        except psutil.NoSuchProcess:
+            pass
+        pid_file.unlink(missing_ok=True)
 
     def connect_kwargs(self, host: str, port: int, database: str = DATABASE) -> dict[str, object]:
         return {"host": host, "port": port, "user": USER, "password": PASSWORD, "dbname": database}

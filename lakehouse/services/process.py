@@ -51,17 +51,17 @@ def stop_process(pid: int, *, what: str) -> None:
         process.terminate()
     except psutil.NoSuchProcess:
         return
-    if _wait_until_exited(process, STOP_TIMEOUT_SECONDS):
+    if wait_until_exited(process, STOP_TIMEOUT_SECONDS):
         return
     try:
         process.kill()
     except psutil.NoSuchProcess:
         return
-    if not _wait_until_exited(process, STOP_TIMEOUT_SECONDS):
+    if not wait_until_exited(process, STOP_TIMEOUT_SECONDS):
         raise ServiceError(f"{what} (pid {pid}) did not stop even after SIGKILL")
 
 
-def _wait_until_exited(process: psutil.Process, timeout: float) -> bool:
+def wait_until_exited(process: psutil.Process, timeout: float) -> bool:
     """True once the process has exited; a zombie counts, as it holds no files or ports any more.
 
     ``psutil.Process.wait`` would also wait for a zombie that is not our child to be reaped by its new

@@ -46,10 +46,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     fake_snow = FakeSnow(db_path=db_path)
     # Attach every database up front: files written while the server was paused (bulk loads) and the
     # default ones. fakesnow attaches a database only when a login names it, so without this a session
-    # that logs in without a database could not see RETAIL.
+    # that logs in without a database could not see RETAIL. Each gets a PUBLIC schema, as in Snowflake.
     existing = {file.stem.upper() for file in db_path.glob("*.db")}
     for database in sorted(existing | set(args.databases or DEFAULT_DATABASES)):
-        fake_snow.connect(database).close()
+        fake_snow.connect(database, "PUBLIC").close()
     fakesnow.server.shared_fs = fake_snow
     # uvicorn handles SIGTERM by shutting down gracefully and then re-raising the signal to the handler it
     # found; with the default handler the process would die before the ``finally`` below closes DuckDB.
