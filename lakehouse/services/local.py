@@ -50,7 +50,7 @@ class LocalService(Protocol):
 class LocalServices:
     """Start, stop and locate the local source services. ``home`` defaults to ``$LAKEHOUSE_HOME``."""
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = Path(home).resolve() if home is not None else lakehouse_home()
         self.services_dir = self.home / SERVICES_DIR
         self._store = StateStore(self.services_dir)

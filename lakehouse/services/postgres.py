@@ -118,7 +118,8 @@ class PostgresService:
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             if self.find_running(ServiceRecord()) is not None:
-                raise ServiceError(f"{self.name} ({self.engine}) did not stop; read {self.log_path}") from None
+                message = f"{self.name} ({self.engine}) did not stop; read {self.log_path}"
+                raise ServiceError(message) from None
 
     def _stop_orphaned_backends(self) -> None:
         """After a postmaster crash its child processes linger briefly, still attached to the cluster's
@@ -200,7 +201,7 @@ class PostgresService:
                     "--auth-local=trust",
                     "--encoding=UTF8",
                     "--locale=C",
-                    # a throwaway local cluster: skipping fsync makes initdb several times faster
+                    # skip only initdb's final fsync of the new files; the running server still syncs
                     "--no-sync",
                     "--no-instructions",
                 ],

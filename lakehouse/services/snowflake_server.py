@@ -1,4 +1,4 @@
-"""Entry point of the local Snowflake: a fakesnow HTTP server whose sessions all share one persistent database.
+"""Entry point of the local Snowflake: a fakesnow server whose sessions all share one persistent database.
 
 Run as ``python -m lakehouse.services.snowflake_server --db-path DIR --port P``.
 

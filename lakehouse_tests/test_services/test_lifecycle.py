@@ -15,7 +15,13 @@ import psycopg2
 import pytest
 import snowflake.connector
 
-from lakehouse.services import LocalServices, ServiceError, ServicesNotRunningError, ServiceState, ServiceStatus
+from lakehouse.services import (
+    LocalServices,
+    ServiceError,
+    ServicesNotRunningError,
+    ServiceState,
+    ServiceStatus,
+)
 from lakehouse.services.process import wait_until_exited
 from lakehouse.services.state import free_port, port_accepts_connections
 
@@ -50,10 +56,14 @@ def test_second_up_reuses_the_running_services(local_services: LocalServices) ->
     }
 
 
-def test_down_stops_everything_and_up_brings_back_the_same_ports_and_data(tmp_path: Path) -> None:
+def test_services_outlive_the_process_that_started_them_until_down(tmp_path: Path) -> None:
+    """As with ``lakehouse services up`` in one shell and ``dagster dev`` in another."""
+    starter = f"from lakehouse.services import LocalServices; LocalServices({str(tmp_path)!r}).up()"
+    subprocess.run([sys.executable, "-c", starter], check=True, timeout=120)
     services = LocalServices(tmp_path)
-    first = _by_name(services.up())
+    first = _by_name(services.status())
     try:
+        assert {s.state for s in first.values()} == {ServiceState.RUNNING}
         with snowflake.connector.connect(**services.snowflake_connect_kwargs()) as connection:
             connection.cursor().execute("CREATE TABLE PUBLIC.KEPT AS SELECT 1 AS ID")
         with psycopg2.connect(services.postgres_dsn()) as connection, connection.cursor() as cursor:

@@ -11,7 +11,8 @@ from lakehouse.services.resources import redshift_resource
 def test_resource_runs_queries_in_analytics_web(local_services: LocalServices) -> None:
     client = redshift_resource().get_client()
     client.execute_query(
-        "CREATE TABLE web.resource_probe (event_id VARCHAR PRIMARY KEY, customer_id BIGINT, loaded_at TIMESTAMP)"
+        "CREATE TABLE web.resource_probe"
+        " (event_id VARCHAR PRIMARY KEY, customer_id BIGINT, loaded_at TIMESTAMP)"
     )
     client.execute_query(
         "INSERT INTO web.resource_probe VALUES ('e1', 7, '2024-01-02 03:04:05'), ('e2', NULL, '2024-01-03')"

@@ -19,9 +19,12 @@ def test_connector_writes_with_binding_and_resource_reads_back(local_services: L
     with snowflake.connector.connect(**local_services.snowflake_connect_kwargs()) as connection:
         cursor = connection.cursor()
         cursor.execute("CREATE SCHEMA IF NOT EXISTS CRM")
-        cursor.execute("CREATE OR REPLACE TABLE CRM.BINDING_PROBE (ID NUMBER, NAME VARCHAR, AMOUNT NUMBER(12,2))")
-        cursor.execute("INSERT INTO CRM.BINDING_PROBE VALUES (%s, %s, %s)", (1, "o'brien", "10.50"))
-        cursor.executemany("INSERT INTO CRM.BINDING_PROBE VALUES (%s, %s, %s)", [(2, "b", 2), (3, None, 3.25)])
+        cursor.execute(
+            "CREATE OR REPLACE TABLE CRM.BINDING_PROBE (ID NUMBER, NAME VARCHAR, AMOUNT NUMBER(12, 2))"
+        )
+        insert = "INSERT INTO CRM.BINDING_PROBE VALUES (%s, %s, %s)"
+        cursor.execute(insert, (1, "o'brien", "10.50"))
+        cursor.executemany(insert, [(2, "b", 2), (3, None, 3.25)])
 
     # a second, independent session made by the resource sees the first one's committed rows
     with snowflake_resource().get_connection() as connection:
