@@ -118,11 +118,11 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             keys = list(metadata.get(MERGE_KEYS_KEY) or [])
             if not keys:
                 raise DeltaWriteError(f"{uri}: write mode 'merge' needs {MERGE_KEYS_KEY} in the asset metadata")
-            self._with_commit_retries(
+            retries = self._with_commit_retries(
                 context, uri, lambda: self._merge(obj, uri, keys, partition_column if window else None)
             )
         else:
-            self._with_commit_retries(
+            retries = self._with_commit_retries(
                 context,
                 uri,
                 lambda: self._write(obj, uri, mode, predicate, partition_column if window else None, merge_schema),
@@ -134,6 +134,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             "table_uri": MetadataValue.path(uri),
             "delta_version": version,
             "write_mode": mode,
+            "delta_commit_retries": retries,
             "dagster/column_schema": MetadataValue.table_schema(_column_schema(obj.schema)),
         }
         if window is not None:
@@ -187,12 +188,13 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             writer = writer.partitionBy(partition_column)
         writer.save(uri)
 
-    def _with_commit_retries(self, context: OutputContext, uri: str, write) -> None:
+    def _with_commit_retries(self, context: OutputContext, uri: str, write) -> int:
+        """Run ``write``, retrying lost commit races with exponential back-off; returns the retries used."""
         delay = self.retry_backoff_seconds
         for attempt in range(self.commit_retries + 1):
             try:
                 write()
-                return
+                return attempt
             except Exception as error:  # the engine raises its own exception types over Spark Connect
                 if attempt == self.commit_retries or not _is_commit_conflict(error):
                     raise

@@ -35,7 +35,7 @@ def storage_config(uri: str) -> LocalConfig | S3Config:
 
 
 def delta_storage_options(uri: str) -> dict[str, str]:
-    options = storage_config(uri).str_dict()
+    options = {k: v for k, v in storage_config(uri).str_dict().items() if k != "provider"}
     if options.get("endpoint", "").startswith("http://"):
         options["allow_http"] = "true"
     return options
