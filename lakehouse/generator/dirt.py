@@ -1,0 +1,253 @@
+"""Invalid rows, injected on purpose so quality gates can be proven to stop exactly them.
+
+Dirt is additive: each invalid row is a copy of one valid row of the same change day, with exactly one
+defect, so the valid data is identical whatever the dirt rate (a run with dirt must end with the same
+silver and gold as a run without). The copy gets a locator no valid row has: its ``row_locator``
+timestamp moves one microsecond later (valid change columns are even microseconds, see ``clock``), and
+an append-only row also gets a fresh id. The copy is committed with its source row, so it can be late.
+
+What each kind means, i.e. the rule a check must apply to flag it (valid rows never break one):
+
+* ``null_key``: a primary-key column is NULL.
+* ``unparsable_number``: a text-encoded integer column does not read as ``-?[0-9]+``.
+* ``unparsable_date``: a text-encoded timestamp column does not read as a valid
+  ``YYYY-MM-DD HH:MM:SS``.
+* ``negative_amount``: a money column is below zero.
+* ``negative_quantity``: a quantity reads as an integer below one.
+* ``unknown_enum``: a coded column holds a value outside ``reference.ENUM_DOMAINS``.
+* ``future_timestamp``: a timestamp lies after the row's own change column (nothing happens after the
+  row describing it was written); injected values are at least 30 days after it.
+* ``malformed_email``: not ``[^@\\s]+@[^@\\s]+\\.[^@\\s]+``.
+* ``bad_country_code``: not two upper-case letters (valid rows use real ISO-3166 alpha-2 codes).
+* ``bad_currency_code``: not three upper-case letters (valid rows use real ISO-4217 codes).
+* ``orphan_foreign_key``: a reference to an id that never exists (ids from
+  ``reference.ORPHAN_ID_BASE`` upward).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from types import MappingProxyType
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse.generator import arrow_columns as cols
+from lakehouse.generator.clock import DAY
+from lakehouse.generator.config import GeneratorConfig
+from lakehouse.generator.manifest import Defect, locator_value, text_value
+from lakehouse.generator.randomness import stochastic_count
+from lakehouse.generator.reference import ORPHAN_ID_BASE
+from lakehouse.generator.specs import BEHAVIOR_EVENTS, CUSTOMERS, ORDER_ITEMS, ORDERS, PRODUCTS, TableSpec
+
+
+class DefectKind(str, Enum):
+    NULL_KEY = "null_key"
+    UNPARSABLE_NUMBER = "unparsable_number"
+    UNPARSABLE_DATE = "unparsable_date"
+    NEGATIVE_AMOUNT = "negative_amount"
+    NEGATIVE_QUANTITY = "negative_quantity"
+    UNKNOWN_ENUM = "unknown_enum"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    MALFORMED_EMAIL = "malformed_email"
+    BAD_COUNTRY_CODE = "bad_country_code"
+    BAD_CURRENCY_CODE = "bad_currency_code"
+    ORPHAN_FOREIGN_KEY = "orphan_foreign_key"
+
+
+K = DefectKind
+# Which defects each table can carry, and in which column. Every target is used about equally often.
+DEFECT_TARGETS: MappingProxyType[str, tuple[tuple[DefectKind, str], ...]] = MappingProxyType(
+    {
+        CUSTOMERS.qualified_name: (
+            (K.NULL_KEY, "CUSTOMER_ID"),
+            (K.UNPARSABLE_DATE, "CREATED_AT"),
+            (K.FUTURE_TIMESTAMP, "CREATED_AT"),
+            (K.MALFORMED_EMAIL, "EMAIL"),
+            (K.BAD_COUNTRY_CODE, "COUNTRY_CODE"),
+            (K.UNKNOWN_ENUM, "SEGMENT"),
+            (K.UNKNOWN_ENUM, "LOYALTY_TIER"),
+        ),
+        PRODUCTS.qualified_name: (
+            (K.NULL_KEY, "PRODUCT_ID"),
+            (K.NEGATIVE_AMOUNT, "UNIT_PRICE"),
+            (K.BAD_CURRENCY_CODE, "CURRENCY"),
+        ),
+        ORDERS.qualified_name: (
+            (K.NULL_KEY, "ORDER_ID"),
+            (K.ORPHAN_FOREIGN_KEY, "CUSTOMER_ID"),
+            (K.FUTURE_TIMESTAMP, "ORDER_TS"),
+            (K.UNKNOWN_ENUM, "STATUS"),
+            (K.UNKNOWN_ENUM, "CHANNEL"),
+            (K.BAD_CURRENCY_CODE, "CURRENCY"),
+            (K.NEGATIVE_AMOUNT, "TOTAL_AMOUNT"),
+        ),
+        ORDER_ITEMS.qualified_name: (
+            (K.NULL_KEY, "ORDER_ID"),
+            (K.ORPHAN_FOREIGN_KEY, "PRODUCT_ID"),
+            (K.UNPARSABLE_NUMBER, "QUANTITY"),
+            (K.NEGATIVE_QUANTITY, "QUANTITY"),
+            (K.NEGATIVE_AMOUNT, "UNIT_PRICE"),
+            (K.NEGATIVE_AMOUNT, "DISCOUNT_AMOUNT"),
+        ),
+        BEHAVIOR_EVENTS.qualified_name: (
+            (K.NULL_KEY, "event_id"),
+            (K.ORPHAN_FOREIGN_KEY, "customer_id"),
+            (K.ORPHAN_FOREIGN_KEY, "product_id"),
+            (K.UNKNOWN_ENUM, "event_type"),
+            (K.UNKNOWN_ENUM, "device"),
+            (K.FUTURE_TIMESTAMP, "event_ts"),
+        ),
+    }
+)
+
+UNPARSABLE_NUMBERS = ("two", "3 pcs", "N/A", "1,2,3", "??", "--1")
+UNPARSABLE_DATES = ("not a date", "N/A", "2025-13-45 25:61:00", "0000-00-00 00:00:00", "??", "TBD")
+BAD_COUNTRY_CODES = ("USA", "GER", "U1", "12", "U.S.", "--")
+BAD_CURRENCY_CODES = ("US$", "EURO", "DOLLAR", "E", "12", "U.S.D")
+UNKNOWN_ENUM_VALUES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "SEGMENT": ("vip", "government", "reseller"),
+        "LOYALTY_TIER": ("diamond", "bronze", "titanium"),
+        "STATUS": ("pending_review", "on_hold", "lost"),
+        "CHANNEL": ("kiosk", "phone", "marketplace"),
+        "event_type": ("hover", "scroll", "wishlist_add"),
+        "device": ("smart_tv", "console", "watch"),
+    }
+)
+# (prefix, keep the original local part?, suffix): each breaks local@domain.tld in its own way.
+_BROKEN_EMAILS = (
+    ("", True, ".example.com"),
+    ("", True, "@"),
+    ("@example.com", False, ""),
+    ("", True, "@@example.com"),
+    ("", True, " @example.com"),
+    ("", True, "@example"),
+)
+_MIN_FUTURE = 30 * DAY
+_LOCATOR_FUTURE = 400 * DAY
+
+
+@dataclass(frozen=True)
+class InjectedRows:
+    rows: pa.Table
+    commit_days: np.ndarray
+    defects: tuple[Defect, ...]
+
+
+def inject_defects(
+    spec: TableSpec, valid: pa.Table, commit_days: np.ndarray, config: GeneratorConfig, rng: np.random.Generator
+) -> InjectedRows:
+    """Invalid copies of about ``config.dirt`` of ``valid`` (one change day of one table)."""
+    count = min(valid.num_rows, stochastic_count(rng, valid.num_rows * config.dirt))
+    if count == 0:
+        return InjectedRows(spec.arrow_schema.empty_table(), np.empty(0, dtype=np.int64), ())
+    source = np.sort(rng.choice(valid.num_rows, size=count, replace=False))
+    columns = {name: valid.column(name).take(pa.array(source)).combine_chunks() for name in spec.column_names}
+
+    shifted = next(name for name in spec.row_locator if pa.types.is_timestamp(spec.column(name).arrow_type))
+    columns[shifted] = pc.add(columns[shifted], pa.scalar(1, pa.duration("us")))
+    if spec.append_only:
+        (key,) = spec.primary_key
+        columns[key] = cols.uuid_strings(rng, count)
+
+    targets = DEFECT_TARGETS[spec.qualified_name]
+    assignment = np.resize(rng.permutation(len(targets)), count)[rng.permutation(count)]
+    for target, (kind, column) in enumerate(targets):
+        chosen = np.flatnonzero(assignment == target)
+        if chosen.size == 0:
+            continue
+        bad = _bad_values(kind, spec, column, columns, chosen, rng)
+        mask = np.zeros(count, dtype=bool)
+        mask[chosen] = True
+        columns[column] = pc.replace_with_mask(columns[column], pa.array(mask), bad)
+
+    rows = cols.table(spec, columns)
+    days = commit_days[source]
+    return InjectedRows(rows, days, _manifest(spec, rows, days, assignment, targets, config))
+
+
+def _bad_values(
+    kind: DefectKind,
+    spec: TableSpec,
+    column: str,
+    columns: dict[str, pa.Array],
+    chosen: np.ndarray,
+    rng: np.random.Generator,
+) -> pa.Array:
+    n = chosen.size
+    original = columns[column].take(pa.array(chosen))
+
+    def choose(values: tuple[str, ...]) -> pa.Array:
+        return cols.pick(values, rng.integers(0, len(values), n))
+
+    if kind == K.NULL_KEY:
+        return pa.nulls(n, original.type)
+    if kind == K.UNPARSABLE_NUMBER:
+        return choose(UNPARSABLE_NUMBERS)
+    if kind == K.UNPARSABLE_DATE:
+        return choose(UNPARSABLE_DATES)
+    if kind == K.NEGATIVE_AMOUNT:
+        return cols.money(-(np.abs(cols.cents(original)) + rng.integers(1, 1000, n)))
+    if kind == K.NEGATIVE_QUANTITY:
+        return cols.int_text(-rng.integers(1, 6, n))
+    if kind == K.UNKNOWN_ENUM:
+        return choose(UNKNOWN_ENUM_VALUES[column])
+    if kind == K.BAD_COUNTRY_CODE:
+        return choose(BAD_COUNTRY_CODES)
+    if kind == K.BAD_CURRENCY_CODE:
+        return choose(BAD_CURRENCY_CODES)
+    if kind == K.ORPHAN_FOREIGN_KEY:
+        return pa.array(ORPHAN_ID_BASE + rng.integers(0, 1_000_000_000, n))
+    if kind == K.MALFORMED_EMAIL:
+        local = pc.list_element(pc.split_pattern(original, "@"), 0)
+        shape = rng.integers(0, len(_BROKEN_EMAILS), n)
+        nothing = pa.repeat(pa.scalar("", pa.string()), n)
+        variants = pa.concat_arrays(
+            [cols.concat(prefix, local if keep else nothing, suffix) for prefix, keep, suffix in _BROKEN_EMAILS]
+        )
+        return variants.take(pa.array(shape * n + np.arange(n)))
+    if kind == K.FUTURE_TIMESTAMP:
+        if column in spec.row_locator:
+            # A fixed offset keeps the moved locator distinct from every other row's.
+            future = original.cast(pa.int64()).to_numpy() + _LOCATOR_FUTURE
+        else:
+            changed = columns[spec.change_column].take(pa.array(chosen)).cast(pa.int64()).to_numpy()
+            future = changed + _MIN_FUTURE + rng.integers(0, 365 * DAY, n)
+        return cols.second_text(future) if original.type == pa.string() else cols.timestamps(future)
+    raise ValueError(f"no injector for {kind}")
+
+
+def _manifest(
+    spec: TableSpec,
+    rows: pa.Table,
+    commit_days: np.ndarray,
+    assignment: np.ndarray,
+    targets: tuple[tuple[DefectKind, str], ...],
+    config: GeneratorConfig,
+) -> tuple[Defect, ...]:
+    """One manifest entry per invalid row (a per-row loop, but only over the injected rows)."""
+    change_days = rows.column(spec.change_column).cast(pa.int64()).to_numpy() // DAY
+    epoch = date(1970, 1, 1).toordinal()
+    keys = {name: rows.column(name).to_pylist() for name in spec.primary_key}
+    locators = {name: rows.column(name).to_pylist() for name in spec.row_locator}
+    values = {column: rows.column(column).to_pylist() for _, column in targets}
+    defects = []
+    for i, target in enumerate(assignment):
+        kind, column = targets[target]
+        defects.append(
+            Defect(
+                table=spec.qualified_name,
+                kind=kind.value,
+                column=column,
+                bad_value=text_value(values[column][i]),
+                key={name: locator_value(keys[name][i]) for name in spec.primary_key},
+                locator={name: locator_value(locators[name][i]) for name in spec.row_locator},
+                change_date=date.fromordinal(epoch + int(change_days[i])),
+                commit_date=config.day(int(commit_days[i])),
+            )
+        )
+    return tuple(defects)

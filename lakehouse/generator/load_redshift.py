@@ -1,0 +1,155 @@
+"""Load commit batches into PostgreSQL, the local stand-in for Redshift (same wire protocol and DDL).
+
+The tables are created in database ``analytics`` (created if missing; the DSN may name any database
+on the server) with Redshift-compatible DDL, and rows are streamed with ``COPY ... FROM STDIN`` as CSV
+written by Arrow, a chunk at a time.
+
+Each (table, commit date) is recorded in ``analytics._generator.loaded_batches`` in the same
+transaction as its rows, under an advisory lock, so loading a day twice is a no-op and a crash never
+leaves a half-loaded day.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable
+from datetime import date
+
+import psycopg2
+import psycopg2.extensions
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg2 import sql
+
+from lakehouse.generator.model import CommitBatch, LoadedBatch, LoadReport, Progress
+from lakehouse.generator.specs import REDSHIFT_TABLES, TableSpec, create_table_sql
+
+DATABASE = "analytics"
+LOAD_LOG_SCHEMA = "_generator"
+_LOAD_LOG_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {LOAD_LOG_SCHEMA}.loaded_batches "
+    "(table_name VARCHAR(256), commit_date DATE, row_count BIGINT, loaded_at TIMESTAMP)"
+)
+_COPY_CHUNK_ROWS = 250_000
+_LOCK_KEY = 0x6C616B65  # "lake": serialises concurrent loaders on one server
+
+
+def load_redshift(batches: Iterable[CommitBatch], dsn: str, *, progress: Progress | None = None) -> LoadReport:
+    """Append the Redshift tables of ``batches`` (in commit order) to ``analytics`` on the DSN's server."""
+    started = time.perf_counter()
+    target = ensure_database(dsn, DATABASE)
+    loaded: list[LoadedBatch] = []
+    skipped: list[LoadedBatch] = []
+    conn = psycopg2.connect(target)
+    try:
+        with conn, conn.cursor() as cursor:
+            _create_tables(cursor)
+        for batch in sorted(batches, key=lambda b: b.commit_date):
+            for spec in REDSHIFT_TABLES:
+                rows = batch.rows(spec)
+                record = LoadedBatch(spec.qualified_name, batch.commit_date, rows.num_rows)
+                with conn, conn.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                    if _already_loaded(cursor, record):
+                        skipped.append(record)
+                        continue
+                    _copy(cursor, spec, rows)
+                    cursor.execute(
+                        f"INSERT INTO {LOAD_LOG_SCHEMA}.loaded_batches "
+                        "VALUES (%s, %s, %s, now() AT TIME ZONE 'UTC')",
+                        (record.table, record.commit_date, record.rows),
+                    )
+                    loaded.append(record)
+            if progress:
+                counts = {spec.qualified_name: batch.rows(spec).num_rows for spec in REDSHIFT_TABLES}
+                progress(f"loaded Redshift batch {batch.commit_date}", counts)
+    finally:
+        conn.close()
+    return LoadReport(_describe(target), tuple(loaded), tuple(skipped), time.perf_counter() - started)
+
+
+def ensure_database(dsn: str, database: str) -> str:
+    """The DSN of ``database`` on the DSN's server, creating the database if it does not exist."""
+    if psycopg2.extensions.parse_dsn(dsn).get("dbname") == database:
+        return dsn
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    finally:
+        conn.close()
+    return psycopg2.extensions.make_dsn(dsn, dbname=database)
+
+
+def loaded_commit_dates(dsn: str) -> dict[str, tuple[date, ...]]:
+    """Which commit dates of each table the server already holds (empty if nothing was loaded)."""
+    target = psycopg2.extensions.make_dsn(dsn, dbname=DATABASE)
+    try:
+        conn = psycopg2.connect(target)
+    except psycopg2.OperationalError:
+        return {}
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", (f"{LOAD_LOG_SCHEMA}.loaded_batches",))
+            if cursor.fetchone()[0] is None:
+                return {}
+            cursor.execute(f"SELECT table_name, commit_date FROM {LOAD_LOG_SCHEMA}.loaded_batches ORDER BY 1, 2")
+            rows = cursor.fetchall()
+    finally:
+        conn.close()
+    result: dict[str, list[date]] = {}
+    for table, commit_date in rows:
+        result.setdefault(table, []).append(commit_date)
+    return {table: tuple(dates) for table, dates in result.items()}
+
+
+def _create_tables(cursor: psycopg2.extensions.cursor) -> None:
+    for schema in sorted({spec.schema for spec in REDSHIFT_TABLES} | {LOAD_LOG_SCHEMA}):
+        cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    for spec in REDSHIFT_TABLES:
+        cursor.execute(create_table_sql(spec))
+    cursor.execute(_LOAD_LOG_DDL)
+
+
+def _already_loaded(cursor: psycopg2.extensions.cursor, record: LoadedBatch) -> bool:
+    cursor.execute(
+        f"SELECT row_count FROM {LOAD_LOG_SCHEMA}.loaded_batches WHERE table_name = %s AND commit_date = %s",
+        (record.table, record.commit_date),
+    )
+    found = cursor.fetchone()
+    if found is None:
+        return False
+    if found[0] != record.rows:
+        raise ValueError(
+            f"{record.table} for {record.commit_date} was loaded with {found[0]} rows, now {record.rows}: "
+            "the database holds another generation; load into an empty database"
+        )
+    return True
+
+
+def _copy(cursor: psycopg2.extensions.cursor, spec: TableSpec, rows: pa.Table) -> None:
+    """Stream rows as CSV: Arrow writes NULL as an empty field and quotes every string, which is
+    exactly how PostgreSQL's CSV format tells NULL from the empty string."""
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(spec.schema),
+        sql.Identifier(spec.name),
+        sql.SQL(", ").join(sql.Identifier(name) for name in spec.column_names),
+    )
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    selected = rows.select(list(spec.column_names))
+    for offset in range(0, selected.num_rows, _COPY_CHUNK_ROWS):
+        buffer = io.BytesIO()
+        pacsv.write_csv(selected.slice(offset, _COPY_CHUNK_ROWS), buffer, options)
+        buffer.seek(0)
+        cursor.copy_expert(statement, buffer)
+
+
+def _describe(dsn: str) -> str:
+    """The DSN without its password, for reports and logs."""
+    parts = psycopg2.extensions.parse_dsn(dsn)
+    parts.pop("password", None)
+    return " ".join(f"{key}={value}" for key, value in sorted(parts.items()))
