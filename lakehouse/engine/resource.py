@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from typing import Any
 
@@ -57,6 +58,11 @@ class SparkEngine(LazyPySparkResource):
                 raise ValueError(f"engine mode 'remote' needs remote_url of the form sc://host:port, got {self.remote_url!r}")
             config["spark.remote"] = self.remote_url
         else:
+            if os.environ.get("SPARK_CONNECT_MODE_ENABLED") or os.environ.get("SPARK_REMOTE"):
+                raise RuntimeError(
+                    "engine mode 'classic' cannot start in a process that uses Spark Connect "
+                    "(SPARK_CONNECT_MODE_ENABLED or SPARK_REMOTE is set); run it in its own process"
+                )
             config.update(
                 {
                     "spark.master": "local[2]",

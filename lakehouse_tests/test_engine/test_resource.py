@@ -1,0 +1,38 @@
+"""The engine resource: lazy start, one embedded server per process, clear errors for bad settings."""
+
+import pytest
+
+from lakehouse.engine import EngineMode, SparkEngine
+from lakehouse.engine.sail import embedded_sail_url
+
+
+def test_embedded_engine_shares_one_server_per_process(spark):
+    url = embedded_sail_url()
+    assert url.startswith("sc://127.0.0.1:")
+    assert embedded_sail_url() == url
+    assert SparkEngine().session_config()["spark.remote"] == url
+    assert spark.sql("SELECT DATE'2026-01-31' + 1 AS d").first()["d"].isoformat() == "2026-02-01"
+
+
+def test_session_time_zone_is_utc(spark):
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_remote_mode_requires_a_spark_connect_url():
+    with pytest.raises(ValueError, match="sc://host:port"):
+        SparkEngine(mode=EngineMode.REMOTE, remote_url="http://example:15002").session_config()
+
+
+def test_remote_mode_passes_the_url_through():
+    config = SparkEngine(mode="remote", remote_url="sc://spark.internal:15002/;token=abc").session_config()
+    assert config["spark.remote"] == "sc://spark.internal:15002/;token=abc"
+
+
+def test_classic_mode_refuses_a_process_that_uses_spark_connect(spark):
+    with pytest.raises(RuntimeError, match="cannot start in a process that uses Spark Connect"):
+        SparkEngine(mode="classic").session_config()
+
+
+def test_extra_spark_config_is_passed_unchanged():
+    config = SparkEngine(spark_config={"spark.sql.ansi.enabled": "true"}).session_config()
+    assert config["spark.sql.ansi.enabled"] == "true"
