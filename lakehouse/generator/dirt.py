@@ -136,15 +136,25 @@ class InjectedRows:
     rows: pa.Table
     commit_days: np.ndarray
     defects: tuple[Defect, ...]
+    next_target: int
 
 
 def inject_defects(
-    spec: TableSpec, valid: pa.Table, commit_days: np.ndarray, config: GeneratorConfig, rng: np.random.Generator
+    spec: TableSpec,
+    valid: pa.Table,
+    commit_days: np.ndarray,
+    config: GeneratorConfig,
+    rng: np.random.Generator,
+    first_target: int = 0,
 ) -> InjectedRows:
-    """Invalid copies of about ``config.dirt`` of ``valid`` (one change day of one table)."""
+    """Invalid copies of about ``config.dirt`` of ``valid`` (one change day of one table).
+
+    Targets are dealt in turn, starting at ``first_target`` and continuing with ``next_target`` the
+    next day, so even a tiny table gets every kind of defect once it has as many invalid rows.
+    """
     count = min(valid.num_rows, stochastic_count(rng, valid.num_rows * config.dirt))
     if count == 0:
-        return InjectedRows(spec.arrow_schema.empty_table(), np.empty(0, dtype=np.int64), ())
+        return InjectedRows(spec.arrow_schema.empty_table(), np.empty(0, dtype=np.int64), (), first_target)
     source = np.sort(rng.choice(valid.num_rows, size=count, replace=False))
     columns = {name: valid.column(name).take(pa.array(source)).combine_chunks() for name in spec.column_names}
 
@@ -155,7 +165,7 @@ def inject_defects(
         columns[key] = cols.uuid_strings(rng, count)
 
     targets = DEFECT_TARGETS[spec.qualified_name]
-    assignment = np.resize(rng.permutation(len(targets)), count)[rng.permutation(count)]
+    assignment = ((first_target + np.arange(count)) % len(targets))[rng.permutation(count)]
     for target, (kind, column) in enumerate(targets):
         chosen = np.flatnonzero(assignment == target)
         if chosen.size == 0:
@@ -167,7 +177,8 @@ def inject_defects(
 
     rows = cols.table(spec, columns)
     days = commit_days[source]
-    return InjectedRows(rows, days, _manifest(spec, rows, days, assignment, targets, config))
+    defects = _manifest(spec, rows, days, assignment, targets, config)
+    return InjectedRows(rows, days, defects, (first_target + count) % len(targets))
 
 
 def _bad_values(

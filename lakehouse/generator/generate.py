@@ -87,12 +87,14 @@ def generate_data(config: GeneratorConfig, progress: Progress | None = None) -> 
     simulations = _Simulations(config)
     held: _Held = defaultdict(lambda: defaultdict(list))
     defects: list[Defect] = []
+    next_target: dict[str, int] = defaultdict(int)
     batches: list[CommitBatch] = []
     for day_index in range(config.days):
         for spec, (rows, commit_days) in simulations.change_day(day_index).items():
             _hold(held, config.days, spec, rows, commit_days, RowKind.VALID)
             rng = stream(config.seed, day_index, f"dirt:{spec.qualified_name}")
-            injected = inject_defects(spec, rows, commit_days, config, rng)
+            injected = inject_defects(spec, rows, commit_days, config, rng, next_target[spec.qualified_name])
+            next_target[spec.qualified_name] = injected.next_target
             _hold(held, config.days, spec, injected.rows, injected.commit_days, RowKind.INVALID)
             defects.extend(defect for defect in injected.defects if defect.commit_date <= config.end_date)
         batch = _assemble(config, day_index, held.pop(day_index, {}))

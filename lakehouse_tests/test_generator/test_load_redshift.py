@@ -1,0 +1,59 @@
+"""Commit batches COPY-loaded into PostgreSQL read back with the source shape of Redshift."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import psycopg2
+import psycopg2.extensions
+import pytest
+
+from lakehouse.generator import BEHAVIOR_EVENTS, GeneratedData, load_redshift
+from lakehouse.generator.load_redshift import loaded_commit_dates
+
+
+@pytest.fixture(scope="module")
+def analytics_dsn(dirty_data: GeneratedData, generator_postgres_dsn: str) -> str:
+    first_day = load_redshift(dirty_data.batches_through(dirty_data.config.start_date), generator_postgres_dsn)
+    assert len(first_day.loaded) == 1 and not first_day.skipped
+    rest = load_redshift(dirty_data.batches, generator_postgres_dsn)
+    assert len(rest.skipped) == 1 and len(rest.loaded) == dirty_data.config.days - 1
+    return psycopg2.extensions.make_dsn(generator_postgres_dsn, dbname="analytics")
+
+
+def test_loading_a_day_again_changes_nothing(dirty_data: GeneratedData, analytics_dsn: str) -> None:
+    again = load_redshift(dirty_data.batches, analytics_dsn)
+    assert again.loaded == () and len(again.skipped) == dirty_data.config.days
+    assert set(loaded_commit_dates(analytics_dsn)[BEHAVIOR_EVENTS.qualified_name]) == {
+        batch.commit_date for batch in dirty_data.batches
+    }
+
+
+def test_events_read_back_with_redshift_types_and_every_row(dirty_data: GeneratedData, analytics_dsn: str) -> None:
+    with psycopg2.connect(analytics_dsn) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type, character_maximum_length FROM information_schema.columns "
+            "WHERE table_schema = 'web' AND table_name = 'behavior_events' ORDER BY ordinal_position"
+        )
+        columns = cursor.fetchall()
+        cursor.execute(f"SELECT {', '.join(BEHAVIOR_EVENTS.column_names)} FROM web.behavior_events")
+        fetched = Counter(cursor.fetchall())
+    conn.close()
+
+    assert [name for name, _, _ in columns] == list(BEHAVIOR_EVENTS.column_names)
+    rendered = {
+        name: f"{kind}({length})" if length else kind for name, kind, length in columns
+    }
+    assert rendered == {
+        "event_id": "character varying(36)",
+        "customer_id": "bigint",
+        "session_id": "character varying(36)",
+        "event_type": "character varying(32)",
+        "product_id": "bigint",
+        "page_url": "character varying(2048)",
+        "device": "character varying(16)",
+        "event_ts": "timestamp without time zone",
+        "loaded_at": "timestamp without time zone",
+    }
+    expected = Counter(tuple(row.values()) for row in dirty_data.rows(BEHAVIOR_EVENTS).select(list(BEHAVIOR_EVENTS.column_names)).to_pylist())
+    assert fetched == expected
