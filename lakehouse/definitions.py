@@ -1,0 +1,20 @@
+"""The code location: assembles the layers' definitions with the resources of the active deployment.
+
+Built lazily by Dagster (``@dg.definitions``), so importing this module reads no environment and starts
+nothing.
+"""
+
+import dagster as dg
+
+from lakehouse.resources import build_resources
+from lakehouse.settings import Deployment, deployment
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # Locally every step shares the process's embedded engine, which already uses every core; against a
+    # remote engine steps are thin clients and run in parallel processes.
+    executor = dg.in_process_executor if deployment() is Deployment.LOCAL else dg.multiprocess_executor
+    return dg.Definitions.merge(
+        dg.Definitions(resources=build_resources(), executor=executor),
+    )

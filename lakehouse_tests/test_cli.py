@@ -1,0 +1,65 @@
+"""The `lakehouse` command as a user runs it, in its own LAKEHOUSE_HOME."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+
+
+def _run(home: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
+    environment.update({"LAKEHOUSE_HOME": str(home), "LAKEHOUSE_ENV": "local", "COLUMNS": "200"})
+    environment.update(env or {})
+    return subprocess.run([LAKEHOUSE, *args], capture_output=True, text=True, env=environment, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("cli_home")
+    yield home
+    _run(home, "services", "down")
+
+
+def test_services_up_status_down(cli_home):
+    up = _run(cli_home, "services", "up")
+    assert up.returncode == 0, up.stderr
+    status = _run(cli_home, "services", "status")
+    assert status.stdout.count("running") == 2, status.stdout
+    again = _run(cli_home, "services", "up")
+    assert "reus" in again.stdout.lower() or again.stdout.count("running") >= 2
+    down = _run(cli_home, "services", "down")
+    assert down.returncode == 0, down.stderr
+    assert "running" not in _run(cli_home, "services", "status").stdout
+
+
+def test_generate_loads_both_sources_with_progress(cli_home):
+    result = _run(cli_home, "generate", "--scale-factor", "0.002", "--days", "2", "--dirt", "0.02")
+    assert result.returncode == 0, result.stderr
+    assert "loading Snowflake tables into fakesnow" in result.stdout
+    assert "loading Redshift events into PostgreSQL" in result.stdout
+    assert "injected defects listed in the manifest" in result.stdout
+    assert (cli_home / "generated").is_dir()
+
+
+def test_demo_runs_end_to_end(cli_home):
+    result = _run(cli_home, "demo", "--scale-factor", "0.002", "--days", "2", "--dirt", "0.02")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_bad_option_is_one_clear_line_and_non_zero(cli_home):
+    result = _run(cli_home, "generate", "--days", "0")
+    assert result.returncode != 0
+    assert "Invalid value for '--days'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_runtime_error_is_one_line_naming_the_cause(cli_home):
+    result = _run(cli_home, "demo", env={"LAKEHOUSE_ENV": "staging"})
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "LAKEHOUSE_ENV='staging' is not one of: local, prod" in lines[0]

@@ -1,0 +1,47 @@
+"""The code location loads: every definition, resource and asset key, on the local services."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from lakehouse.definitions import defs as build_definitions
+from lakehouse.engine import EngineMode, SparkEngine
+from lakehouse.io import DeltaSparkIOManager
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_definitions_load_with_every_resource(local_services):
+    definitions = build_definitions()
+    assert isinstance(definitions, dg.Definitions)
+    resources = definitions.resources
+    assert {"engine", "io_manager", "snowflake", "redshift"} <= set(resources)
+    assert isinstance(resources["engine"], SparkEngine)
+    assert resources["engine"].mode == EngineMode.EMBEDDED
+    assert isinstance(resources["io_manager"], DeltaSparkIOManager)
+    assert resources["io_manager"].root_uri == str(local_services.home / "lake")
+    definitions.validate_loadable(definitions)
+
+
+def test_dagster_definitions_validate_passes_on_the_workspace(local_services):
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+
+
+def test_importing_the_definitions_module_starts_nothing():
+    code = (
+        "import os, sys; import lakehouse.definitions;"
+        "assert 'pysail' not in sys.modules, 'engine imported at import time';"
+        "assert 'SPARK_CONNECT_MODE_ENABLED' not in os.environ"
+    )
+    env = {"PATH": "/usr/bin:/bin", "LAKEHOUSE_ENV": "nonsense"}  # an invalid setting must not be read at import
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
