@@ -42,6 +42,9 @@ def _progress(message: str, counts: dict | None = None) -> None:
 @click.pass_context
 def cli(ctx: click.Context, traceback: bool) -> None:
     """A Dagster medallion lakehouse on Delta Lake: bronze, silver and gold, on a laptop or a cluster."""
+    from lakehouse.settings import deployment
+
+    deployment()  # a bad LAKEHOUSE_ENV fails here, before any work
     ctx.obj = {"traceback": traceback}
 
 
