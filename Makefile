@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make demo` runs the lakehouse end to end on the embedded engine,
+# `make test` runs the test suite. Both create the virtual environment first.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SCALE_FACTOR ?= 0.01
+DAYS ?= 7
+
+.PHONY: setup demo test dev clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@command -v java >/dev/null || echo "note: no Java found; the classic-Spark parity tests need Java 17"
+	touch $@
+
+demo: setup
+	$(BIN)/lakehouse demo --scale-factor $(SCALE_FACTOR) --days $(DAYS)
+
+dev: setup
+	$(BIN)/lakehouse dev
+
+test: setup
+	$(BIN)/pytest
+
+clean:
+	-$(BIN)/lakehouse services down
+	rm -rf $(VENV) .lakehouse
