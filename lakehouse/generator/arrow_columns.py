@@ -54,18 +54,21 @@ def concat(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
+# Two ASCII hex digits per byte value, as one uint16 so a lookup moves both at once.
+_HEX_PAIRS = np.frombuffer(b"".join(f"{byte:02x}".encode() for byte in range(256)), dtype=np.uint16)
+# (first hex digit, last hex digit + 1, position in the 36-character canonical form)
+_UUID_GROUPS = ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24))
+
+
 def uuid_strings(rng: np.random.Generator, size: int) -> pa.Array:
     """Random version-4 UUIDs in canonical text form, built straight into an Arrow string buffer."""
-    raw = rng.integers(0, 256, size=(size, 16), dtype=np.uint8)
+    raw = np.frombuffer(rng.bytes(16 * size), dtype=np.uint8).reshape(size, 16).copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    hex_digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    nibbles = np.empty((size, 32), dtype=np.uint8)
-    nibbles[:, 0::2] = hex_digits[raw >> 4]
-    nibbles[:, 1::2] = hex_digits[raw & 0x0F]
+    digits = _HEX_PAIRS[raw].view(np.uint8).reshape(size, 32)
     text = np.full((size, 36), ord("-"), dtype=np.uint8)
-    for start, stop, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):
-        text[:, at : at + stop - start] = nibbles[:, start:stop]
+    for first, last, at in _UUID_GROUPS:
+        text[:, at : at + last - first] = digits[:, first:last]
     offsets = np.arange(0, 36 * (size + 1), 36, dtype=np.int32)
     return pa.StringArray.from_buffers(size, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text.tobytes()))
 
@@ -75,5 +78,7 @@ def table(spec: TableSpec, columns: dict[str, pa.Array]) -> pa.Table:
     missing = set(spec.column_names) - set(columns)
     extra = set(columns) - set(spec.column_names)
     if missing or extra:
-        raise ValueError(f"{spec.qualified_name}: missing columns {sorted(missing)}, unexpected {sorted(extra)}")
+        raise ValueError(
+            f"{spec.qualified_name}: missing columns {sorted(missing)}, unexpected {sorted(extra)}"
+        )
     return pa.Table.from_arrays([columns[name] for name in spec.column_names], schema=spec.arrow_schema)

@@ -44,7 +44,9 @@ def unique_even(times: np.ndarray) -> np.ndarray:
     return result
 
 
-def commit_lags(rng: np.random.Generator, size: int, late_rate: float, eligible: np.ndarray | None = None) -> np.ndarray:
+def commit_lags(
+    rng: np.random.Generator, size: int, late_rate: float, eligible: np.ndarray | None = None
+) -> np.ndarray:
     """Days between a change and its commit: mostly 0, ``late_rate`` of eligible rows 1 (or 2)."""
     late = rng.random(size) < late_rate
     if eligible is not None:

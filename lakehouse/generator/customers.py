@@ -46,7 +46,9 @@ _CITY_COUNT = np.array([len(cities) for _, _, cities in COUNTRIES], dtype=np.int
 _COUNTRY_CURRENCY = np.array([CURRENCIES.index(currency) for _, currency, _ in COUNTRIES], dtype=np.int64)
 _FIRST_LOWER = tuple(name.lower() for name in FIRST_NAMES)
 _LAST_LOWER = tuple(name.lower() for name in LAST_NAMES)
-_STATE_FIELDS = ("first", "last", "domain", "email_version", "phone", "country", "city", "segment", "tier", "created_at")
+_STATE_FIELDS = (
+    "first", "last", "domain", "email_version", "phone", "country", "city", "segment", "tier", "created_at",
+)  # fmt: skip
 
 
 @dataclass
@@ -111,7 +113,9 @@ class CustomerSimulation:
         """Index into ``CURRENCIES`` of each customer's home currency, from the current country."""
         return _COUNTRY_CURRENCY[self._state["country"][positions]]
 
-    def _sign_up(self, rng: np.random.Generator, day_index: int, times: np.ndarray, created: np.ndarray) -> _Snapshot:
+    def _sign_up(
+        self, rng: np.random.Generator, day_index: int, times: np.ndarray, created: np.ndarray
+    ) -> _Snapshot:
         n = times.size
         country = weighted_choice(rng, COUNTRY_WEIGHTS, n)
         new_state = {
@@ -140,7 +144,9 @@ class CustomerSimulation:
         candidates = np.flatnonzero(~self._deleted & (earliest < end - MINUTE))
         return np.sort(rng.choice(candidates, size=min(wanted, candidates.size), replace=False))
 
-    def _change(self, rng: np.random.Generator, positions: np.ndarray, start: int, end: int) -> list[_Snapshot]:
+    def _change(
+        self, rng: np.random.Generator, positions: np.ndarray, start: int, end: int
+    ) -> list[_Snapshot]:
         """Apply 1-3 changes per customer, in time order, one vectorised round per change."""
         n = positions.size
         changes = weighted_choice(rng, _CHANGES_PER_DAY_WEIGHTS, n) + 1
@@ -160,13 +166,14 @@ class CustomerSimulation:
         attribute = weighted_choice(rng, _CHANGE_WEIGHTS, who.size)
         state = self._state
 
+        # A new value is the current one shifted by 1..size-1 places: always different.
         seg = who[attribute == _SEGMENT]
-        state["segment"][seg] = (state["segment"][seg] + rng.integers(1, len(SEGMENTS), seg.size)) % len(SEGMENTS)
+        shift = rng.integers(1, len(SEGMENTS), seg.size)
+        state["segment"][seg] = (state["segment"][seg] + shift) % len(SEGMENTS)
 
         tier = who[attribute == _TIER]
-        state["tier"][tier] = (state["tier"][tier] + rng.integers(1, len(LOYALTY_TIERS), tier.size)) % len(
-            LOYALTY_TIERS
-        )
+        shift = rng.integers(1, len(LOYALTY_TIERS), tier.size)
+        state["tier"][tier] = (state["tier"][tier] + shift) % len(LOYALTY_TIERS)
 
         moved = who[attribute == _LOCATION]
         country = weighted_choice(rng, COUNTRY_WEIGHTS, moved.size)
@@ -183,7 +190,9 @@ class CustomerSimulation:
         state["email_version"][mail] += 1
         state["domain"][mail] = rng.integers(0, len(EMAIL_DOMAINS), mail.size)
 
-    def _delete(self, rng: np.random.Generator, wanted: int, changing: np.ndarray, start: int, end: int) -> _Snapshot:
+    def _delete(
+        self, rng: np.random.Generator, wanted: int, changing: np.ndarray, start: int, end: int
+    ) -> _Snapshot:
         earliest = np.maximum(start, self._last_change + SECOND)
         eligible = ~self._deleted & (earliest < end - MINUTE)
         eligible[changing] = False

@@ -218,7 +218,7 @@ def _bad_values(
         shape = rng.integers(0, len(_BROKEN_EMAILS), n)
         nothing = pa.repeat(pa.scalar("", pa.string()), n)
         variants = pa.concat_arrays(
-            [cols.concat(prefix, local if keep else nothing, suffix) for prefix, keep, suffix in _BROKEN_EMAILS]
+            [cols.concat(before, local if keep else nothing, after) for before, keep, after in _BROKEN_EMAILS]
         )
         return variants.take(pa.array(shape * n + np.arange(n)))
     if kind == K.FUTURE_TIMESTAMP:

@@ -35,7 +35,9 @@ _PRODUCT_EVENTS = np.isin(EVENT_TYPES, ("product_view", "add_to_cart", "remove_f
 _PAGE_VIEW = EVENT_TYPES.index("page_view")
 _SEARCH = EVENT_TYPES.index("search")
 _PRODUCT_PAGE = np.isin(EVENT_TYPES, ("product_view", "add_to_cart", "remove_from_cart"))
-_PATH_BY_TYPE = ("/", "/product/", "/search?q=", "/product/", "/product/", "/checkout", "/checkout/confirmation")
+_PATH_BY_TYPE = (
+    "/", "/product/", "/search?q=", "/product/", "/product/", "/checkout", "/checkout/confirmation",
+)  # fmt: skip
 _LANDING_PAGES = ("", "deals", "new-arrivals", "help", "account")
 
 
@@ -69,16 +71,17 @@ def events_for_day(
     loaded_at = commit_start + batch * MICRO_BATCH + latency[batch]
 
     identified = (rng.random(m) < _IDENTIFIED_RATE) & (customer_ids.size > 0)
-    customer = customer_ids[rng.integers(0, customer_ids.size, m)] if customer_ids.size else np.zeros(m, np.int64)
+    customer = _draw(rng, customer_ids, m)
     device = weighted_choice(rng, _DEVICE_WEIGHTS, m)
     session_ids = cols.uuid_strings(rng, m)
     event_type = np.where(position == 0, _PAGE_VIEW, weighted_choice(rng, _EVENT_WEIGHTS, n))
     has_product = _PRODUCT_EVENTS[event_type] & (product_ids.size > 0)
-    product = product_ids[rng.integers(0, product_ids.size, n)] if product_ids.size else np.zeros(n, np.int64)
+    product = _draw(rng, product_ids, n)
 
     # Sort in numpy, before any string column exists: taking from Arrow string columns is the slow part.
     order = np.lexsort((event_ts, loaded_at))
-    session, event_type, product, has_product = session[order], event_type[order], product[order], has_product[order]
+    session, event_type = session[order], event_type[order]
+    product, has_product = product[order], has_product[order]
     return cols.table(
         BEHAVIOR_EVENTS,
         {
@@ -95,11 +98,19 @@ def events_for_day(
     )
 
 
+def _draw(rng: np.random.Generator, ids: np.ndarray, size: int) -> np.ndarray:
+    """``size`` ids drawn uniformly (zeros, to be masked as NULL, when there are none)."""
+    if ids.size == 0:
+        return np.zeros(size, dtype=np.int64)
+    return ids[rng.integers(0, ids.size, size)]
+
+
 def _session_lengths(rng: np.random.Generator, total: int) -> np.ndarray:
     """Geometric session lengths (capped) that add up to exactly ``total`` events."""
     lengths = np.empty(0, dtype=np.int64)
     while lengths.sum() < total:
-        more = np.minimum(rng.geometric(1 / _MEAN_SESSION_EVENTS, total // _MEAN_SESSION_EVENTS + 16), _MAX_SESSION_EVENTS)
+        drawn = rng.geometric(1 / _MEAN_SESSION_EVENTS, total // _MEAN_SESSION_EVENTS + 16)
+        more = np.minimum(drawn, _MAX_SESSION_EVENTS)
         lengths = np.concatenate([lengths, more])
     ends = np.cumsum(lengths)
     count = int(np.searchsorted(ends, total)) + 1

@@ -23,7 +23,7 @@ from lakehouse.generator.dirt import inject_defects
 from lakehouse.generator.events import events_for_day
 from lakehouse.generator.manifest import Defect
 from lakehouse.generator.model import CommitBatch, GeneratedData, Progress, RowKind, row_kind_array
-from lakehouse.generator.orders import OrderSimulation
+from lakehouse.generator.orders import Buyers, Goods, OrderSimulation
 from lakehouse.generator.products import ProductSimulation
 from lakehouse.generator.randomness import stochastic_count, stream
 from lakehouse.generator.storage import default_output_dir, write_generated
@@ -60,10 +60,8 @@ class _Simulations:
         goods = self.products.sellable(day_index)
         orders = self.orders.step(
             day_index,
-            self.customers.ids(buyers),
-            self.customers.currency_index(buyers),
-            self.products.ids(goods),
-            self.products.day_start_price(goods),
+            Buyers(self.customers.ids(buyers), self.customers.currency_index(buyers)),
+            Goods(self.products.ids(goods), self.products.day_start_price(goods)),
         )
         events = events_for_day(config, day_index, self.customers.ids(buyers), self.products.ids(goods))
 
@@ -109,11 +107,14 @@ def _hold(
 ) -> None:
     for commit_day in np.unique(commit_days):
         if commit_day < days:
-            selected = rows.filter(pa.array(commit_days == commit_day))
+            same_day = commit_days == commit_day
+            selected = rows if same_day.all() else rows.filter(pa.array(same_day))
             held[int(commit_day)][spec.qualified_name].append((selected, kind))
 
 
-def _assemble(config: GeneratorConfig, day_index: int, held: dict[str, list[tuple[pa.Table, RowKind]]]) -> CommitBatch:
+def _assemble(
+    config: GeneratorConfig, day_index: int, held: dict[str, list[tuple[pa.Table, RowKind]]]
+) -> CommitBatch:
     tables: dict[str, pa.Table] = {}
     kinds: dict[str, pa.DictionaryArray] = {}
     for spec in ALL_TABLES:
@@ -131,7 +132,7 @@ def _assemble(config: GeneratorConfig, day_index: int, held: dict[str, list[tupl
             # A source table reads in commit order; the events are already in load order.
             order = pc.sort_indices(rows, sort_keys=[(spec.change_column, "ascending")])
             rows, row_kinds = rows.take(order), row_kinds.take(order)
-        tables[spec.qualified_name] = rows.combine_chunks()
+        tables[spec.qualified_name] = rows
         kinds[spec.qualified_name] = row_kinds
     return CommitBatch(commit_date=config.day(day_index), tables=tables, row_kinds=kinds)
 

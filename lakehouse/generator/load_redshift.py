@@ -35,7 +35,9 @@ _COPY_CHUNK_ROWS = 250_000
 _LOCK_KEY = 0x6C616B65  # "lake": serialises concurrent loaders on one server
 
 
-def load_redshift(batches: Iterable[CommitBatch], dsn: str, *, progress: Progress | None = None) -> LoadReport:
+def load_redshift(
+    batches: Iterable[CommitBatch], dsn: str, *, progress: Progress | None = None
+) -> LoadReport:
     """Append the Redshift tables of ``batches`` (in commit order) to ``analytics`` on the DSN's server."""
     started = time.perf_counter()
     target = ensure_database(dsn, DATABASE)
@@ -97,7 +99,9 @@ def loaded_commit_dates(dsn: str) -> dict[str, tuple[date, ...]]:
             cursor.execute("SELECT to_regclass(%s)", (f"{LOAD_LOG_SCHEMA}.loaded_batches",))
             if cursor.fetchone()[0] is None:
                 return {}
-            cursor.execute(f"SELECT table_name, commit_date FROM {LOAD_LOG_SCHEMA}.loaded_batches ORDER BY 1, 2")
+            cursor.execute(
+                f"SELECT table_name, commit_date FROM {LOAD_LOG_SCHEMA}.loaded_batches ORDER BY 1, 2"
+            )
             rows = cursor.fetchall()
     finally:
         conn.close()

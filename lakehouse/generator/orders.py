@@ -27,7 +27,7 @@ from lakehouse.generator.specs import ORDER_ITEMS, ORDERS
 from lakehouse.generator.versions import Versions
 
 PLACED, PAID, SHIPPED, DELIVERED, CANCELLED, RETURNED = (
-    ORDER_STATUSES.index(status) for status in ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+    ORDER_STATUSES.index(name) for name in ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 )
 _FINISHED = -1
 _CANCEL_RATE = 0.04
@@ -45,6 +45,22 @@ _OPEN_FIELDS = (
 )  # fmt: skip
 _VERSION_FIELDS = ("order_id", "customer_id", "order_ts", "status", "channel", "currency", "total", "time")
 _ITEM_FIELDS = ("version", "order_id", "line", "product_id", "quantity", "price", "discount")
+
+
+@dataclass(frozen=True)
+class Buyers:
+    """Who may order today: customer ids and the index of each one's currency in ``CURRENCIES``."""
+
+    ids: np.ndarray
+    currency: np.ndarray
+
+
+@dataclass(frozen=True)
+class Goods:
+    """What may be bought today: product ids and their prices in US cents."""
+
+    ids: np.ndarray
+    price_usd: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -73,18 +89,10 @@ class OrderSimulation:
     def open_orders(self) -> int:
         return self._open["order_id"].size
 
-    def step(
-        self,
-        day_index: int,
-        customer_ids: np.ndarray,
-        customer_currency: np.ndarray,
-        product_ids: np.ndarray,
-        product_price_usd: np.ndarray,
-    ) -> OrdersDay:
+    def step(self, day_index: int, buyers: Buyers, goods: Goods) -> OrdersDay:
         """Place the day's orders and advance every open order through the day.
 
-        ``customer_*`` describe who may order today and ``product_*`` what may be bought (ids and US
-        cents), so every reference is to a row committed before it.
+        ``buyers`` and ``goods`` were all committed before the day began, so every reference is valid.
         """
         rng = stream(self._config.seed, day_index, "orders")
         start = day_start(self._config.day(day_index))
@@ -93,7 +101,7 @@ class OrderSimulation:
 
         versions: list[dict[str, np.ndarray]] = []
         items: list[dict[str, np.ndarray]] = []
-        placed, placed_items = self._place(rng, earliest, end, customer_ids, customer_currency, product_ids, product_price_usd)
+        placed, placed_items = self._place(rng, earliest, end, buyers, goods)
         versions.append(placed)
         items.append(placed_items)
         emitted = placed["time"].size
@@ -112,18 +120,11 @@ class OrderSimulation:
         return self._render(versions, items, inserts=placed["time"].size)
 
     def _place(
-        self,
-        rng: np.random.Generator,
-        earliest: int,
-        end: int,
-        customer_ids: np.ndarray,
-        customer_currency: np.ndarray,
-        product_ids: np.ndarray,
-        product_price_usd: np.ndarray,
+        self, rng: np.random.Generator, earliest: int, end: int, buyers: Buyers, goods: Goods
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        n = self._config.volumes.orders_per_day if customer_ids.size and product_ids.size else 0
-        buyer = rng.integers(0, max(customer_ids.size, 1), n)
-        currency = customer_currency[buyer]
+        n = self._config.volumes.orders_per_day if buyers.ids.size and goods.ids.size else 0
+        buyer = rng.integers(0, max(buyers.ids.size, 1), n)
+        currency = buyers.currency[buyer]
         order_ts = uniform_micros(rng, earliest, end, n)
         order_id = self._next_order_id + np.arange(n, dtype=np.int64)
         self._next_order_id += n
@@ -132,17 +133,18 @@ class OrderSimulation:
         first_line = np.cumsum(lines) - lines
         owner = np.repeat(np.arange(n), lines)
         line = np.arange(owner.size) - first_line[owner] + 1
-        product = rng.integers(0, max(product_ids.size, 1), owner.size)
+        product = rng.integers(0, max(goods.ids.size, 1), owner.size)
         quantity = weighted_choice(rng, _QUANTITY_WEIGHTS, owner.size) + 1
-        price = _round_money(product_price_usd[product] * _FX[currency[owner]], currency[owner])
+        price = _round_money(goods.price_usd[product] * _FX[currency[owner]], currency[owner])
         gross = quantity * price
         discounted = rng.random(owner.size) < _DISCOUNTED_LINE_RATE
-        discount = np.where(discounted, _round_money(gross * rng.uniform(0.05, 0.3, owner.size), currency[owner]), 0)
+        share = rng.uniform(0.05, 0.3, owner.size)
+        discount = np.where(discounted, _round_money(gross * share, currency[owner]), 0)
         total = np.add.reduceat(gross - discount, first_line) if n else np.zeros(0, dtype=np.int64)
 
         placed = {
             "order_id": order_id,
-            "customer_id": customer_ids[buyer],
+            "customer_id": buyers.ids[buyer],
             "order_ts": order_ts,
             "channel": weighted_choice(rng, _CHANNEL_WEIGHTS, n),
             "currency": currency,
@@ -154,19 +156,21 @@ class OrderSimulation:
             "next_status": next_status,
             "next_time": next_time,
             "coupon": (rng.random(n) < _COUPON_RATE).astype(np.int64),
-            "line1_product": product_ids[product[first_line]],
+            "line1_product": goods.ids[product[first_line]],
             "line1_quantity": quantity[first_line],
             "line1_price": price[first_line],
             "line1_discount": discount[first_line],
         }
-        self._open = {name: np.concatenate([self._open[name], opened[name].astype(np.int64)]) for name in _OPEN_FIELDS}
+        self._open = {
+            name: np.concatenate([self._open[name], opened[name].astype(np.int64)]) for name in _OPEN_FIELDS
+        }
 
         version = {name: placed[name] for name in _VERSION_FIELDS if name != "time"} | {"time": order_ts}
         placed_items = {
             "version": owner,
             "order_id": order_id[owner],
             "line": line,
-            "product_id": product_ids[product],
+            "product_id": goods.ids[product],
             "quantity": quantity,
             "price": price,
             "discount": discount,
@@ -182,7 +186,8 @@ class OrderSimulation:
         time = open_["next_time"][due]
 
         coupon = due[(status == PAID) & (open_["coupon"][due] == 1)]
-        line_amount = open_["line1_quantity"][coupon] * open_["line1_price"][coupon] - open_["line1_discount"][coupon]
+        gross = open_["line1_quantity"][coupon] * open_["line1_price"][coupon]
+        line_amount = gross - open_["line1_discount"][coupon]
         extra = np.minimum(_round_money(line_amount * 0.1, open_["currency"][coupon]), line_amount)
         open_["line1_discount"][coupon] += extra
         open_["total"][coupon] -= extra
@@ -240,7 +245,9 @@ class OrderSimulation:
         return OrdersDay(orders=Versions(orders, is_insert), items=lines, item_version=it["version"])
 
 
-def _schedule(rng: np.random.Generator, status: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _schedule(
+    rng: np.random.Generator, status: np.ndarray, time: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The next status of each order and when it happens (``_FINISHED`` when the order is done)."""
     n = status.size
     cancel = rng.random(n) < _CANCEL_RATE

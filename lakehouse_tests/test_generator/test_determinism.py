@@ -33,7 +33,9 @@ def test_earlier_days_do_not_depend_on_how_many_days_follow(clean_data: Generate
     assert_same_batches(shorter, clean_data, days=2)
 
 
-def test_valid_rows_do_not_depend_on_the_dirt_rate(clean_data: GeneratedData, dirty_data: GeneratedData) -> None:
+def test_valid_rows_do_not_depend_on_the_dirt_rate(
+    clean_data: GeneratedData, dirty_data: GeneratedData
+) -> None:
     """Dirt only adds rows: a pipeline fed the dirty data must end with the clean data's tables."""
     for spec in ALL_TABLES:
         assert dirty_data.valid_rows(spec).equals(clean_data.valid_rows(spec)), spec.qualified_name

@@ -9,7 +9,9 @@ from lakehouse.generator import BEHAVIOR_EVENTS, CUSTOMERS, ORDERS, PRODUCTS, Ge
 
 
 def first_day_counts(scale_factor: float) -> dict[str, int]:
-    config = GeneratorConfig(scale_factor=scale_factor, days=1, seed=3, dirt=0.0, late_rate=0.0, duplicate_rate=0.0)
+    config = GeneratorConfig(
+        scale_factor=scale_factor, days=1, seed=3, dirt=0.0, late_rate=0.0, duplicate_rate=0.0
+    )
     data = generate_data(config)
     orders = data.valid_rows(ORDERS)
     return {
