@@ -35,7 +35,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    # imported here so that importing this module (e.g. by the services package) stays cheap
+    # imported here, not at module level: importing this module must not load the server stack
     import uvicorn
 
     import fakesnow.server
