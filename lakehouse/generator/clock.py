@@ -8,7 +8,7 @@ its change column alone, even when its key is NULL.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import numpy as np
 
@@ -22,10 +22,6 @@ _EPOCH = date(1970, 1, 1)
 def day_start(day: date) -> int:
     """Midnight UTC of ``day`` in microseconds."""
     return (day - _EPOCH).days * DAY
-
-
-def to_datetime(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros / SECOND, tz=timezone.utc).replace(tzinfo=None)
 
 
 def unique_even(times: np.ndarray) -> np.ndarray:

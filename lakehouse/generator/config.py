@@ -7,6 +7,8 @@ so that a tiny scale factor still exercises every kind of change.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -54,6 +56,20 @@ class GeneratorConfig:
     @property
     def volumes(self) -> Volumes:
         return Volumes.for_scale(self.scale_factor)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the data of every day: all knobs except ``days`` (a day's rows do not depend on
+        how many days follow it). Loaders use it to refuse mixing two generations in one source."""
+        knobs = {
+            "scale_factor": self.scale_factor,
+            "seed": self.seed,
+            "dirt": self.dirt,
+            "start_date": self.start_date.isoformat(),
+            "late_rate": self.late_rate,
+            "duplicate_rate": self.duplicate_rate,
+        }
+        return hashlib.sha256(json.dumps(knobs, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _scaled(at_sf1: float, scale_factor: float, floor: int) -> int:

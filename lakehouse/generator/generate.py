@@ -134,7 +134,9 @@ def _assemble(
             rows, row_kinds = rows.take(order), row_kinds.take(order)
         tables[spec.qualified_name] = rows
         kinds[spec.qualified_name] = row_kinds
-    return CommitBatch(commit_date=config.day(day_index), tables=tables, row_kinds=kinds)
+    return CommitBatch(
+        commit_date=config.day(day_index), tables=tables, row_kinds=kinds, generation=config.fingerprint
+    )
 
 
 

@@ -6,7 +6,8 @@ written by Arrow, a chunk at a time.
 
 Each (table, commit date) is recorded in ``analytics._generator.loaded_batches`` in the same
 transaction as its rows, under an advisory lock, so loading a day twice is a no-op and a crash never
-leaves a half-loaded day.
+leaves a half-loaded day. Batches of another generation (other seed, scale factor, ...) are refused
+rather than mixed in; ``replace=True`` starts the tables over.
 """
 
 from __future__ import annotations
@@ -27,27 +28,38 @@ from lakehouse.generator.specs import REDSHIFT_TABLES, TableSpec, create_table_s
 
 DATABASE = "analytics"
 LOAD_LOG_SCHEMA = "_generator"
+LOAD_LOG = f"{LOAD_LOG_SCHEMA}.loaded_batches"
 _LOAD_LOG_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {LOAD_LOG_SCHEMA}.loaded_batches "
-    "(table_name VARCHAR(256), commit_date DATE, row_count BIGINT, loaded_at TIMESTAMP)"
+    f"CREATE TABLE IF NOT EXISTS {LOAD_LOG} (table_name VARCHAR(256), commit_date DATE, "
+    "row_count BIGINT, generation VARCHAR(64), loaded_at TIMESTAMP)"
 )
 _COPY_CHUNK_ROWS = 250_000
 _LOCK_KEY = 0x6C616B65  # "lake": serialises concurrent loaders on one server
 
 
 def load_redshift(
-    batches: Iterable[CommitBatch], dsn: str, *, progress: Progress | None = None
+    batches: Iterable[CommitBatch],
+    dsn: str,
+    *,
+    replace: bool = False,
+    progress: Progress | None = None,
 ) -> LoadReport:
-    """Append the Redshift tables of ``batches`` (in commit order) to ``analytics`` on the DSN's server."""
+    """Append the Redshift tables of ``batches`` (in commit order) to ``analytics`` on the DSN's server.
+
+    ``replace=True`` drops the source tables (and the load log) first.
+    """
     started = time.perf_counter()
+    ordered = sorted(batches, key=lambda batch: batch.commit_date)
     target = ensure_database(dsn, DATABASE)
     loaded: list[LoadedBatch] = []
     skipped: list[LoadedBatch] = []
     conn = psycopg2.connect(target)
     try:
         with conn, conn.cursor() as cursor:
-            _create_tables(cursor)
-        for batch in sorted(batches, key=lambda b: b.commit_date):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            _run_ddl(cursor, replace)
+            _refuse_other_generations(cursor, ordered)
+        for batch in ordered:
             for spec in REDSHIFT_TABLES:
                 rows = batch.rows(spec)
                 record = LoadedBatch(spec.qualified_name, batch.commit_date, rows.num_rows)
@@ -58,9 +70,8 @@ def load_redshift(
                         continue
                     _copy(cursor, spec, rows)
                     cursor.execute(
-                        f"INSERT INTO {LOAD_LOG_SCHEMA}.loaded_batches "
-                        "VALUES (%s, %s, %s, now() AT TIME ZONE 'UTC')",
-                        (record.table, record.commit_date, record.rows),
+                        f"INSERT INTO {LOAD_LOG} VALUES (%s, %s, %s, %s, now() AT TIME ZONE 'UTC')",
+                        (record.table, record.commit_date, record.rows, batch.generation),
                     )
                     loaded.append(record)
             if progress:
@@ -96,12 +107,10 @@ def loaded_commit_dates(dsn: str) -> dict[str, tuple[date, ...]]:
         return {}
     try:
         with conn, conn.cursor() as cursor:
-            cursor.execute("SELECT to_regclass(%s)", (f"{LOAD_LOG_SCHEMA}.loaded_batches",))
+            cursor.execute("SELECT to_regclass(%s)", (LOAD_LOG,))
             if cursor.fetchone()[0] is None:
                 return {}
-            cursor.execute(
-                f"SELECT table_name, commit_date FROM {LOAD_LOG_SCHEMA}.loaded_batches ORDER BY 1, 2"
-            )
+            cursor.execute(f"SELECT table_name, commit_date FROM {LOAD_LOG} ORDER BY 1, 2")
             rows = cursor.fetchall()
     finally:
         conn.close()
@@ -111,28 +120,40 @@ def loaded_commit_dates(dsn: str) -> dict[str, tuple[date, ...]]:
     return {table: tuple(dates) for table, dates in result.items()}
 
 
-def _create_tables(cursor: psycopg2.extensions.cursor) -> None:
+def _run_ddl(cursor: psycopg2.extensions.cursor, replace: bool) -> None:
     for schema in sorted({spec.schema for spec in REDSHIFT_TABLES} | {LOAD_LOG_SCHEMA}):
         cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    if replace:
+        for spec in REDSHIFT_TABLES:
+            table = sql.SQL("{}.{}").format(sql.Identifier(spec.schema), sql.Identifier(spec.name))
+            cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+        cursor.execute(f"DROP TABLE IF EXISTS {LOAD_LOG}")
     for spec in REDSHIFT_TABLES:
         cursor.execute(create_table_sql(spec))
     cursor.execute(_LOAD_LOG_DDL)
 
 
+def _refuse_other_generations(cursor: psycopg2.extensions.cursor, batches: list[CommitBatch]) -> None:
+    cursor.execute(f"SELECT DISTINCT generation FROM {LOAD_LOG}")
+    generations = {batch.generation for batch in batches} | {row[0] for row in cursor.fetchall()}
+    if len(generations) > 1:
+        raise ValueError(
+            f"database {DATABASE} would mix source data of different generations "
+            f"({', '.join(sorted(generations))}); load with replace=True to start the tables over"
+        )
+
+
 def _already_loaded(cursor: psycopg2.extensions.cursor, record: LoadedBatch) -> bool:
     cursor.execute(
-        f"SELECT row_count FROM {LOAD_LOG_SCHEMA}.loaded_batches WHERE table_name = %s AND commit_date = %s",
+        f"SELECT row_count FROM {LOAD_LOG} WHERE table_name = %s AND commit_date = %s",
         (record.table, record.commit_date),
     )
     found = cursor.fetchone()
-    if found is None:
-        return False
-    if found[0] != record.rows:
+    if found is not None and found[0] != record.rows:
         raise ValueError(
-            f"{record.table} for {record.commit_date} was loaded with {found[0]} rows, now {record.rows}: "
-            "the database holds another generation; load into an empty database"
+            f"{record.table} of {record.commit_date}: {found[0]} rows loaded, the batch has {record.rows}"
         )
-    return True
+    return found is not None
 
 
 def _copy(cursor: psycopg2.extensions.cursor, spec: TableSpec, rows: pa.Table) -> None:

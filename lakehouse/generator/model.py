@@ -53,12 +53,14 @@ def _name(table: str | TableSpec) -> str:
 class CommitBatch:
     """Everything the sources commit on ``commit_date``, per table (keyed by qualified name).
 
-    ``tables`` hold exactly the source columns, ready to load; ``row_kinds`` the parallel kind tags.
+    ``tables`` hold exactly the source columns, ready to load; ``row_kinds`` the parallel kind tags;
+    ``generation`` the fingerprint of the config that produced them.
     """
 
     commit_date: date
     tables: Mapping[str, pa.Table]
     row_kinds: Mapping[str, pa.DictionaryArray]
+    generation: str
 
     def rows(self, table: str | TableSpec) -> pa.Table:
         return self.tables[_name(table)]

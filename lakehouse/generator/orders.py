@@ -85,10 +85,6 @@ class OrderSimulation:
         self._open: dict[str, np.ndarray] = {name: np.empty(0, dtype=np.int64) for name in _OPEN_FIELDS}
         self._next_order_id = 1
 
-    @property
-    def open_orders(self) -> int:
-        return self._open["order_id"].size
-
     def step(self, day_index: int, buyers: Buyers, goods: Goods) -> OrdersDay:
         """Place the day's orders and advance every open order through the day.
 

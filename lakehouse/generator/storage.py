@@ -93,7 +93,7 @@ def read_batches(out_dir: Path, through: date | None = None) -> tuple[CommitBatc
             stored = pq.read_table(batch_path(Path(out_dir), spec.qualified_name, commit_date))
             tables[spec.qualified_name] = stored.select(list(spec.column_names)).cast(spec.arrow_schema)
             kinds[spec.qualified_name] = _as_row_kinds(stored.column(ROW_KIND_COLUMN).combine_chunks())
-        batches.append(CommitBatch(commit_date=commit_date, tables=tables, row_kinds=kinds))
+        batches.append(CommitBatch(commit_date, tables, kinds, generation=config.fingerprint))
     return tuple(batches)
 
 

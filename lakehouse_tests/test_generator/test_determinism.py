@@ -39,3 +39,9 @@ def test_valid_rows_do_not_depend_on_the_dirt_rate(
     """Dirt only adds rows: a pipeline fed the dirty data must end with the clean data's tables."""
     for spec in ALL_TABLES:
         assert dirty_data.valid_rows(spec).equals(clean_data.valid_rows(spec)), spec.qualified_name
+
+
+def test_the_generation_fingerprint_names_the_data_not_its_length(clean_data: GeneratedData) -> None:
+    assert replace(SMALL, days=9).fingerprint == SMALL.fingerprint
+    assert replace(SMALL, seed=1).fingerprint != SMALL.fingerprint
+    assert {batch.generation for batch in clean_data.batches} == {SMALL.fingerprint}

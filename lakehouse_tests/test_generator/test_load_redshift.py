@@ -58,3 +58,16 @@ def test_events_read_back_with_redshift_types_and_every_row(
         "loaded_at": "timestamp without time zone",
     }
     assert fetched == row_multiset(dirty_data.rows(BEHAVIOR_EVENTS), BEHAVIOR_EVENTS)
+
+
+def test_another_generation_is_refused_unless_replacing(
+    clean_data: GeneratedData, dirty_data: GeneratedData, analytics_dsn: str
+) -> None:
+    with pytest.raises(ValueError, match="different generations"):
+        load_redshift(clean_data.batches, analytics_dsn)
+    report = load_redshift(dirty_data.batches, analytics_dsn, replace=True)
+    assert not report.skipped and report.rows_loaded == dirty_data.rows(BEHAVIOR_EVENTS).num_rows
+    with psycopg2.connect(analytics_dsn) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM web.behavior_events")
+        assert cursor.fetchone()[0] == report.rows_loaded
+    conn.close()

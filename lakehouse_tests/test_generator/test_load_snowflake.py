@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import duckdb
 import pytest
 import snowflake.connector
 from snowflake.connector.constants import FIELD_ID_TO_NAME
@@ -73,3 +74,16 @@ def test_the_server_describes_the_source_types_and_returns_every_row(
         (count,) = cursor.fetchone()
         orders = dirty_data.rows("RETAIL.SALES.ORDERS").column("UPDATED_AT").to_pylist()
         assert count == sum(stamp.date().isoformat() >= second_day for stamp in orders)
+
+
+def test_another_generation_is_refused_unless_replacing(
+    clean_data: GeneratedData, dirty_data: GeneratedData, loaded_dir: Path
+) -> None:
+    with pytest.raises(ValueError, match="different generations"):
+        load_snowflake(clean_data.batches, loaded_dir)
+    report = load_snowflake(dirty_data.batches, loaded_dir, replace=True)
+    assert not report.skipped
+    assert report.rows_loaded == sum(dirty_data.rows(spec).num_rows for spec in SNOWFLAKE_TABLES)
+    with duckdb.connect(str(loaded_dir / "RETAIL.db"), read_only=True) as duck:
+        (orders,) = duck.execute("SELECT COUNT(*) FROM RETAIL.SALES.ORDERS").fetchone()
+    assert orders == dirty_data.rows("RETAIL.SALES.ORDERS").num_rows

@@ -30,6 +30,7 @@ def test_written_data_reads_back_identically(dirty_data: GeneratedData, tmp_path
             assert theirs.rows(spec).equals(mine.rows(spec))
             assert theirs.row_kinds[spec.qualified_name].equals(mine.row_kinds[spec.qualified_name])
     assert len(read_batches(tmp_path, through=dirty_data.config.day(1))) == 2
+    assert {batch.generation for batch in back.batches} == {dirty_data.config.fingerprint}
     history = pq.read_table(tmp_path / "truth" / "customer_history.parquet")
     assert history.equals(dirty_data.customer_history())
     lines = (tmp_path / MANIFEST_FILE).read_text().splitlines()
