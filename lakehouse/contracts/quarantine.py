@@ -1,0 +1,181 @@
+"""Split a batch into valid rows and quarantine rows, evaluating every contract rule for every row.
+
+One plan, one pass over the rows: every rule becomes a boolean column, the violated ones are gathered
+into ``_error_reasons``, and the two lanes are the two sides of ``size(_error_reasons) = 0``, so every
+row lands in exactly one of them. The windows (uniqueness) and left joins (foreign keys) that some
+rules need are computed in the same plan. Writing both lanes runs the plan twice; cache the input or
+persist it first if extraction is expensive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import NamedTuple
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from lakehouse.contracts.align import AlignedFrame, align_to_schema, quoted, reason, reasons_array
+from lakehouse.contracts.model import (
+    ALIGNMENT_ERRORS_COLUMN,
+    ERROR_REASONS_COLUMN,
+    METADATA_COLUMNS,
+    ORIGINAL_PAYLOAD_COLUMN,
+    Contract,
+    EnumRule,
+    ForeignKeyRule,
+    NotNullRule,
+    RangeRule,
+    RegexRule,
+    Rule,
+    UniqueRule,
+)
+
+
+class MissingReferenceError(ValueError):
+    """A foreign-key rule has no reference DataFrame to be checked against."""
+
+
+class QuarantineResult(NamedTuple):
+    """The two lanes of one batch; unpacks as ``(valid, quarantine)``.
+
+    ``valid``: the contract columns (bronze names and types), evolved new columns, then the metadata
+    columns present in the input. ``quarantine``: the metadata columns present, ``_error_reasons``
+    (``array<struct<rule_id, column, message>>``, every rule the row breaks) and ``_original_payload``
+    (the row as received, a JSON object of text values).
+    """
+
+    valid: DataFrame
+    quarantine: DataFrame
+
+
+def validate_and_quarantine(
+    data: AlignedFrame | DataFrame,
+    contract: Contract,
+    *,
+    references: Mapping[str, DataFrame] | None = None,
+    skip_rules: Collection[str] = (),
+) -> QuarantineResult:
+    """Evaluate every rule of ``contract`` on every row and split the rows into valid and quarantined.
+
+    ``data`` is the output of ``align_to_schema``, or a raw batch, which is aligned first (raising
+    ``SchemaEvolutionError`` as ``align_to_schema`` does).
+
+    Foreign keys: ``references`` maps a referenced table name (``rule.references_table``, e.g.
+    ``customers``) to a DataFrame holding the referenced column (e.g. the bronze customers table plus
+    the current customers batch). A non-NULL value absent from that column breaks the rule; a NULL is
+    the not-null rule's business. A foreign-key rule without a reference raises
+    ``MissingReferenceError`` rather than passing silently; to deliberately not check it (e.g. when the
+    referenced table is extracted on another schedule) name it in ``skip_rules``.
+    """
+    aligned = data if isinstance(data, AlignedFrame) else align_to_schema(data, contract)
+    frame = aligned.frame
+    known_ids = {rule.id for rule in contract.rules}
+    unknown = sorted(set(skip_rules) - known_ids)
+    if unknown:
+        raise ValueError(f"{contract.name}: skip_rules names unknown rule(s) {unknown}")
+    rules = [rule for rule in contract.rules if rule.id not in skip_rules]
+    output_columns = [name for name in frame.columns if name not in (ORIGINAL_PAYLOAD_COLUMN, ALIGNMENT_ERRORS_COLUMN)]
+    metadata = [name for name in METADATA_COLUMNS if name in output_columns]
+
+    violations: list[SparkColumn] = []
+    for index, rule in enumerate(rules):
+        helper = f"__rule_{index}"
+        if isinstance(rule, UniqueRule):
+            frame = frame.withColumn(helper, _conflicting_duplicate(rule))
+            violated = F.col(helper)
+        elif isinstance(rule, ForeignKeyRule):
+            frame = _join_reference(frame, rule, contract, references or {}, helper)
+            violated = quoted(rule.column).isNotNull() & F.col(helper).isNull()
+        else:
+            violated = _row_condition(rule, contract)
+        subject = ",".join(rule.columns)
+        violations.append(F.when(F.coalesce(violated, F.lit(False)), reason(rule.id, subject, rule.message)))
+
+    reasons = F.concat(F.col(ALIGNMENT_ERRORS_COLUMN), reasons_array(violations))
+    checked = frame.select(
+        *[quoted(name) for name in output_columns],
+        reasons.alias(ERROR_REASONS_COLUMN),
+        F.col(ORIGINAL_PAYLOAD_COLUMN),
+    )
+    is_valid = F.size(ERROR_REASONS_COLUMN) == 0
+    valid = checked.where(is_valid).select(*[quoted(name) for name in output_columns])
+    quarantine = checked.where(~is_valid).select(
+        *[quoted(name) for name in metadata], F.col(ERROR_REASONS_COLUMN), F.col(ORIGINAL_PAYLOAD_COLUMN)
+    )
+    return QuarantineResult(valid, quarantine)
+
+
+def _row_condition(rule: Rule, contract: Contract) -> SparkColumn:
+    """True where a row breaks a rule that needs only the row itself (NULL counts as not broken)."""
+    value = quoted(rule.column)
+    if isinstance(rule, NotNullRule):
+        # A value that failed its cast is NULL now, but it was there: the type reason already covers it.
+        cast_failed = F.array_contains(F.col(f"{ALIGNMENT_ERRORS_COLUMN}.column"), rule.column)
+        return value.isNull() & ~cast_failed
+    if isinstance(rule, RangeRule):
+        column_type = contract.column(rule.column).type
+        broken = []
+        if rule.min is not None:
+            broken.append(value < F.lit(str(rule.min)).cast(column_type))
+        if rule.max is not None:
+            broken.append(value > F.lit(str(rule.max)).cast(column_type))
+        if rule.min_column is not None:
+            broken.append(value < quoted(rule.min_column))
+        if rule.max_column is not None:
+            broken.append(value > quoted(rule.max_column))
+        return _any(broken)
+    if isinstance(rule, EnumRule):
+        return ~value.isin(list(rule.values))
+    if isinstance(rule, RegexRule):
+        return ~value.rlike(rule.pattern)
+    raise TypeError(f"no row condition for {type(rule).__name__}")  # pragma: no cover
+
+
+def _any(conditions: list[SparkColumn]) -> SparkColumn:
+    """OR of conditions where a NULL operand counts as not broken (so one NULL bound cannot hide another)."""
+    combined = F.lit(False)
+    for condition in conditions:
+        combined = combined | F.coalesce(condition, F.lit(False))
+    return combined
+
+
+def _conflicting_duplicate(rule: UniqueRule) -> SparkColumn:
+    """True on every row whose key is shared with a *different* row of the batch.
+
+    Rows are compared by their original payload, so an exact redelivery is not a conflict; rows with a
+    NULL key column are never compared (SQL ``UNIQUE`` semantics).
+    """
+    window = Window.partitionBy(*[quoted(name) for name in rule.columns])
+    payload = F.col(ORIGINAL_PAYLOAD_COLUMN)
+    keyed = F.lit(True)
+    for name in rule.columns:
+        keyed = keyed & quoted(name).isNotNull()
+    return keyed & (F.min(payload).over(window) != F.max(payload).over(window))
+
+
+def _join_reference(
+    frame: DataFrame, rule: ForeignKeyRule, contract: Contract, references: Mapping[str, DataFrame], helper: str
+) -> DataFrame:
+    """Left-join the distinct referenced keys; ``helper`` is TRUE where the key was found."""
+    reference = references.get(rule.references_table)
+    if reference is None:
+        raise MissingReferenceError(
+            f"{contract.name}: rule {rule.id!r} needs references[{rule.references_table!r}], a DataFrame with "
+            f"column {rule.references_column!r}; pass it, or name the rule in skip_rules"
+        )
+    matches = [name for name in reference.columns if name.lower() == rule.references_column.lower()]
+    if len(matches) != 1:
+        raise MissingReferenceError(
+            f"{contract.name}: rule {rule.id!r}: references[{rule.references_table!r}] has no single column "
+            f"{rule.references_column!r} (columns: {reference.columns})"
+        )
+    key = f"{helper}_key"
+    keys = (
+        reference.select(quoted(matches[0]).cast(contract.column(rule.column).type).alias(key))
+        .where(F.col(key).isNotNull())
+        .distinct()
+        .withColumn(helper, F.lit(True))
+    )
+    return frame.join(keys, quoted(rule.column) == F.col(key), "left").drop(key)
