@@ -29,7 +29,7 @@ from lakehouse.generator.reference import (
     SEGMENTS,
 )
 from lakehouse.generator.specs import CUSTOMERS
-from lakehouse.generator.versions import Versions
+from lakehouse.generator.versions import Referable, Versions
 
 INITIAL_LOAD_WINDOW = 10 * MINUTE
 _MAX_ACCOUNT_AGE = 5 * 365 * DAY
@@ -108,6 +108,12 @@ class CustomerSimulation:
 
     def ids(self, positions: np.ndarray) -> np.ndarray:
         return positions.astype(np.int64) + 1
+
+    def referable(self, positions: np.ndarray) -> Referable:
+        """Ids with the first day each may be referenced: the initial load at once, later ones the
+        day after they were created."""
+        created = self._created_day[positions]
+        return Referable(self.ids(positions), np.where(created == 0, 0, created + 1))
 
     def currency_index(self, positions: np.ndarray) -> np.ndarray:
         """Index into ``CURRENCIES`` of each customer's home currency, from the current country."""

@@ -20,6 +20,7 @@ from lakehouse.generator.customers import INITIAL_LOAD_WINDOW
 from lakehouse.generator.randomness import stream, uniform_micros, weighted_choice
 from lakehouse.generator.reference import DEVICES, EVENT_TYPES, SEARCH_TERMS, SHOP_URL
 from lakehouse.generator.specs import BEHAVIOR_EVENTS
+from lakehouse.generator.versions import Referable
 
 MICRO_BATCH = 5 * MINUTE
 _MICRO_BATCHES_PER_DAY = DAY // MICRO_BATCH
@@ -42,9 +43,13 @@ _LANDING_PAGES = ("", "deals", "new-arrivals", "help", "account")
 
 
 def events_for_day(
-    config: GeneratorConfig, day_index: int, customer_ids: np.ndarray, product_ids: np.ndarray
+    config: GeneratorConfig, day_index: int, customers: Referable, products: Referable
 ) -> pa.Table:
-    """The events committed (loaded) on the day, sorted by ``loaded_at`` then ``event_ts``."""
+    """The events committed (loaded) on the day, sorted by ``loaded_at`` then ``event_ts``.
+
+    A session only refers to customers and products that existed on the day it happened, which for a
+    late upload is earlier than the commit day.
+    """
     rng = stream(config.seed, day_index, "events")
     n = config.volumes.events_per_day
     sessions = _session_lengths(rng, n)
@@ -70,13 +75,14 @@ def events_for_day(
     batch = np.where(late[session], late_batch, on_time_batch)
     loaded_at = commit_start + batch * MICRO_BATCH + latency[batch]
 
-    identified = (rng.random(m) < _IDENTIFIED_RATE) & (customer_ids.size > 0)
-    customer = _draw(rng, customer_ids, m)
+    session_day = day_index - lag
+    customer = customers.draw(rng, session_day)
+    identified = (rng.random(m) < _IDENTIFIED_RATE) & (customer >= 0)
     device = weighted_choice(rng, _DEVICE_WEIGHTS, m)
     session_ids = cols.uuid_strings(rng, m)
     event_type = np.where(position == 0, _PAGE_VIEW, weighted_choice(rng, _EVENT_WEIGHTS, n))
-    has_product = _PRODUCT_EVENTS[event_type] & (product_ids.size > 0)
-    product = _draw(rng, product_ids, n)
+    product = products.draw(rng, session_day[session])
+    has_product = _PRODUCT_EVENTS[event_type] & (product >= 0)
 
     # Sort in numpy, before any string column exists: taking from Arrow string columns is the slow part.
     order = np.lexsort((event_ts, loaded_at))
@@ -96,13 +102,6 @@ def events_for_day(
             "loaded_at": cols.timestamps(loaded_at[order]),
         },
     )
-
-
-def _draw(rng: np.random.Generator, ids: np.ndarray, size: int) -> np.ndarray:
-    """``size`` ids drawn uniformly (zeros, to be masked as NULL, when there are none)."""
-    if ids.size == 0:
-        return np.zeros(size, dtype=np.int64)
-    return ids[rng.integers(0, ids.size, size)]
 
 
 def _session_lengths(rng: np.random.Generator, total: int) -> np.ndarray:

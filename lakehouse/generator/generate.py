@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,7 +27,6 @@ from lakehouse.generator.model import CommitBatch, GeneratedData, Progress, RowK
 from lakehouse.generator.orders import Buyers, Goods, OrderSimulation
 from lakehouse.generator.products import ProductSimulation
 from lakehouse.generator.randomness import stochastic_count, stream
-from lakehouse.generator.storage import default_output_dir, write_generated
 from lakehouse.generator.specs import (
     ALL_TABLES,
     BEHAVIOR_EVENTS,
@@ -37,6 +37,7 @@ from lakehouse.generator.specs import (
     SourceSystem,
     TableSpec,
 )
+from lakehouse.generator.storage import default_output_dir, write_generated
 
 # Rows waiting for their commit day: commit day -> table -> [(rows, kind)].
 _Held = dict[int, dict[str, list[tuple[pa.Table, RowKind]]]]
@@ -63,7 +64,9 @@ class _Simulations:
             Buyers(self.customers.ids(buyers), self.customers.currency_index(buyers)),
             Goods(self.products.ids(goods), self.products.day_start_price(goods)),
         )
-        events = events_for_day(config, day_index, self.customers.ids(buyers), self.products.ids(goods))
+        events = events_for_day(
+            config, day_index, self.customers.referable(buyers), self.products.referable(goods)
+        )
 
         def lags(table: TableSpec, size: int, eligible: np.ndarray | None = None) -> np.ndarray:
             rng = stream(config.seed, day_index, f"late:{table.qualified_name}")
@@ -137,7 +140,6 @@ def _assemble(
     return CommitBatch(
         commit_date=config.day(day_index), tables=tables, row_kinds=kinds, generation=config.fingerprint
     )
-
 
 
 def generate(

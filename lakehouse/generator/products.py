@@ -17,7 +17,7 @@ from lakehouse.generator.customers import INITIAL_LOAD_WINDOW
 from lakehouse.generator.randomness import stream, uniform_micros
 from lakehouse.generator.reference import ADJECTIVES, BRANDS, CATALOG_CURRENCY, CATEGORIES
 from lakehouse.generator.specs import PRODUCTS
-from lakehouse.generator.versions import Versions
+from lakehouse.generator.versions import Referable, Versions
 
 _CATEGORY_NAMES = tuple(name for name, _ in CATEGORIES)
 _NOUNS = tuple(noun for _, nouns in CATEGORIES for noun in nouns)
@@ -83,6 +83,12 @@ class ProductSimulation:
 
     def ids(self, positions: np.ndarray) -> np.ndarray:
         return positions.astype(np.int64) + 1
+
+    def referable(self, positions: np.ndarray) -> Referable:
+        """Ids with the first day each may be referenced: the initial load at once, later ones the
+        day after they were created."""
+        created = self._created_day[positions]
+        return Referable(self.ids(positions), np.where(created == 0, 0, created + 1))
 
     def day_start_price(self, positions: np.ndarray) -> np.ndarray:
         """Price in US cents at the start of the day; orders use it all day."""

@@ -22,3 +22,22 @@ class Versions:
     def __post_init__(self) -> None:
         if len(self.is_insert) != self.rows.num_rows:
             raise ValueError("is_insert must have one flag per row")
+
+
+@dataclass(frozen=True)
+class Referable:
+    """Ids other tables may point at, ascending, with the first day index each may be referenced on.
+
+    Ids are issued in time order, so ``since`` ascends with them and "referable on day d" is a prefix.
+    """
+
+    ids: np.ndarray
+    since: np.ndarray
+
+    def draw(self, rng: np.random.Generator, day: np.ndarray) -> np.ndarray:
+        """One id per element of ``day``, uniform among those referable on that day; -1 where none is."""
+        if self.ids.size == 0:
+            return np.full(day.size, -1, dtype=np.int64)
+        available = np.searchsorted(self.since, day, side="right")
+        index = np.minimum((rng.random(day.size) * available).astype(np.int64), self.ids.size - 1)
+        return np.where(available > 0, self.ids[index], -1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,16 +32,21 @@ def dirty_data() -> GeneratedData:
 
 
 @pytest.fixture(scope="session")
-def generator_postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def generator_postgres_dsn() -> Iterator[str]:
     """A private PostgreSQL on loopback TCP for the Redshift loader tests, started the way the local
-    services start theirs, but apart from them so no other test's data meets ours."""
-    service = PostgresService(tmp_path_factory.mktemp("generator_services"))
-    host, port = LOOPBACK, free_port()
-    pid = service.start(host, port)
-    try:
-        yield psycopg2.extensions.make_dsn(**service.connect_kwargs(host, port, database="postgres"))
-    finally:
-        service.stop(pid)
+    services start theirs, but apart from them so no other test's data meets ours.
+
+    Its files are not under pytest's temporary root: run as root, PostgreSQL runs as an unprivileged
+    user, and every pytest session starting meanwhile resets that root to mode 0700, locking it out.
+    """
+    with tempfile.TemporaryDirectory(prefix="lakehouse-generator-") as services_dir:
+        service = PostgresService(Path(services_dir))
+        host, port = LOOPBACK, free_port()
+        pid = service.start(host, port)
+        try:
+            yield psycopg2.extensions.make_dsn(**service.connect_kwargs(host, port, database="postgres"))
+        finally:
+            service.stop(pid)
 
 
 @contextlib.contextmanager

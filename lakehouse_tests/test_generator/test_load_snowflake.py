@@ -10,12 +10,18 @@ import pytest
 import snowflake.connector
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-from lakehouse.generator import SNOWFLAKE_TABLES, GeneratedData, load_snowflake
+from lakehouse.generator import ORDER_ITEMS, SNOWFLAKE_TABLES, GeneratedData, load_snowflake
 from lakehouse.generator.load_snowflake import loaded_commit_dates
 from lakehouse_tests.test_generator.conftest import fakesnow_server
 from lakehouse_tests.test_generator.reference_checks import row_multiset
 
 # What the connector reports for each source type: (type name, precision, scale); None = not checked.
+DESCRIBED_AS = {
+    "NUMBER(38,0)": "NUMBER(38,0)",
+    "NUMBER(12,2)": "NUMBER(12,2)",
+    "VARCHAR": "VARCHAR(16777216)",
+    "TIMESTAMP_NTZ": "TIMESTAMP_NTZ(9)",
+}
 EXPECTED_TYPES = {
     "NUMBER(38,0)": ("FIXED", None, 0),
     "NUMBER(12,2)": ("FIXED", 12, 2),
@@ -65,6 +71,11 @@ def test_the_server_describes_the_source_types_and_returns_every_row(
                 assert scale is None or got_scale == scale, (spec.qualified_name, column.name)
             fetched = Counter(cursor.fetchall())
             assert fetched == row_multiset(dirty_data.rows(spec), spec), spec.qualified_name
+
+        # DESCRIBE TABLE reports the Snowflake types of the DDL (with Snowflake's default lengths)
+        cursor.execute("DESCRIBE TABLE RETAIL.SALES.ORDER_ITEMS")
+        described_types = {row[0]: row[1] for row in cursor.fetchall()}
+        assert described_types == {column.name: DESCRIBED_AS[column.sql_type] for column in ORDER_ITEMS.columns}
 
         # the change column supports watermark queries with Snowflake timestamp literals
         second_day = dirty_data.config.day(1).isoformat()
