@@ -66,6 +66,7 @@ def write_generated(data: GeneratedData, out_dir: Path, progress: Progress | Non
     config = asdict(data.config) | {"start_date": data.config.start_date.isoformat()}
     summary = {
         "format_version": _FORMAT_VERSION,
+        "generation": data.config.fingerprint,
         "config": config,
         "batches": {batch.commit_date.isoformat(): batch.counts() for batch in data.batches},
         "defects": len(data.defects),

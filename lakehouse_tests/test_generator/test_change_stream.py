@@ -165,3 +165,22 @@ def test_soft_deleted_customers_neither_order_nor_browse_afterwards(clean_data: 
         for customer_id, at in column_values(clean_data.valid_rows(spec), customer, when):
             if customer_id in deleted_at:
                 assert at < deleted_at[customer_id], (spec.qualified_name, customer_id)
+
+
+def test_references_point_at_entities_that_existed_when_they_were_made(clean_data: GeneratedData) -> None:
+    created = {}
+    for spec in (CUSTOMERS, PRODUCTS):
+        key = spec.primary_key[0]
+        grouped = clean_data.valid_rows(spec).group_by(key).aggregate([(spec.change_column, "min")])
+        created[spec.qualified_name] = dict(column_values(grouped, key, f"{spec.change_column}_min"))
+
+    references = (
+        (ORDERS, "CUSTOMER_ID", CUSTOMERS, "ORDER_TS"),
+        (ORDER_ITEMS, "PRODUCT_ID", PRODUCTS, "UPDATED_AT"),
+        (BEHAVIOR_EVENTS, "customer_id", CUSTOMERS, "event_ts"),
+        (BEHAVIOR_EVENTS, "product_id", PRODUCTS, "event_ts"),
+    )
+    for spec, column, referenced, when in references:
+        for value, at in column_values(clean_data.valid_rows(spec), column, when):
+            if value is not None:
+                assert created[referenced.qualified_name][value] <= at, (spec.qualified_name, column, value)
