@@ -113,6 +113,8 @@ _generate_options = [
                  help="Fraction of invalid rows injected (listed in the defect manifest)."),
     click.option("--start-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                  help="First day (default 2026-01-01, the first partition)."),
+    click.option("--replace", is_flag=True,
+                 help="Start the source tables over when they hold another generation."),
 ]
 
 
@@ -122,9 +124,18 @@ def generate_options(function):
     return function
 
 
-def generate_and_load(scale_factor: float, days: int, seed: int, dirt: float, start_date: date | None):
+def generate_and_load(
+    scale_factor: float, days: int, seed: int, dirt: float, start_date: date | None, replace: bool = False
+):
     """Generate the sources and load them into the running local services."""
-    from lakehouse.generator import DEFAULT_START_DATE, default_output_dir, generate, load_redshift, load_snowflake
+    from lakehouse.generator import (
+        DEFAULT_START_DATE,
+        GenerationMismatchError,
+        default_output_dir,
+        generate,
+        load_redshift,
+        load_snowflake,
+    )
     from lakehouse.services import LocalServices
 
     local = LocalServices()
@@ -141,19 +152,24 @@ def generate_and_load(scale_factor: float, days: int, seed: int, dirt: float, st
             out_dir=out_dir,
             progress=_progress,
         )
-    with step("loading Snowflake tables into fakesnow"):
-        with local.snowflake_paused() as db_dir:
-            load_snowflake(data.batches, db_dir, progress=_progress)
-    with step("loading Redshift events into PostgreSQL"):
-        load_redshift(data.batches, local.postgres_dsn(), progress=_progress)
+    try:
+        with step("loading Snowflake tables into fakesnow"):
+            with local.snowflake_paused() as db_dir:
+                load_snowflake(data.batches, db_dir, replace=replace, progress=_progress)
+        with step("loading Redshift events into PostgreSQL"):
+            load_redshift(data.batches, local.postgres_dsn(), replace=replace, progress=_progress)
+    except GenerationMismatchError as error:
+        raise click.ClickException(
+            f"the local sources hold another generation of data; pass --replace to start them over ({error})"
+        ) from error
     return data
 
 
 @cli.command()
 @generate_options
-def generate(scale_factor: float, days: int, seed: int, dirt: float, start_date) -> None:
+def generate(scale_factor: float, days: int, seed: int, dirt: float, start_date, replace: bool) -> None:
     """Generate deterministic synthetic source data and load it into the local services."""
-    data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None)
+    data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None, replace)
     console.print(f"[bold]{len(data.defects):,}[/] injected defects listed in the manifest")
 
 
@@ -162,11 +178,11 @@ def generate(scale_factor: float, days: int, seed: int, dirt: float, start_date)
 
 @cli.command()
 @generate_options
-def demo(scale_factor: float, days: int, seed: int, dirt: float, start_date) -> None:
+def demo(scale_factor: float, days: int, seed: int, dirt: float, start_date, replace: bool) -> None:
     """Services up, generate, materialize every asset for the generated days, print the results."""
     from lakehouse.demo import materialize_days, print_summary
 
-    data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None)
+    data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None, replace)
     partition_days = [batch.commit_date for batch in data.batches]
     results = materialize_days(partition_days, progress=_progress, step=step)
     print_summary(console, results)

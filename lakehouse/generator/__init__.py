@@ -13,7 +13,15 @@ from lakehouse.generator.generate import generate, generate_data
 from lakehouse.generator.load_redshift import load_redshift
 from lakehouse.generator.load_snowflake import load_snowflake
 from lakehouse.generator.manifest import Defect, locate, read_manifest
-from lakehouse.generator.model import CommitBatch, GeneratedData, LoadedBatch, LoadReport, Progress, RowKind
+from lakehouse.generator.model import (
+    CommitBatch,
+    GeneratedData,
+    GenerationMismatchError,
+    LoadedBatch,
+    LoadReport,
+    Progress,
+    RowKind,
+)
 from lakehouse.generator.specs import (
     ALL_TABLES,
     BEHAVIOR_EVENTS,
@@ -46,6 +54,7 @@ __all__ = [
     "Defect",
     "DefectKind",
     "GeneratedData",
+    "GenerationMismatchError",
     "GeneratorConfig",
     "LoadReport",
     "LoadedBatch",

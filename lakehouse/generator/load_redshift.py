@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from lakehouse.generator.model import CommitBatch, LoadedBatch, LoadReport, Progress
+from lakehouse.generator.model import CommitBatch, GenerationMismatchError, LoadedBatch, LoadReport, Progress
 from lakehouse.generator.specs import REDSHIFT_TABLES, TableSpec, create_table_sql
 
 DATABASE = "analytics"
@@ -137,7 +137,7 @@ def _refuse_other_generations(cursor: psycopg2.extensions.cursor, batches: list[
     cursor.execute(f"SELECT DISTINCT generation FROM {LOAD_LOG}")
     generations = {batch.generation for batch in batches} | {row[0] for row in cursor.fetchall()}
     if len(generations) > 1:
-        raise ValueError(
+        raise GenerationMismatchError(
             f"database {DATABASE} would mix source data of different generations "
             f"({', '.join(sorted(generations))}); load with replace=True to start the tables over"
         )

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 from fakesnow.instance import FakeSnow
 
-from lakehouse.generator.model import CommitBatch, LoadedBatch, LoadReport, Progress
+from lakehouse.generator.model import CommitBatch, GenerationMismatchError, LoadedBatch, LoadReport, Progress
 from lakehouse.generator.specs import SNOWFLAKE_TABLES, TableSpec, create_table_sql
 
 DATABASE = "RETAIL"
@@ -117,7 +117,7 @@ def _refuse_other_generations(
     generations = {batch.generation for batch in batches}
     generations |= {row[0] for row in duck.execute(f"SELECT DISTINCT GENERATION FROM {LOAD_LOG}").fetchall()}
     if len(generations) > 1:
-        raise ValueError(
+        raise GenerationMismatchError(
             f"{db_dir} would mix source data of different generations ({', '.join(sorted(generations))}); "
             "load with replace=True to start the tables over"
         )

@@ -24,6 +24,10 @@ from lakehouse.generator.config import GeneratorConfig
 from lakehouse.generator.manifest import Defect
 from lakehouse.generator.specs import CUSTOMERS, SourceSystem, TableSpec, table_spec
 
+
+class GenerationMismatchError(ValueError):
+    """The target already holds source data of another generation (other seed, scale or start)."""
+
 # Called with a short message and counts (e.g. rows per table) so a CLI can show progress.
 Progress = Callable[[str, Mapping[str, int]], None]
 
