@@ -158,9 +158,13 @@ def align_to_schema(df: DataFrame, contract: Contract) -> AlignedFrame:
         source = by_lower.pop(column.name, None)
         if source is None:
             if contract.evolution.missing_column is MissingColumnPolicy.FAIL:
-                raise SchemaEvolutionError(f"{table}: column {column.name!r} is missing (missing_column policy: fail)")
+                raise SchemaEvolutionError(
+                    f"{table}: column {column.name!r} is missing (missing_column policy: fail)"
+                )
             if not column.nullable:
-                raise SchemaEvolutionError(f"{table}: required column {column.name!r} is missing from the input")
+                raise SchemaEvolutionError(
+                    f"{table}: required column {column.name!r} is missing from the input"
+                )
             selected.append(F.lit(None).cast(column.type).alias(column.name))
             filled.append(column.name)
             continue
@@ -177,23 +181,33 @@ def align_to_schema(df: DataFrame, contract: Contract) -> AlignedFrame:
                 )
             changes.append(TypeChange(column.name, column.arrives_as, actual))
         if not can_cast(actual, column.type):
-            raise SchemaEvolutionError(f"{table}: column {column.name!r} of type {actual} cannot be cast to {column.type}")
+            raise SchemaEvolutionError(
+                f"{table}: column {column.name!r} of type {actual} cannot be cast to {column.type}"
+            )
         raw = quoted(source)
         typed = raw.try_cast(column.type)
         selected.append(typed.alias(column.name))
         cast_columns.append(column.name)
         message = f"{column.name} value does not cast to {column.type}"
-        guards.append(F.when(raw.isNotNull() & typed.isNull(), reason(type_rule_id(column.name), column.name, message)))
+        guards.append(
+            F.when(raw.isNotNull() & typed.isNull(), reason(type_rule_id(column.name), column.name, message))
+        )
 
     new_columns = [name.lower() for name in by_lower]
     policy = contract.evolution.new_column
     if new_columns and policy is NewColumnPolicy.FAIL:
-        raise SchemaEvolutionError(f"{table}: new column(s) {new_columns} not in the contract (new_column policy: fail)")
+        raise SchemaEvolutionError(
+            f"{table}: new column(s) {new_columns} not in the contract (new_column policy: fail)"
+        )
     if policy is NewColumnPolicy.EVOLVE:
         selected.extend(quoted(source).alias(source.lower()) for source in by_lower.values())
     elif new_columns:
         guards.extend(
-            reason(NEW_COLUMN_RULE_ID, name, f"column {name} is not in the contract (new_column policy: quarantine)")
+            reason(
+                NEW_COLUMN_RULE_ID,
+                name,
+                f"column {name} is not in the contract (new_column policy: quarantine)",
+            )
             for name in new_columns
         )
 

@@ -68,7 +68,10 @@ def is_lossless(source: str, target: str) -> bool:
             return precision - scale >= _INTEGER_DIGITS[source]
         source_decimal = _DECIMAL.match(source)
         if source_decimal:
-            return int(source_decimal[2]) <= scale and int(source_decimal[1]) - int(source_decimal[2]) <= precision - scale
+            return (
+                int(source_decimal[2]) <= scale
+                and int(source_decimal[1]) - int(source_decimal[2]) <= precision - scale
+            )
     return False
 
 

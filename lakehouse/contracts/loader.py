@@ -21,9 +21,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
 from lakehouse.contracts.model import (
+    METADATA_COLUMNS,
     NEW_COLUMN_RULE_ID,
     RESERVED_COLUMNS,
-    METADATA_COLUMNS,
     Column,
     Contract,
     EnumRule,
@@ -47,7 +47,9 @@ from lakehouse.contracts.model import (
 CONTRACTS_DIR_ENV_VAR = "LAKEHOUSE_CONTRACTS_DIR"
 SCHEMA_FILE_NAME = "contract.schema.json"
 _NUMERIC_TYPE = re.compile(r"^(tinyint|smallint|int|bigint|float|double|decimal\(\d+,\d+\))$")
-_ORDERED_TYPES = re.compile(r"^(tinyint|smallint|int|bigint|float|double|decimal\(\d+,\d+\)|date|timestamp|timestamp_ntz|string)$")
+_ORDERED_TYPES = re.compile(
+    r"^(tinyint|smallint|int|bigint|float|double|decimal\(\d+,\d+\)|date|timestamp|timestamp_ntz|string)$"
+)
 
 
 class ContractError(ValueError):
@@ -125,7 +127,10 @@ def load_contracts(root: Path | str | None = None, layer: str | None = None) -> 
         if layer is not None and contract.layer != layer:
             continue
         if contract.name in contracts:
-            raise ContractError(path, [f"table: {contract.name} is already defined by {_display(contracts[contract.name].path)}"])
+            raise ContractError(
+                path,
+                [f"table: {contract.name} is already defined by {_display(contracts[contract.name].path)}"],
+            )
         contracts[contract.name] = contract
     return contracts
 
@@ -165,7 +170,9 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         unknown = [key for key in error.instance if key not in allowed]
-        return "; ".join(f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})" for key in unknown)
+        return "; ".join(
+            f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})" for key in unknown
+        )
     return f"{field_path(path)}: {error.message}"
 
 
@@ -297,7 +304,9 @@ def _semantic_problems(contract: Contract, doc: dict[str, Any]) -> list[str]:
     # Every id a reason can carry must be unique, including the ids the library derives.
     taken: dict[str, str] = {NEW_COLUMN_RULE_ID: "the new-column reason"}
     taken.update({type_rule_id(name): f"the type check of column {name!r}" for name in names})
-    taken.update({r.id: "a derived not-null rule" for r in contract.rules if isinstance(r, NotNullRule) and r.derived})
+    taken.update(
+        {r.id: "a derived not-null rule" for r in contract.rules if isinstance(r, NotNullRule) and r.derived}
+    )
     types = {c.name: c.type for c in contract.columns}
     declared = [r for r in contract.rules if not (isinstance(r, NotNullRule) and r.derived)]
     for index, (raw, rule) in enumerate(zip(doc["rules"], declared, strict=True)):
@@ -322,7 +331,9 @@ def _rule_problems(
         return [f"{at}.column: {rule.column!r} is not a column of the contract"]
     column_type = types[rule.column]
     if isinstance(rule, NotNullRule) and contract.column(rule.column).nullable:
-        problems.append(f"{at}.column: {rule.column!r} is declared nullable; declare it nullable: false instead")
+        problems.append(
+            f"{at}.column: {rule.column!r} is declared nullable; declare it nullable: false instead"
+        )
     elif isinstance(rule, RangeRule):
         if all(v is None for v in (rule.min, rule.max, rule.min_column, rule.max_column)):
             problems.append(f"{at}: a range rule needs at least one of min, max, min_column, max_column")
@@ -330,17 +341,23 @@ def _rule_problems(
             problems.append(f"{at}.column: {rule.column!r} has type {column_type}, which has no order")
         for bound in ("min", "max"):
             value = raw.get(bound)
-            if isinstance(value, bool) or (value is not None and _NUMERIC_TYPE.match(column_type) and isinstance(value, str)):
+            if isinstance(value, bool) or (
+                value is not None and _NUMERIC_TYPE.match(column_type) and isinstance(value, str)
+            ):
                 problems.append(f"{at}.{bound}: {value!r} does not fit column type {column_type}")
         for bound in ("min_column", "max_column"):
             other = raw.get(bound)
             if other is not None and other not in known:
                 problems.append(f"{at}.{bound}: {other!r} is not a column of the contract")
             elif other is not None and _comparable_family(types[other]) != _comparable_family(column_type):
-                problems.append(f"{at}.{bound}: {other!r} ({types[other]}) cannot be compared with {column_type}")
+                problems.append(
+                    f"{at}.{bound}: {other!r} ({types[other]}) cannot be compared with {column_type}"
+                )
     elif isinstance(rule, RegexRule):
         if column_type != "string":
-            problems.append(f"{at}.column: regex rules apply to string columns; {rule.column!r} is {column_type}")
+            problems.append(
+                f"{at}.column: regex rules apply to string columns; {rule.column!r} is {column_type}"
+            )
         try:
             re.compile(rule.pattern)
         except re.error as error:

@@ -76,7 +76,9 @@ def validate_and_quarantine(
     if unknown:
         raise ValueError(f"{contract.name}: skip_rules names unknown rule(s) {unknown}")
     rules = [rule for rule in contract.rules if rule.id not in skip_rules]
-    output_columns = [name for name in frame.columns if name not in (ORIGINAL_PAYLOAD_COLUMN, ALIGNMENT_ERRORS_COLUMN)]
+    output_columns = [
+        name for name in frame.columns if name not in (ORIGINAL_PAYLOAD_COLUMN, ALIGNMENT_ERRORS_COLUMN)
+    ]
     metadata = [name for name in METADATA_COLUMNS if name in output_columns]
 
     violations: list[SparkColumn] = []
@@ -156,7 +158,11 @@ def _conflicting_duplicate(rule: UniqueRule) -> SparkColumn:
 
 
 def _join_reference(
-    frame: DataFrame, rule: ForeignKeyRule, contract: Contract, references: Mapping[str, DataFrame], helper: str
+    frame: DataFrame,
+    rule: ForeignKeyRule,
+    contract: Contract,
+    references: Mapping[str, DataFrame],
+    helper: str,
 ) -> DataFrame:
     """Left-join the distinct referenced keys; ``helper`` is TRUE where the key was found."""
     reference = references.get(rule.references_table)

@@ -27,7 +27,11 @@ def contract_document(
         "table": "things",
         "description": "A test table.",
         "owner": "team:tests",
-        "source": {"system": "snowflake", "table": "TEST.PUBLIC.THINGS", "change_column": change_column or columns[-1]["name"]},
+        "source": {
+            "system": "snowflake",
+            "table": "TEST.PUBLIC.THINGS",
+            "change_column": change_column or columns[-1]["name"],
+        },
         "primary_key": primary_key or [columns[0]["name"]],
         "evolution": {"new_column": new_column, "missing_column": missing_column, "type_change": type_change},
         "columns": columns,
@@ -35,5 +39,7 @@ def contract_document(
     }
 
 
-def make_contract(columns: list[dict[str, Any]], rules: list[dict[str, Any]] | None = None, **options: Any) -> Contract:
+def make_contract(
+    columns: list[dict[str, Any]], rules: list[dict[str, Any]] | None = None, **options: Any
+) -> Contract:
     return parse_contract(contract_document(columns, rules, **options), "things.yaml")

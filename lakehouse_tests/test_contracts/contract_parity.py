@@ -17,12 +17,87 @@ CUSTOMERS_SCHEMA = (
     "REFERRER string, _batch_id string"
 )
 CUSTOMERS = [
-    (1, "Ana", "Silva", "ana@example.com", "+351000", "PT", "Lisbon", "consumer", "gold", "2024-05-01 10:00:00", T, False, None, "b1"),
-    (1, "Ana", "Silva", "ana@example.com", "+351000", "PT", "Lisbon", "consumer", "gold", "2024-05-01 10:00:00", T, False, None, "b1"),
+    (
+        1,
+        "Ana",
+        "Silva",
+        "ana@example.com",
+        "+351000",
+        "PT",
+        "Lisbon",
+        "consumer",
+        "gold",
+        "2024-05-01 10:00:00",
+        T,
+        False,
+        None,
+        "b1",
+    ),
+    (
+        1,
+        "Ana",
+        "Silva",
+        "ana@example.com",
+        "+351000",
+        "PT",
+        "Lisbon",
+        "consumer",
+        "gold",
+        "2024-05-01 10:00:00",
+        T,
+        False,
+        None,
+        "b1",
+    ),
     (2, "Bo", "Lee", "bo@example", "+100", "USA", "Austin", "vip", "none", "N/A", T, False, "ads", "b1"),
-    (3, "Cy", "Ng", "cy@example.com", "+200", "SG", "Singapore", "enterprise", "silver", "2027-01-01 00:00:00", T, True, None, "b1"),
-    (4, "Di", "Ro", "di@example.com", "+300", "IT", "Rome", "consumer", "none", "2020-01-01 00:00:00", T, False, None, "b1"),
-    (4, "Di", "Ro", "di@example.com", "+300", "IT", "Milan", "consumer", "none", "2020-01-01 00:00:00", T, False, None, "b1"),
+    (
+        3,
+        "Cy",
+        "Ng",
+        "cy@example.com",
+        "+200",
+        "SG",
+        "Singapore",
+        "enterprise",
+        "silver",
+        "2027-01-01 00:00:00",
+        T,
+        True,
+        None,
+        "b1",
+    ),
+    (
+        4,
+        "Di",
+        "Ro",
+        "di@example.com",
+        "+300",
+        "IT",
+        "Rome",
+        "consumer",
+        "none",
+        "2020-01-01 00:00:00",
+        T,
+        False,
+        None,
+        "b1",
+    ),
+    (
+        4,
+        "Di",
+        "Ro",
+        "di@example.com",
+        "+300",
+        "IT",
+        "Milan",
+        "consumer",
+        "none",
+        "2020-01-01 00:00:00",
+        T,
+        False,
+        None,
+        "b1",
+    ),
     (None, None, None, None, None, None, None, None, None, None, None, None, None, None),
 ]
 ORDERS_SCHEMA = (
@@ -45,7 +120,9 @@ def lanes(spark: SparkSession) -> dict[str, dict[str, list]]:
     references = {"customers": customers.select("CUSTOMER_ID")}
     for name, df in (("RETAIL.CRM.CUSTOMERS", customers), ("RETAIL.SALES.ORDERS", orders)):
         contract = contract_for_source(name)
-        valid, quarantine = validate_and_quarantine(align_to_schema(df, contract), contract, references=references)
+        valid, quarantine = validate_and_quarantine(
+            align_to_schema(df, contract), contract, references=references
+        )
         result[contract.table] = {
             "valid_columns": valid.columns,
             "valid": sorted([str(value) for value in row] for row in valid.collect()),

@@ -112,7 +112,10 @@ def test_new_column_fail_raises_naming_table_and_column(spark):
 
 
 def test_missing_nullable_column_is_filled_with_null(spark):
-    df = spark.createDataFrame([(1, "a", "2025-06-01 08:00:00", T0)], "ID bigint, NAME string, CREATED_AT string, UPDATED_AT timestamp")
+    df = spark.createDataFrame(
+        [(1, "a", "2025-06-01 08:00:00", T0)],
+        "ID bigint, NAME string, CREATED_AT string, UPDATED_AT timestamp",
+    )
     frame, report = align_to_schema(df, _contract(missing_column="fill_null"))
     assert report.filled_columns == ("amount",)
     assert _types(frame)["amount"] == "decimal(12,2)"
@@ -126,8 +129,14 @@ def test_missing_required_column_raises_even_when_filling(spark):
 
 
 def test_missing_column_fail_raises(spark):
-    df = spark.createDataFrame([(1, "a", "2025-06-01 08:00:00", T0)], "ID bigint, NAME string, CREATED_AT string, UPDATED_AT timestamp")
-    with pytest.raises(SchemaEvolutionError, match=r"bronze\.things: column 'amount' is missing \(missing_column policy: fail\)"):
+    df = spark.createDataFrame(
+        [(1, "a", "2025-06-01 08:00:00", T0)],
+        "ID bigint, NAME string, CREATED_AT string, UPDATED_AT timestamp",
+    )
+    with pytest.raises(
+        SchemaEvolutionError,
+        match=r"bronze\.things: column 'amount' is missing \(missing_column policy: fail\)",
+    ):
         align_to_schema(df, _contract(missing_column="fail"))
 
 
@@ -149,7 +158,8 @@ def test_type_change_cast_or_quarantine(spark):
 def test_type_change_fail_raises_naming_table_column_and_types(spark):
     df = spark.createDataFrame([(1, "12.50", T0)], "ID bigint, AMOUNT string, UPDATED_AT timestamp")
     with pytest.raises(
-        SchemaEvolutionError, match=r"bronze\.things: column 'amount' arrived as string, contract type is decimal\(12,2\)"
+        SchemaEvolutionError,
+        match=r"bronze\.things: column 'amount' arrived as string, contract type is decimal\(12,2\)",
     ):
         align_to_schema(df, _contract(type_change="fail"))
 
@@ -157,7 +167,8 @@ def test_type_change_fail_raises_naming_table_column_and_types(spark):
 def test_expected_text_source_is_not_a_change_but_bad_text_is_quarantined(spark):
     contract = _contract(type_change="fail")
     df = spark.createDataFrame(
-        [(1, "2025-06-01 08:00:00", T0), (2, "2025-13-45 25:61:00", T0)], "ID bigint, CREATED_AT string, UPDATED_AT timestamp"
+        [(1, "2025-06-01 08:00:00", T0), (2, "2025-13-45 25:61:00", T0)],
+        "ID bigint, CREATED_AT string, UPDATED_AT timestamp",
     )
     aligned = align_to_schema(df, contract)
     assert aligned.report.type_changes == ()
@@ -168,7 +179,9 @@ def test_expected_text_source_is_not_a_change_but_bad_text_is_quarantined(spark)
 
 def test_lossless_widening_is_not_a_change(spark):
     contract = _contract(type_change="fail")
-    df = spark.createDataFrame([(1, Decimal("1.5"), T0)], "ID int, AMOUNT decimal(5,1), UPDATED_AT timestamp_ntz")
+    df = spark.createDataFrame(
+        [(1, Decimal("1.5"), T0)], "ID int, AMOUNT decimal(5,1), UPDATED_AT timestamp_ntz"
+    )
     frame, report = align_to_schema(df, contract)
     assert report.type_changes == ()
     assert _types(frame)["id"] == "bigint"
@@ -177,12 +190,16 @@ def test_lossless_widening_is_not_a_change(spark):
 
 def test_column_that_cannot_be_cast_raises(spark):
     df = spark.createDataFrame([([1, 2], T0)], "ID array<bigint>, UPDATED_AT timestamp")
-    with pytest.raises(SchemaEvolutionError, match=r"column 'id' of type array<bigint> cannot be cast to bigint"):
+    with pytest.raises(
+        SchemaEvolutionError, match=r"column 'id' of type array<bigint> cannot be cast to bigint"
+    ):
         align_to_schema(df, _contract())
 
 
 def test_ambiguous_and_reserved_input_columns_raise(spark):
-    twice = spark.createDataFrame([(1, 2, T0)], "id bigint, ID2 bigint, UPDATED_AT timestamp").withColumnRenamed("ID2", "Id")
+    twice = spark.createDataFrame(
+        [(1, 2, T0)], "id bigint, ID2 bigint, UPDATED_AT timestamp"
+    ).withColumnRenamed("ID2", "Id")
     with pytest.raises(SchemaEvolutionError, match="differ only in case"):
         align_to_schema(twice, _contract())
     reserved = spark.createDataFrame([(1, "x", T0)], "ID bigint, _error_reasons string, UPDATED_AT timestamp")

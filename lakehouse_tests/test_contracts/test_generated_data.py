@@ -27,7 +27,15 @@ from lakehouse.contracts import (
     type_rule_id,
     validate_and_quarantine,
 )
-from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, Defect, GeneratedData, GeneratorConfig, TableSpec, generate_data
+from lakehouse.generator import (
+    ALL_TABLES,
+    DEFECT_TARGETS,
+    Defect,
+    GeneratedData,
+    GeneratorConfig,
+    TableSpec,
+    generate_data,
+)
 from lakehouse.generator.model import RowKind
 
 # Small, but big enough that every (table, defect kind, column) target of the generator occurs.
@@ -129,7 +137,9 @@ def _payload_locator(spec: TableSpec, payload: dict) -> Locator:
 
 def test_every_defect_target_is_exercised(generated):
     covered = {(d.table, d.kind, d.column) for d in generated.defects}
-    targets = {(table, kind.value, column) for table, pairs in DEFECT_TARGETS.items() for kind, column in pairs}
+    targets = {
+        (table, kind.value, column) for table, pairs in DEFECT_TARGETS.items() for kind, column in pairs
+    }
     assert targets <= covered
 
 
@@ -137,7 +147,11 @@ def test_exactly_the_manifest_rows_are_quarantined_with_their_rule(generated, ou
     checked = 0
     for outcome in outcomes:
         spec, contract = outcome["spec"], outcome["contract"]
-        defects = [d for d in generated.defects if d.table == spec.qualified_name and d.commit_date == outcome["commit_date"]]
+        defects = [
+            d
+            for d in generated.defects
+            if d.table == spec.qualified_name and d.commit_date == outcome["commit_date"]
+        ]
         expected = {_manifest_locator(spec, d.locator): [expected_rule(contract, d)] for d in defects}
         assert len(expected) == len(defects), "manifest locators must identify rows"
         got = {_payload_locator(spec, payload): reasons for payload, reasons in outcome["quarantine"]}

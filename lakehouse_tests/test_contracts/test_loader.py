@@ -127,7 +127,10 @@ def test_missing_field_is_named(tmp_path, orders_document):
     del orders_document["owner"]
     del orders_document["columns"][2]["nullable"]
     problems = _problems(_write(tmp_path, orders_document))
-    assert sorted(problems) == ["columns[2].nullable: required field is missing", "owner: required field is missing"]
+    assert sorted(problems) == [
+        "columns[2].nullable: required field is missing",
+        "owner: required field is missing",
+    ]
 
 
 def test_unknown_field_is_named(tmp_path, orders_document):
@@ -152,8 +155,12 @@ def test_unknown_rule_kind_and_bad_policy(tmp_path, orders_document):
     orders_document["rules"][0]["kind"] = "not_nul"
     orders_document["evolution"]["new_column"] = "ignore"
     problems = _problems(_write(tmp_path, orders_document))
-    assert any(p.startswith("rules[0].kind: 'not_nul' is not one of ['not_null', ") for p in problems), problems
-    assert any(p.startswith("evolution.new_column: 'ignore' is not one of ['evolve', ") for p in problems), problems
+    assert any(p.startswith("rules[0].kind: 'not_nul' is not one of ['not_null', ") for p in problems), (
+        problems
+    )
+    assert any(p.startswith("evolution.new_column: 'ignore' is not one of ['evolve', ") for p in problems), (
+        problems
+    )
 
 
 def test_rules_must_name_contract_columns(tmp_path, orders_document):
@@ -171,7 +178,9 @@ def test_semantic_checks(tmp_path, orders_document):
     document["columns"][0]["nullable"] = True
     document["rules"][1]["id"] = document["rules"][0]["id"]
     document["rules"].append({"id": "status_type", "kind": "range", "column": "status", "message": "x"})
-    document["rules"].append({"id": "amount_like", "kind": "regex", "column": "total_amount", "pattern": "(", "message": "x"})
+    document["rules"].append(
+        {"id": "amount_like", "kind": "regex", "column": "total_amount", "pattern": "(", "message": "x"}
+    )
     problems = _problems(_write(tmp_path, document))
     assert problems == [
         "primary_key[0]: key column 'order_id' must be declared nullable: false",

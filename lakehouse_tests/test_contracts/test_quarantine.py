@@ -26,8 +26,16 @@ def _reason_ids(quarantine, key: str) -> dict[object, list[str]]:
 
 
 def test_not_null_only_on_required_columns(spark):
-    contract = make_contract([column("id", "bigint", nullable=False), column("note", "string"), column("code", "string", nullable=False)])
-    df = spark.createDataFrame([(1, None, "a"), (2, "x", None), (None, None, None)], "id bigint, note string, code string")
+    contract = make_contract(
+        [
+            column("id", "bigint", nullable=False),
+            column("note", "string"),
+            column("code", "string", nullable=False),
+        ]
+    )
+    df = spark.createDataFrame(
+        [(1, None, "a"), (2, "x", None), (None, None, None)], "id bigint, note string, code string"
+    )
     valid, quarantine = validate_and_quarantine(df, contract)
     assert [r["id"] for r in valid.collect()] == [1]
     rows = sorted(quarantine.collect(), key=lambda r: r["_original_payload"])
@@ -47,9 +55,28 @@ def test_range_literal_and_column_bounds(spark):
             column("updated_at", "timestamp_ntz"),
         ],
         [
-            {"id": "price_range", "kind": "range", "column": "price", "min": 0, "max": 1000.5, "message": "price out of range"},
-            {"id": "day_range", "kind": "range", "column": "day", "min": "2020-01-01", "message": "too early"},
-            {"id": "not_after_update", "kind": "range", "column": "happened_at", "max_column": "updated_at", "message": "after update"},
+            {
+                "id": "price_range",
+                "kind": "range",
+                "column": "price",
+                "min": 0,
+                "max": 1000.5,
+                "message": "price out of range",
+            },
+            {
+                "id": "day_range",
+                "kind": "range",
+                "column": "day",
+                "min": "2020-01-01",
+                "message": "too early",
+            },
+            {
+                "id": "not_after_update",
+                "kind": "range",
+                "column": "happened_at",
+                "max_column": "updated_at",
+                "message": "after update",
+            },
         ],
     )
     rows = [
@@ -59,7 +86,9 @@ def test_range_literal_and_column_bounds(spark):
         (4, None, None, None, None),  # NULL values and NULL bounds pass: nullness is not_null's business
         (5, Decimal("1000.50"), date(2026, 1, 1), T0, None),
     ]
-    df = spark.createDataFrame(rows, "id bigint, price decimal(12,2), day date, happened_at timestamp_ntz, updated_at timestamp_ntz")
+    df = spark.createDataFrame(
+        rows, "id bigint, price decimal(12,2), day date, happened_at timestamp_ntz, updated_at timestamp_ntz"
+    )
     valid, quarantine = validate_and_quarantine(df, contract)
     assert sorted(r["id"] for r in valid.collect()) == [1, 4, 5]
     assert _reason_ids(quarantine, "id") == {
@@ -72,12 +101,32 @@ def test_enum_and_regex(spark):
     contract = make_contract(
         [column("id", "bigint", nullable=False), column("status", "string"), column("email", "string")],
         [
-            {"id": "status_allowed", "kind": "enum", "column": "status", "values": ["open", "closed"], "message": "bad status"},
-            {"id": "email_format", "kind": "regex", "column": "email", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "message": "bad email"},
+            {
+                "id": "status_allowed",
+                "kind": "enum",
+                "column": "status",
+                "values": ["open", "closed"],
+                "message": "bad status",
+            },
+            {
+                "id": "email_format",
+                "kind": "regex",
+                "column": "email",
+                "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                "message": "bad email",
+            },
         ],
     )
-    rows = [(1, "open", "a@b.co"), (2, "Open", "a@b.co"), (3, "closed", "a @b.co"), (4, None, None), (5, "lost", "a@b")]
-    valid, quarantine = validate_and_quarantine(spark.createDataFrame(rows, "id bigint, status string, email string"), contract)
+    rows = [
+        (1, "open", "a@b.co"),
+        (2, "Open", "a@b.co"),
+        (3, "closed", "a @b.co"),
+        (4, None, None),
+        (5, "lost", "a@b"),
+    ]
+    valid, quarantine = validate_and_quarantine(
+        spark.createDataFrame(rows, "id bigint, status string, email string"), contract
+    )
     assert sorted(r["id"] for r in valid.collect()) == [1, 4]
     assert _reason_ids(quarantine, "id") == {
         "2": ["status_allowed"],
@@ -88,8 +137,19 @@ def test_enum_and_regex(spark):
 
 def test_unique_quarantines_conflicts_but_keeps_exact_duplicates(spark):
     contract = make_contract(
-        [column("id", "bigint", nullable=False), column("updated_at", "timestamp_ntz", nullable=False), column("city", "string")],
-        [{"id": "version_unique", "kind": "unique", "columns": ["id", "updated_at"], "message": "conflicting versions"}],
+        [
+            column("id", "bigint", nullable=False),
+            column("updated_at", "timestamp_ntz", nullable=False),
+            column("city", "string"),
+        ],
+        [
+            {
+                "id": "version_unique",
+                "kind": "unique",
+                "columns": ["id", "updated_at"],
+                "message": "conflicting versions",
+            }
+        ],
         change_column="updated_at",
     )
     rows = [
@@ -126,7 +186,9 @@ def test_foreign_key_against_a_reference_frame(spark):
     contract = make_contract(FK_CONTRACT_COLUMNS, [FK_RULE])
     df = spark.createDataFrame([(1, 10), (2, 99), (3, None), (4, 10)], "id bigint, customer_id bigint")
     # A raw source-shaped reference (upper-case name, duplicates, a NULL, another type) works as is.
-    customers = spark.createDataFrame([(Decimal(10),), (Decimal(10),), (Decimal(11),), (None,)], "CUSTOMER_ID decimal(38,0)")
+    customers = spark.createDataFrame(
+        [(Decimal(10),), (Decimal(10),), (Decimal(11),), (None,)], "CUSTOMER_ID decimal(38,0)"
+    )
     valid, quarantine = validate_and_quarantine(df, contract, references={"customers": customers})
     assert sorted(r["id"] for r in valid.collect()) == [1, 3, 4]
     assert _reason_ids(quarantine, "id") == {"2": ["customer_exists"]}
@@ -135,10 +197,14 @@ def test_foreign_key_against_a_reference_frame(spark):
 def test_foreign_key_without_reference_raises_unless_skipped(spark):
     contract = make_contract(FK_CONTRACT_COLUMNS, [FK_RULE])
     df = spark.createDataFrame([(1, 99)], "id bigint, customer_id bigint")
-    with pytest.raises(MissingReferenceError, match=r"rule 'customer_exists' needs references\['customers'\]"):
+    with pytest.raises(
+        MissingReferenceError, match=r"rule 'customer_exists' needs references\['customers'\]"
+    ):
         validate_and_quarantine(df, contract)
     with pytest.raises(MissingReferenceError, match="has no single column 'customer_id'"):
-        validate_and_quarantine(df, contract, references={"customers": spark.createDataFrame([(1,)], "id bigint")})
+        validate_and_quarantine(
+            df, contract, references={"customers": spark.createDataFrame([(1,)], "id bigint")}
+        )
     valid, quarantine = validate_and_quarantine(df, contract, skip_rules={"customer_exists"})
     assert (valid.count(), quarantine.count()) == (1, 0)
     with pytest.raises(ValueError, match=r"skip_rules names unknown rule\(s\) \['customer_exist'\]"):
@@ -157,9 +223,27 @@ LANE_COLUMNS = [
 ]
 LANE_RULES = [
     {"id": "code_allowed", "kind": "enum", "column": "code", "values": ["a", "b"], "message": "bad code"},
-    {"id": "email_format", "kind": "regex", "column": "email", "pattern": "^[^@]+@[^@]+$", "message": "bad email"},
-    {"id": "quantity_positive", "kind": "range", "column": "quantity", "min": 1, "message": "quantity below one"},
-    {"id": "not_after_update", "kind": "range", "column": "happened_at", "max_column": "updated_at", "message": "late"},
+    {
+        "id": "email_format",
+        "kind": "regex",
+        "column": "email",
+        "pattern": "^[^@]+@[^@]+$",
+        "message": "bad email",
+    },
+    {
+        "id": "quantity_positive",
+        "kind": "range",
+        "column": "quantity",
+        "min": 1,
+        "message": "quantity below one",
+    },
+    {
+        "id": "not_after_update",
+        "kind": "range",
+        "column": "happened_at",
+        "max_column": "updated_at",
+        "message": "late",
+    },
     {"id": "version_unique", "kind": "unique", "columns": ["id", "updated_at"], "message": "conflict"},
 ]
 # Per column: (a valid value, an invalid value and the rule it breaks); NULL is the third option.
@@ -209,12 +293,18 @@ def test_every_row_lands_in_exactly_one_lane_with_all_its_reasons(spark):
 
     assert len(valid_rows) + len(quarantine_rows) == df.count() == len(expected) + len(all_null)
     valid_ids = [row["_batch_id"] for row in valid_rows]
-    quarantined = {row["_batch_id"]: [r.rule_id for r in row["_error_reasons"]] for row in quarantine_rows if row["_batch_id"]}
+    quarantined = {
+        row["_batch_id"]: [r.rule_id for r in row["_error_reasons"]]
+        for row in quarantine_rows
+        if row["_batch_id"]
+    }
     assert sorted(valid_ids + list(quarantined), key=int) == [str(n) for n in range(len(expected))]
     for values, broken in expected.items():
         assert sorted(quarantined.get(values[-1], [])) == sorted(broken), values
     nulls = [row for row in quarantine_rows if row["_batch_id"] is None]
-    assert [[r.rule_id for r in row["_error_reasons"]] for row in nulls] == [["id_not_null", "updated_at_not_null"]] * 3
+    assert [[r.rule_id for r in row["_error_reasons"]] for row in nulls] == [
+        ["id_not_null", "updated_at_not_null"]
+    ] * 3
     assert {row["_original_payload"] for row in nulls} == {"{}"}
     assert valid.columns == [c["name"] for c in LANE_COLUMNS] + ["_batch_id"]
     assert quarantine.columns == ["_batch_id", "_error_reasons", "_original_payload"]
@@ -223,7 +313,10 @@ def test_every_row_lands_in_exactly_one_lane_with_all_its_reasons(spark):
 def test_metadata_columns_are_kept_in_both_lanes(spark):
     contract = make_contract([column("id", "bigint", nullable=False)])
     df = spark.createDataFrame(
-        [(1, "snowflake", "RETAIL.X.Y", T0, "b1", date(2026, 1, 1)), (None, "snowflake", "RETAIL.X.Y", T0, "b1", date(2026, 1, 1))],
+        [
+            (1, "snowflake", "RETAIL.X.Y", T0, "b1", date(2026, 1, 1)),
+            (None, "snowflake", "RETAIL.X.Y", T0, "b1", date(2026, 1, 1)),
+        ],
         "id bigint, record_source string, record_table string, ingest_timestamp timestamp, _batch_id string, _run_date date",
     )
     metadata = ["record_source", "record_table", "ingest_timestamp", "_batch_id", "_run_date"]
@@ -235,14 +328,19 @@ def test_metadata_columns_are_kept_in_both_lanes(spark):
 
 def test_quarantine_lane_is_storable_in_delta(spark, tmp_path):
     contract = make_contract(FK_CONTRACT_COLUMNS, [FK_RULE])
-    df = spark.createDataFrame([(1, 99), (None, None)], "id bigint, customer_id bigint").withColumn("_run_date", _lit_date())
+    df = spark.createDataFrame([(1, 99), (None, None)], "id bigint, customer_id bigint").withColumn(
+        "_run_date", _lit_date()
+    )
     customers = spark.createDataFrame([(10,)], "customer_id bigint")
     _, quarantine = validate_and_quarantine(df, contract, references={"customers": customers})
     path = str(tmp_path / "quarantine" / "things")
     quarantine.write.format("delta").mode("overwrite").save(path)
     back = spark.read.format("delta").load(path)
     assert back.schema.simpleString() == quarantine.schema.simpleString()
-    assert sorted([r.rule_id for r in row["_error_reasons"]] for row in back.collect()) == [["customer_exists"], ["id_not_null"]]
+    assert sorted([r.rule_id for r in row["_error_reasons"]] for row in back.collect()) == [
+        ["customer_exists"],
+        ["id_not_null"],
+    ]
 
 
 def _lit_date():
