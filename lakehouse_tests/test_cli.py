@@ -1,11 +1,14 @@
 """The `lakehouse` command as a user runs it, in its own LAKEHOUSE_HOME."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from lakehouse_tests.fixtures.services import scratch_home
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 
@@ -18,10 +21,11 @@ def _run(home: Path, *args: str, env: dict | None = None) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def cli_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("cli_home")
+def cli_home():
+    home = scratch_home("lakehouse-cli-home-")
     yield home
     _run(home, "services", "down")
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_services_up_status_down(cli_home):
