@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,17 @@ _ORDERED_TYPES = re.compile(
 )
 
 
+class _ContractYamlLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates and times as text: a range bound such as ``min: 2020-01-01`` is a
+    literal for Spark to cast, not a Python date (which the JSON Schema would reject)."""
+
+
+_ContractYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class ContractError(ValueError):
     """A contract file is malformed; the message names the file and every offending field."""
 
@@ -87,7 +99,7 @@ def load_contract(path: Path | str, schema: Mapping[str, Any] | None = None) -> 
     """Read, validate and build one contract; raises ``ContractError`` naming the file and fields."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_ContractYamlLoader)
     except yaml.YAMLError as error:
         raise ContractError(path, [_yaml_problem(error)]) from None
     return parse_contract(document, path, schema)
@@ -341,9 +353,7 @@ def _rule_problems(
             problems.append(f"{at}.column: {rule.column!r} has type {column_type}, which has no order")
         for bound in ("min", "max"):
             value = raw.get(bound)
-            if isinstance(value, bool) or (
-                value is not None and _NUMERIC_TYPE.match(column_type) and isinstance(value, str)
-            ):
+            if value is not None and not _bound_fits(value, column_type):
                 problems.append(f"{at}.{bound}: {value!r} does not fit column type {column_type}")
         for bound in ("min_column", "max_column"):
             other = raw.get(bound)
@@ -367,6 +377,24 @@ def _rule_problems(
         if bad:
             problems.append(f"{at}.values: {bad!r} are not strings but {rule.column!r} is a string column")
     return problems
+
+
+def _bound_fits(value: object, column_type: str) -> bool:
+    """Whether a range literal converts to the column type (a bad literal would fail the cast at run time)."""
+    if isinstance(value, bool):
+        return False
+    if _NUMERIC_TYPE.match(column_type):
+        return isinstance(value, int | float)
+    if not isinstance(value, str):
+        return False
+    try:
+        if column_type == "date":
+            date.fromisoformat(value)
+        elif column_type in ("timestamp", "timestamp_ntz"):
+            datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _comparable_family(spark_type: str) -> str:

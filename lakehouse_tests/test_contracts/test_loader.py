@@ -207,3 +207,26 @@ def test_two_files_for_one_table_are_refused(tmp_path, orders_document):
     with pytest.raises(ContractError, match="orders_copy.yaml: table: bronze.orders is already defined by"):
         load_contracts(tmp_path)
     assert second.exists()
+
+
+def test_range_bounds_must_fit_the_column_type(tmp_path, orders_document):
+    orders_document["rules"].append(
+        {"id": "recent", "kind": "range", "column": "order_ts", "min": "2020-13-01", "message": "too old"}
+    )
+    orders_document["rules"].append(
+        {"id": "small", "kind": "range", "column": "total_amount", "max": "lots", "message": "too big"}
+    )
+    problems = _problems(_write(tmp_path, orders_document))
+    assert problems == [
+        "rules[8].min: '2020-13-01' does not fit column type timestamp_ntz",
+        "rules[9].max: 'lots' does not fit column type decimal(12,2)",
+    ]
+
+
+def test_unquoted_dates_stay_text(tmp_path, orders_document):
+    path = _write(tmp_path, orders_document)
+    path.write_text(
+        path.read_text()
+        + "- {id: recent, kind: range, column: order_ts, min: 2020-01-01, message: too old}\n"
+    )
+    assert load_contract(path).rule("recent").min == "2020-01-01"
