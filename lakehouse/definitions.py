@@ -6,6 +6,7 @@ nothing.
 
 import dagster as dg
 
+from lakehouse.bronze import bronze_assets
 from lakehouse.resources import build_resources
 from lakehouse.settings import Deployment, deployment
 
@@ -16,5 +17,6 @@ def defs() -> dg.Definitions:
     # remote engine steps are thin clients and run in parallel processes.
     executor = dg.in_process_executor if deployment() is Deployment.LOCAL else dg.multiprocess_executor
     return dg.Definitions.merge(
+        dg.Definitions(assets=bronze_assets()),
         dg.Definitions(resources=build_resources(), executor=executor),
     )

@@ -1,0 +1,156 @@
+"""Blocking checks of a bronze partition, evaluated on what was written, scoped to the run's window.
+
+* ``nothing_lost``: rows extracted (counted at the source) = rows in bronze + rows in quarantine.
+* ``schema_matches_contract``: every contract column is present with the contract's type.
+* ``primary_key_unique``: no two different row images share a key version (exact redeliveries allowed;
+  silver de-duplicates them).
+* ``required_columns_not_null``: no NULL in a column the contract declares not nullable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.contracts import METADATA_COLUMNS, Contract, UniqueRule
+from lakehouse.sources.extract import Window
+
+NOTHING_LOST = "nothing_lost"
+SCHEMA_MATCHES_CONTRACT = "schema_matches_contract"
+PRIMARY_KEY_UNIQUE = "primary_key_unique"
+REQUIRED_COLUMNS_NOT_NULL = "required_columns_not_null"
+BRONZE_CHECKS = (NOTHING_LOST, SCHEMA_MATCHES_CONTRACT, PRIMARY_KEY_UNIQUE, REQUIRED_COLUMNS_NOT_NULL)
+
+_DESCRIPTIONS = {
+    NOTHING_LOST: "Rows counted at the source for the window = rows written to bronze + rows quarantined.",
+    SCHEMA_MATCHES_CONTRACT: "Every contract column is present in the partition with the contract's type.",
+    PRIMARY_KEY_UNIQUE: "No two different row images share a key version (key + change column).",
+    REQUIRED_COLUMNS_NOT_NULL: "No NULL in a column the contract declares not nullable.",
+}
+
+
+def bronze_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name, asset=asset_key, description=_DESCRIPTIONS[name], blocking=True)
+        for name in BRONZE_CHECKS
+    ]
+
+
+def window_predicate(window: Window) -> str:
+    return f"_run_date >= DATE'{window.start.date()}' AND _run_date < DATE'{window.end.date()}'"
+
+
+def _partition(spark: SparkSession, uri: str, window: Window) -> DataFrame:
+    return spark.read.format("delta").load(uri).where(window_predicate(window))
+
+
+def nothing_lost_result(
+    spark: SparkSession,
+    contract: Contract,
+    bronze_uri: str,
+    quarantine_uri: str,
+    window: Window,
+    landed: int,
+    source_count: int,
+) -> dg.AssetCheckResult:
+    written = _partition(spark, bronze_uri, window).count()
+    quarantined = _partition(spark, quarantine_uri, window).count()
+    passed = source_count == landed == written + quarantined
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["bronze", contract.table]),
+        check_name=NOTHING_LOST,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None
+        if passed
+        else f"{source_count} rows at the source, {landed} extracted, {written} written + {quarantined} quarantined",
+        metadata={
+            "rows_extracted": source_count,
+            "rows_landed": landed,
+            "rows_written": written,
+            "rows_quarantined": quarantined,
+            "quarantine_rate": (quarantined / source_count) if source_count else 0.0,
+        },
+    )
+
+
+def contract_check_results(
+    spark: SparkSession, contract: Contract, bronze_uri: str, window: Window
+) -> Iterator[dg.AssetCheckResult]:
+    partition = _partition(spark, bronze_uri, window)
+    key = dg.AssetKey(["bronze", contract.table])
+    yield _schema_result(key, contract, partition)
+    yield _uniqueness_result(key, contract, partition)
+    yield _not_null_result(key, contract, partition)
+
+
+def _schema_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -> dg.AssetCheckResult:
+    actual = {field.name: field.dataType.simpleString() for field in partition.schema.fields}
+    missing = [c.name for c in contract.columns if c.name not in actual]
+    mismatched = {
+        c.name: {"contract": c.type, "table": actual[c.name]}
+        for c in contract.columns
+        if c.name in actual and actual[c.name] != c.type
+    }
+    extra = [name for name in actual if name not in contract.column_names and name not in METADATA_COLUMNS]
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=SCHEMA_MATCHES_CONTRACT,
+        passed=not missing and not mismatched,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "missing_columns": dg.MetadataValue.json(missing),
+            "type_mismatches": dg.MetadataValue.json(mismatched),
+            "evolved_columns": dg.MetadataValue.json(extra),
+        },
+    )
+
+
+def _uniqueness_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -> dg.AssetCheckResult:
+    unique_rules = [r for r in contract.rules if isinstance(r, UniqueRule)]
+    row_image = F.sha2(F.to_json(F.struct(*[F.col(f"`{c}`") for c in contract.column_names])), 256)
+    conflicts: dict[str, int] = {}
+    for rule in unique_rules:
+        columns = [F.col(f"`{c}`") for c in rule.columns]
+        all_present = F.lit(True)
+        for column in columns:
+            all_present = all_present & column.isNotNull()
+        conflicts[rule.id] = (
+            partition.where(all_present)
+            .groupBy(*columns)
+            .agg(F.countDistinct(row_image).alias("images"))
+            .where("images > 1")
+            .count()
+        )
+    stats = partition.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(row_image).alias("distinct_rows")).first()
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=PRIMARY_KEY_UNIQUE,
+        passed=not any(conflicts.values()),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "key_columns": dg.MetadataValue.json([list(r.columns) for r in unique_rules]),
+            "conflicting_keys": dg.MetadataValue.json(conflicts),
+            "rows": int(stats["rows"]),
+            "exact_duplicate_rows": int(stats["rows"]) - int(stats["distinct_rows"]),
+        },
+    )
+
+
+def _not_null_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -> dg.AssetCheckResult:
+    required = [c.name for c in contract.columns if not c.nullable]
+    if required:
+        row = partition.agg(*[F.count_if(F.col(f"`{c}`").isNull()).alias(c) for c in required]).first()
+        nulls = {c: int(row[c] or 0) for c in required}
+    else:
+        nulls = {}
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=REQUIRED_COLUMNS_NOT_NULL,
+        passed=not any(nulls.values()),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"null_counts": dg.MetadataValue.json(nulls)},
+    )
