@@ -1,0 +1,74 @@
+"""Incremental bronze ingestion, assembled: per source table a job, a watermark sensor and a daily schedule.
+
+Only jobs, sensors and schedules: the bronze assets come from the bronze layer and the ``snowflake`` and
+``redshift`` resources from the code location. Built when the code location loads (contracts are read
+then), never at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import dagster as dg
+
+from lakehouse.contracts import Contract, load_contracts
+from lakehouse.sensors.jobs import DEFAULT_SCHEDULE_HOUR_UTC, bronze_daily_schedule, bronze_ingestion_job
+from lakehouse.sensors.watermark_sensor import (
+    DEFAULT_LAG_DAYS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MINIMUM_INTERVAL_SECONDS,
+    LakeRoot,
+    WatermarkSettings,
+    bronze_watermark_sensor,
+)
+
+
+def bronze_source_contracts(tables: Sequence[str] | None = None) -> list[Contract]:
+    """The bronze contracts (each names its source table), all of them or those of ``tables``."""
+    contracts = {contract.table: contract for contract in load_contracts(layer="bronze").values()}
+    if tables is None:
+        return [contracts[name] for name in sorted(contracts)]
+    unknown = sorted(set(tables) - set(contracts))
+    if unknown:
+        raise KeyError(f"no bronze contract for {', '.join(unknown)}; known: {', '.join(sorted(contracts))}")
+    return [contracts[name] for name in tables]
+
+
+def bronze_ingestion_definitions(
+    tables: Sequence[str] | None = None,
+    *,
+    lag_days: int = DEFAULT_LAG_DAYS,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
+    schedule_hour_utc: int = DEFAULT_SCHEDULE_HOUR_UTC,
+    running: bool = True,
+    lake_root: LakeRoot | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> dg.Definitions:
+    """Jobs ``bronze_<t>_job``, sensors ``bronze_<t>_watermark_sensor`` and schedules
+    ``bronze_<t>_daily_schedule`` for every bronze table (or those named in ``tables``).
+
+    ``running``: whether sensors and schedules start running when the code location loads.
+    ``lake_root`` and ``clock`` default to the configured lake root and the wall clock, read at each tick.
+    """
+    settings = WatermarkSettings(lag_days=lag_days, max_attempts=max_attempts, lake_root=lake_root, clock=clock)
+    sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+    schedule_status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+    contracts = bronze_source_contracts(tables)
+    return dg.Definitions(
+        jobs=[bronze_ingestion_job(contract.table) for contract in contracts],
+        sensors=[
+            bronze_watermark_sensor(
+                contract,
+                settings,
+                minimum_interval_seconds=minimum_interval_seconds,
+                default_status=sensor_status,
+            )
+            for contract in contracts
+        ],
+        schedules=[
+            bronze_daily_schedule(contract.table, hour_of_day=schedule_hour_utc, default_status=schedule_status)
+            for contract in contracts
+        ],
+    )

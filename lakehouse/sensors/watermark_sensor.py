@@ -1,0 +1,275 @@
+"""The watermark sensor of one source table: requests a bronze run for every day the lake lacks.
+
+A tick:
+
+1. reads the cursor (``WatermarkCursor``) and the lake's per-day counts of bronze + quarantine from the
+   Delta logs;
+2. scans from ``min(cursor watermark, lake watermark) - lag`` (or an older day still unconfirmed): one
+   aggregate query returns the source's row count and greatest change value per day;
+3. requests a partition run for every day whose source count differs from the lake's (new rows, late
+   rows, a day never loaded), keyed by the day's source state, and stores the new cursor.
+
+Replays are harmless by construction. A run replaces its partition, so loading a day twice can never
+duplicate rows. The run key names the source state of the day, so evaluating a tick again asks for the
+same runs and Dagster skips run keys it has seen. The cursor is committed when runs are launched, not
+when they succeed, so it only says where to look: every tick re-checks the data, a failed run leaves the
+day differing, and the next tick asks again under a new attempt key (up to ``max_attempts`` per source
+state; new commits to the day start the count again). A day with a run still queued or running is left
+alone until the run ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import dagster as dg
+from dagster_aws.redshift import RedshiftClientResource
+from dagster_snowflake import SnowflakeResource
+
+from lakehouse.bronze.assets import source_table
+from lakehouse.contracts import Contract, SourceSystem
+from lakehouse.partitions import daily_partitions
+from lakehouse.sensors.jobs import bronze_asset_key, bronze_ingestion_job, bronze_job_name
+from lakehouse.sensors.lake_stats import lake_day_counts, latest_loaded_day
+from lakehouse.sensors.source_stats import redshift_day_states, snowflake_day_states
+from lakehouse.sensors.watermarks import (
+    DayState,
+    Reconciliation,
+    WatermarkCursor,
+    attempt_run_key,
+    reconcile,
+    scan_start,
+    source_state_key,
+)
+from lakehouse.settings import lake_root as configured_lake_root
+
+DEFAULT_LAG_DAYS = 2
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_MINIMUM_INTERVAL_SECONDS = 60
+
+# Tags Dagster itself puts on runs (no public constants for them in dagster 1.13).
+RUN_KEY_TAG = "dagster/run_key"
+PARTITION_TAG = "dagster/partition"
+SOURCE_ROWS_TAG = "lakehouse/source_rows"
+
+# A run in one of these may still write its partition; MANAGED runs are driven outside Dagster.
+_UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.SUSPENDED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+DayStates = Callable[[datetime], Mapping[date, DayState]]
+LakeRoot = str | Callable[[], str]
+
+
+def watermark_sensor_name(table: str) -> str:
+    return f"bronze_{table}_watermark_sensor"
+
+
+@dataclass(frozen=True)
+class WatermarkSettings:
+    """The knobs of a watermark sensor.
+
+    ``lag_days``: how many days before the watermark every tick re-examines for late commits; it must
+    cover the latest a source commits a row after its change column (the generator: two days).
+    ``max_attempts``: runs per source state of a day before the sensor stops asking and logs it (the
+    daily schedule or a backfill takes over); a new commit to the day starts a new count.
+    ``lake_root``: the lake's root URI, or a function returning it, called at every tick; default
+    ``lakehouse.settings.lake_root``. ``clock``: the current time (UTC), injectable for tests.
+    """
+
+    lag_days: int = DEFAULT_LAG_DAYS
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    lake_root: LakeRoot | None = None
+    clock: Callable[[], datetime] | None = None
+
+    def __post_init__(self) -> None:
+        if self.lag_days < 0:
+            raise ValueError(f"lag_days must be zero or more, got {self.lag_days}")
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+
+    def resolved_lake_root(self) -> str:
+        if self.lake_root is None:
+            return configured_lake_root()
+        return self.lake_root() if callable(self.lake_root) else self.lake_root
+
+    def now(self) -> datetime:
+        current = self.clock() if self.clock is not None else datetime.now(timezone.utc)
+        return current.astimezone(timezone.utc) if current.tzinfo else current.replace(tzinfo=timezone.utc)
+
+
+def bronze_watermark_sensor(
+    contract: Contract,
+    settings: WatermarkSettings | None = None,
+    *,
+    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> dg.SensorDefinition:
+    """The watermark sensor of a bronze contract's source table, targeting its bronze job.
+
+    It takes the source resource by its key in the code location: ``snowflake`` (``SnowflakeResource``)
+    or ``redshift`` (``RedshiftClientResource``).
+    """
+    settings = settings or WatermarkSettings()
+    table = contract.table
+    source = source_table(contract)
+    system = SourceSystem(contract.source.system)
+
+    def tick(context: dg.SensorEvaluationContext, day_states: DayStates) -> dg.SensorResult:
+        return evaluate_watermark_tick(context, table=table, day_states=day_states, settings=settings)
+
+    if system is SourceSystem.SNOWFLAKE:
+
+        def snowflake_watermark(context: dg.SensorEvaluationContext, snowflake: SnowflakeResource) -> dg.SensorResult:
+            return tick(context, lambda since: snowflake_day_states(snowflake, source, since))
+
+        evaluate = snowflake_watermark
+    else:
+
+        def redshift_watermark(
+            context: dg.SensorEvaluationContext, redshift: RedshiftClientResource
+        ) -> dg.SensorResult:
+            return tick(context, lambda since: redshift_day_states(redshift, source, since))
+
+        evaluate = redshift_watermark
+
+    return dg.sensor(
+        name=watermark_sensor_name(table),
+        job=bronze_ingestion_job(table),
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=(
+            f"Requests a daily partition of bronze/{table} for every day whose rows in "
+            f"{contract.source.table} (by {source.change_column}) differ from bronze + quarantine, "
+            f"re-examining {settings.lag_days} day(s) before the watermark for late commits."
+        ),
+    )(evaluate)
+
+
+def evaluate_watermark_tick(
+    context: dg.SensorEvaluationContext,
+    *,
+    table: str,
+    day_states: DayStates,
+    settings: WatermarkSettings,
+) -> dg.SensorResult:
+    """One tick of the watermark sensor of ``table``; ``day_states(since)`` queries the source."""
+    cursor = WatermarkCursor.from_json(context.cursor)
+    now = settings.now()
+    today = now.date()
+    first_day = daily_partitions.start.date()
+    lake = lake_day_counts(settings.resolved_lake_root(), table)
+    since = scan_start(cursor, latest_loaded_day(lake), lag_days=settings.lag_days, first_day=first_day)
+    source = day_states(datetime.combine(since, time.min))
+    result = reconcile(source, lake, since=since, last_open_day=last_open_day(today), today=today)
+    plan = plan_runs(context.instance, table, result.differing, max_attempts=settings.max_attempts)
+
+    next_cursor = result.next_cursor(cursor)
+    summary = _summary(table, result, plan)
+    if result.future:
+        context.log.warning(
+            f"{table}: the source holds rows dated after today ({today}) on "
+            f"{', '.join(d.isoformat() for d in result.future)}; they are not loaded and do not move the watermark"
+        )
+    if plan.given_up:
+        context.log.warning(
+            f"{table}: stopped requesting {', '.join(plan.given_up)} after {settings.max_attempts} runs that left "
+            "the lake different from the source; a new commit to the day, the daily schedule or a backfill "
+            "loads it"
+        )
+    context.log.info(summary)
+    if plan.requests:
+        return dg.SensorResult(run_requests=plan.requests, cursor=next_cursor.to_json())
+    return dg.SensorResult(skip_reason=summary, cursor=next_cursor.to_json())
+
+
+def last_open_day(today: date) -> date:
+    """The latest day with a partition: yesterday with the lakehouse's daily partitions, whose last
+    partition is the last complete day (``end_offset=0``); a day's rows wait until it has closed."""
+    return today + timedelta(days=daily_partitions.end_offset - 1)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to do about the differing days: runs to request, days waiting on a run, days given up."""
+
+    requests: list[dg.RunRequest]
+    in_flight: list[str]
+    given_up: list[str]
+
+
+def plan_runs(
+    instance: dg.DagsterInstance,
+    table: str,
+    differing: Sequence[tuple[date, DayState]],
+    *,
+    max_attempts: int,
+) -> RunPlan:
+    """Decide, from the runs the instance knows, which differing days get a run and under which key.
+
+    Two queries for all days at once: runs still unfinished for those partitions of the table (the day
+    is left alone; this also covers runs from the schedule, a backfill or the UI), and earlier attempts
+    at each day's current source state, found by their run keys.
+    """
+    if not differing:
+        return RunPlan([], [], [])
+    job_name = bronze_job_name(table)
+    days = [day.isoformat() for day, _ in differing]
+    unfinished = instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED, tags={PARTITION_TAG: days}))
+    busy = {run.tags[PARTITION_TAG] for run in unfinished if _loads_table(run, job_name, table)}
+
+    state_keys = {day: source_state_key(job_name, day, state) for day, state in differing}
+    candidates = [attempt_run_key(key, n) for key in state_keys.values() for n in range(1, max_attempts + 1)]
+    used = {run.tags.get(RUN_KEY_TAG) for run in instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: candidates}))}
+
+    requests: list[dg.RunRequest] = []
+    in_flight: list[str] = []
+    given_up: list[str] = []
+    for day, state in differing:
+        key = state_keys[day]
+        if day.isoformat() in busy:
+            in_flight.append(day.isoformat())
+            continue
+        attempts = max((n for n in range(1, max_attempts + 1) if attempt_run_key(key, n) in used), default=0)
+        if attempts >= max_attempts:
+            given_up.append(day.isoformat())
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=attempt_run_key(key, attempts + 1),
+                partition_key=day.isoformat(),
+                tags={SOURCE_ROWS_TAG: str(state.rows)},
+            )
+        )
+    return RunPlan(requests, in_flight, given_up)
+
+
+def _loads_table(run: dg.DagsterRun, job_name: str, table: str) -> bool:
+    """Whether a run writes the table's bronze partition: its job, or any run selecting the asset."""
+    return run.job_name == job_name or bronze_asset_key(table) in (run.asset_selection or ())
+
+
+def _summary(table: str, result: Reconciliation, plan: RunPlan) -> str:
+    parts = [f"{table}: examined days from {result.since.isoformat()}"]
+    if plan.requests:
+        parts.append("requested " + ", ".join(str(r.partition_key) for r in plan.requests))
+    if plan.in_flight:
+        parts.append("waiting on running loads of " + ", ".join(plan.in_flight))
+    if plan.given_up:
+        parts.append("given up on " + ", ".join(plan.given_up))
+    if result.not_yet_open:
+        parts.append(
+            "rows of " + ", ".join(d.isoformat() for d in result.not_yet_open) + " wait for the day to close"
+        )
+    if result.future:
+        parts.append("ignored rows dated after today on " + ", ".join(d.isoformat() for d in result.future))
+    if len(parts) == 1:
+        parts.append("the lake matches the source")
+    return "; ".join(parts)
