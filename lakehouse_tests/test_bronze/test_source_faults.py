@@ -1,0 +1,63 @@
+"""An unreachable source is retried with back-off, then fails with a clear message and writes nothing."""
+
+import dataclasses
+import socket
+
+from dagster_aws.redshift import RedshiftClientResource
+from dagster_snowflake import SnowflakeResource
+from deltalake import DeltaTable
+
+from lakehouse.bronze import build_bronze_asset
+from lakehouse.contracts import ForeignKeyRule, contract_for_source
+from lakehouse_tests.test_bronze.conftest import materialize_bronze
+
+FAST_RETRIES = {"connect_attempts": 2, "retry_backoff_seconds": 0.01}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the socket is: nothing listens there
+
+
+def _failure(result) -> str:
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    error, parts = failure.step_failure_data.error, []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause
+    return "\n".join(parts)
+
+
+def test_unreachable_snowflake_is_retried_then_fails_cleanly(bronze_resources, lake_root):
+    resources = dict(bronze_resources)
+    resources["snowflake"] = SnowflakeResource(
+        account="fakesnow",
+        user="fake",
+        password="snow",
+        database="RETAIL",
+        login_timeout=2,
+        additional_snowflake_connection_args={"host": "127.0.0.1", "port": _closed_port(), "protocol": "http"},
+    )
+    asset = build_bronze_asset(contract_for_source("RETAIL.CATALOG.PRODUCTS"))
+    result = materialize_bronze(resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES, raise_on_error=False)
+    assert not result.success
+    assert "snowflake RETAIL.CATALOG.PRODUCTS unreachable after 2 attempts" in _failure(result)
+    assert not DeltaTable.is_deltatable(f"{lake_root}/bronze/products")
+    assert not DeltaTable.is_deltatable(f"{lake_root}/quarantine/products")
+
+
+def test_unreachable_redshift_is_retried_then_fails_cleanly(bronze_resources, lake_root):
+    resources = dict(bronze_resources)
+    resources["redshift"] = RedshiftClientResource(
+        host="127.0.0.1", port=_closed_port(), user="lakehouse", password="lakehouse", database="analytics",
+        connect_timeout=2, sslmode="disable",
+    )
+    contract = contract_for_source("analytics.web.behavior_events")
+    contract = dataclasses.replace(contract, rules=tuple(r for r in contract.rules if not isinstance(r, ForeignKeyRule)))
+    result = materialize_bronze(
+        resources, partition="2026-01-01", assets=[build_bronze_asset(contract)], config=FAST_RETRIES, raise_on_error=False
+    )
+    assert not result.success
+    assert "redshift analytics.web.behavior_events unreachable after 2 attempts" in _failure(result)
+    assert not DeltaTable.is_deltatable(f"{lake_root}/bronze/behavior_events")
