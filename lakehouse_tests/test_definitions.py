@@ -25,6 +25,34 @@ def test_definitions_load_with_every_resource(local_services):
     definitions.validate_loadable(definitions)
 
 
+EXPECTED_ASSET_KEYS = sorted(
+    f"{layer}/{table}"
+    for layer in ("bronze", "quarantine")
+    for table in ("behavior_events", "customers", "order_items", "orders", "products")
+)
+EXPECTED_CHECKS = sorted(
+    f"bronze/{table}:{check}"
+    for table in ("behavior_events", "customers", "order_items", "orders", "products")
+    for check in ("nothing_lost", "primary_key_unique", "required_columns_not_null", "schema_matches_contract")
+)
+
+
+def test_asset_keys_and_checks_snapshot(local_services):
+    """Renames are deliberate: this list changes only together with the code."""
+    graph = build_definitions().resolve_asset_graph()
+    assert sorted(key.to_user_string() for key in graph.get_all_asset_keys()) == EXPECTED_ASSET_KEYS
+    assert sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys) == EXPECTED_CHECKS
+
+
+def test_every_asset_has_owners_group_kinds_and_description(local_services):
+    for spec in build_definitions().resolve_all_asset_specs():
+        name = spec.key.to_user_string()
+        assert spec.owners, name
+        assert spec.group_name == spec.key.path[0], name
+        assert spec.kinds, name
+        assert spec.description, name
+
+
 def test_dagster_definitions_validate_passes_on_the_workspace(local_services):
     completed = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
