@@ -52,7 +52,9 @@ def bronze_ingestion_definitions(
     ``running``: whether sensors and schedules start running when the code location loads.
     ``lake_root`` and ``clock`` default to the configured lake root and the wall clock, read at each tick.
     """
-    settings = WatermarkSettings(lag_days=lag_days, max_attempts=max_attempts, lake_root=lake_root, clock=clock)
+    settings = WatermarkSettings(
+        lag_days=lag_days, max_attempts=max_attempts, lake_root=lake_root, clock=clock
+    )
     sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
     schedule_status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
     contracts = bronze_source_contracts(tables)
@@ -68,7 +70,9 @@ def bronze_ingestion_definitions(
             for contract in contracts
         ],
         schedules=[
-            bronze_daily_schedule(contract.table, hour_of_day=schedule_hour_utc, default_status=schedule_status)
+            bronze_daily_schedule(
+                contract.table, hour_of_day=schedule_hour_utc, default_status=schedule_status
+            )
             for contract in contracts
         ],
     )

@@ -36,7 +36,9 @@ def daily_stats_query(table: SourceTable) -> str:
     )
 
 
-def snowflake_day_states(snowflake: SnowflakeResource, table: SourceTable, since: datetime) -> dict[date, DayState]:
+def snowflake_day_states(
+    snowflake: SnowflakeResource, table: SourceTable, since: datetime
+) -> dict[date, DayState]:
     """Per-day source states of a Snowflake table from ``since`` (naive UTC) on."""
     with snowflake.get_connection() as connection:
         cursor = connection.cursor()
@@ -61,7 +63,9 @@ def redshift_day_states(
 
 
 def _day_states(rows: Iterable[tuple[Any, Any, Any]]) -> dict[date, DayState]:
-    return {_as_date(day): DayState(int(count), _naive_utc(high)) for day, count, high in rows if day is not None}
+    return {
+        _as_date(day): DayState(int(count), _naive_utc(high)) for day, count, high in rows if day is not None
+    }
 
 
 def _as_date(value: date | datetime | str) -> date:

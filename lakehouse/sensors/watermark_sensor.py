@@ -127,7 +127,9 @@ def bronze_watermark_sensor(
 
     if system is SourceSystem.SNOWFLAKE:
 
-        def snowflake_watermark(context: dg.SensorEvaluationContext, snowflake: SnowflakeResource) -> dg.SensorResult:
+        def snowflake_watermark(
+            context: dg.SensorEvaluationContext, snowflake: SnowflakeResource
+        ) -> dg.SensorResult:
             return tick(context, lambda since: snowflake_day_states(snowflake, source, since))
 
         evaluate = snowflake_watermark
@@ -176,13 +178,14 @@ def evaluate_watermark_tick(
     if result.future:
         context.log.warning(
             f"{table}: the source holds rows dated after today ({today}) on "
-            f"{', '.join(d.isoformat() for d in result.future)}; they are not loaded and do not move the watermark"
+            f"{', '.join(d.isoformat() for d in result.future)}; "
+            "they are not loaded and do not move the watermark"
         )
     if plan.given_up:
         context.log.warning(
-            f"{table}: stopped requesting {', '.join(plan.given_up)} after {settings.max_attempts} runs that left "
-            "the lake different from the source; a new commit to the day, the daily schedule or a backfill "
-            "loads it"
+            f"{table}: stopped requesting {', '.join(plan.given_up)} after {settings.max_attempts} runs "
+            "that left the lake different from the source; a new commit to the day, the daily schedule or "
+            "a backfill loads it"
         )
     context.log.info(summary)
     if plan.requests:
@@ -227,7 +230,8 @@ def plan_runs(
 
     state_keys = {day: source_state_key(job_name, day, state) for day, state in differing}
     candidates = [attempt_run_key(key, n) for key in state_keys.values() for n in range(1, max_attempts + 1)]
-    used = {run.tags.get(RUN_KEY_TAG) for run in instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: candidates}))}
+    earlier = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: candidates}))
+    used = {run.tags.get(RUN_KEY_TAG) for run in earlier}
 
     requests: list[dg.RunRequest] = []
     in_flight: list[str] = []

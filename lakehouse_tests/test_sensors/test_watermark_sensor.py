@@ -18,12 +18,21 @@ from lakehouse.sensors import (
     DayState,
     WatermarkCursor,
     WatermarkSettings,
+    bronze_ingestion_definitions,
     bronze_job_name,
     bronze_watermark_sensor,
 )
 from lakehouse.sensors.watermark_sensor import PARTITION_TAG, RUN_KEY_TAG
 from lakehouse.sensors.watermarks import attempt_run_key, source_state_key
-from lakehouse_tests.test_sensors.conftest import DAY_1, DAY_2, DAY_3, Sources, contract_of, write_lake
+from lakehouse_tests.test_sensors.conftest import (
+    DAY_1,
+    DAY_2,
+    DAY_3,
+    Sources,
+    contract_of,
+    loadable_definitions,
+    write_lake,
+)
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 TABLES = ["customers", "products", "orders", "order_items", "behavior_events"]
@@ -40,7 +49,9 @@ def tick(
     max_attempts: int = 3,
     now: datetime = NOW,
 ) -> dg.SensorResult:
-    settings = WatermarkSettings(lag_days=lag_days, max_attempts=max_attempts, lake_root=str(lake), clock=lambda: now)
+    settings = WatermarkSettings(
+        lag_days=lag_days, max_attempts=max_attempts, lake_root=str(lake), clock=lambda: now
+    )
     sensor = bronze_watermark_sensor(contract_of(table), settings)
     context = dg.build_sensor_context(
         cursor=cursor, instance=instance or dg.DagsterInstance.ephemeral(), resources=sources.resources
@@ -117,55 +128,6 @@ def test_a_day_already_in_the_lake_requests_nothing(sources: Sources, lake: Path
     assert cursor_of(result) == WatermarkCursor(high_water=state.max_change, unconfirmed_from=None)
 
 
-def test_late_rows_request_their_loaded_day_again(sources: Sources, lake: Path) -> None:
-    sources.hold_through(DAY_1)
-    loaded = sources.expected_states("orders", DAY_1)[DAY_1]
-    write_lake(lake, "orders", {DAY_1: loaded.rows})
-    before = tick(sources, "orders", lake, cursor=None)
-    assert requested(before) == []
-
-    sources.hold_through(DAY_2)  # day 2's commit: day 2's rows and late rows of day 1
-    now = sources.expected_states("orders", DAY_2)
-    result = tick(sources, "orders", lake, cursor=before.cursor)
-
-    assert requested(result) == [
-        (DAY_1.isoformat(), key("orders", DAY_1, now[DAY_1])),
-        (DAY_2.isoformat(), key("orders", DAY_2, now[DAY_2])),
-    ]
-    assert key("orders", DAY_1, now[DAY_1]) != key("orders", DAY_1, loaded)
-    assert cursor_of(result) == WatermarkCursor(high_water=now[DAY_2].max_change, unconfirmed_from=DAY_1)
-
-
-@pytest.mark.parametrize("day_1_in_lake", ["current", "stale"])
-def test_a_lost_cursor_requests_exactly_the_differing_days_from_the_lake_watermark_minus_lag(
-    sources: Sources, lake: Path, day_1_in_lake: str
-) -> None:
-    """The lake holds days 1-2 as loaded after day 2's commit (day 1 possibly reloaded since); day 3's
-    commit added day 3 and late rows of days 1 and 2. With the lake's watermark at day 2 and a one-day lag,
-    a tick without cursor examines days 1-3 and asks for exactly the ones that differ. Asking for a day
-    the lake already holds could not duplicate rows anyway: a partition run replaces its partition."""
-    sources.hold_through(DAY_3)
-    after_day_2 = sources.expected_states("orders", DAY_2)
-    now = sources.expected_states("orders", DAY_3)
-    day_1_rows = now[DAY_1].rows if day_1_in_lake == "current" else after_day_2[DAY_1].rows
-    write_lake(lake, "orders", {DAY_1: day_1_rows, DAY_2: after_day_2[DAY_2].rows})
-
-    result = tick(sources, "orders", lake, cursor=None, lag_days=1)
-
-    differing = ([DAY_1] if day_1_in_lake == "stale" else []) + [DAY_2, DAY_3]
-    assert requested(result) == [(day.isoformat(), key("orders", day, now[day])) for day in differing]
-    assert cursor_of(result) == WatermarkCursor(high_water=now[DAY_3].max_change, unconfirmed_from=differing[0])
-
-
-def test_a_lost_cursor_over_an_empty_lake_starts_at_the_first_partition(sources: Sources, lake: Path) -> None:
-    sources.hold_through(DAY_3)
-    now = sources.expected_states("orders", DAY_3)
-
-    result = tick(sources, "orders", lake, cursor=None, lag_days=0)
-
-    assert requested(result) == [(day.isoformat(), key("orders", day, now[day])) for day in (DAY_1, DAY_2, DAY_3)]
-
-
 def test_a_failed_run_is_requested_again_under_a_new_key_until_the_attempts_run_out(
     sources: Sources, lake: Path
 ) -> None:
@@ -202,6 +164,44 @@ def test_a_day_with_a_run_in_flight_is_left_alone(sources: Sources, lake: Path) 
     assert cursor_of(result) == WatermarkCursor(high_water=state.max_change, unconfirmed_from=DAY_1)
 
 
+def test_dagster_resolves_the_requests_against_the_job(sources: Sources, lake: Path) -> None:
+    """Evaluated as the daemon does, with the code location's definitions: the requested partition is one
+    of the job's and the run lands on the table's bronze job."""
+    sources.hold_through(DAY_1)
+    ingestion = bronze_ingestion_definitions(["orders"], lake_root=str(lake), clock=lambda: NOW)
+    repository = loadable_definitions(ingestion, sources.resources).get_repository_def()
+    sensor = repository.get_sensor_def("bronze_orders_watermark_sensor")
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), repository_def=repository, resources=sources.resources
+    )
+
+    data = sensor.evaluate_tick(context)
+
+    assert sensor.job_name == "bronze_orders_job"
+    assert [request.partition_key for request in data.run_requests] == ["2026-01-01"]
+    assert data.run_requests[0].tags["dagster/partition"] == "2026-01-01"
+    assert WatermarkCursor.from_json(data.cursor).unconfirmed_from == DAY_1
+
+
+def test_late_rows_request_their_loaded_day_again(sources: Sources, lake: Path) -> None:
+    sources.hold_through(DAY_1)
+    loaded = sources.expected_states("orders", DAY_1)[DAY_1]
+    write_lake(lake, "orders", {DAY_1: loaded.rows})
+    before = tick(sources, "orders", lake, cursor=None)
+    assert requested(before) == []
+
+    sources.hold_through(DAY_2)  # day 2's commit: day 2's rows and late rows of day 1
+    now = sources.expected_states("orders", DAY_2)
+    result = tick(sources, "orders", lake, cursor=before.cursor)
+
+    assert requested(result) == [
+        (DAY_1.isoformat(), key("orders", DAY_1, now[DAY_1])),
+        (DAY_2.isoformat(), key("orders", DAY_2, now[DAY_2])),
+    ]
+    assert key("orders", DAY_1, now[DAY_1]) != key("orders", DAY_1, loaded)
+    assert cursor_of(result) == WatermarkCursor(high_water=now[DAY_2].max_change, unconfirmed_from=DAY_1)
+
+
 def test_the_same_tick_twice_asks_for_the_same_runs(sources: Sources, lake: Path) -> None:
     sources.hold_through(DAY_2)
     write_lake(lake, "orders", {DAY_1: sources.expected_states("orders", DAY_1)[DAY_1].rows})
@@ -211,7 +211,8 @@ def test_the_same_tick_twice_asks_for_the_same_runs(sources: Sources, lake: Path
     once = tick(sources, "orders", lake, cursor=cursor, instance=instance)
     again = tick(sources, "orders", lake, cursor=cursor, instance=instance)
 
-    assert requested(once) == requested(again) and [day for day, _ in requested(once)] == ["2026-01-01", "2026-01-02"]
+    assert [day for day, _ in requested(once)] == ["2026-01-01", "2026-01-02"]
+    assert requested(once) == requested(again)
     assert once.cursor == again.cursor
 
 
@@ -226,8 +227,40 @@ def test_a_day_still_open_waits_for_its_partition(sources: Sources, lake: Path) 
     assert cursor_of(early) == WatermarkCursor(high_water=now[DAY_2].max_change, unconfirmed_from=DAY_1)
 
     write_lake(lake, "orders", {DAY_1: now[DAY_1].rows})
-    after_midnight = tick(sources, "orders", lake, cursor=early.cursor, now=datetime(2026, 1, 3, 0, 5, tzinfo=timezone.utc))
+    just_after_midnight = datetime(2026, 1, 3, 0, 5, tzinfo=timezone.utc)
+    after_midnight = tick(sources, "orders", lake, cursor=early.cursor, now=just_after_midnight)
     assert requested(after_midnight) == [(DAY_2.isoformat(), key("orders", DAY_2, now[DAY_2]))]
+
+
+@pytest.mark.parametrize("day_1_in_lake", ["current", "stale"])
+def test_a_lost_cursor_requests_exactly_the_differing_days_from_the_lake_watermark_minus_lag(
+    sources: Sources, lake: Path, day_1_in_lake: str
+) -> None:
+    """The lake holds days 1-2 as loaded after day 2's commit (day 1 possibly reloaded since); day 3's
+    commit added day 3 and late rows of days 1 and 2. With the lake's watermark at day 2 and a one-day lag,
+    a tick without cursor examines days 1-3 and asks for exactly the ones that differ. Asking for a day
+    the lake already holds could not duplicate rows anyway: a partition run replaces its partition."""
+    sources.hold_through(DAY_3)
+    after_day_2 = sources.expected_states("orders", DAY_2)
+    now = sources.expected_states("orders", DAY_3)
+    day_1_rows = now[DAY_1].rows if day_1_in_lake == "current" else after_day_2[DAY_1].rows
+    write_lake(lake, "orders", {DAY_1: day_1_rows, DAY_2: after_day_2[DAY_2].rows})
+
+    result = tick(sources, "orders", lake, cursor=None, lag_days=1)
+
+    differing = ([DAY_1] if day_1_in_lake == "stale" else []) + [DAY_2, DAY_3]
+    assert requested(result) == [(day.isoformat(), key("orders", day, now[day])) for day in differing]
+    assert cursor_of(result) == WatermarkCursor(now[DAY_3].max_change, unconfirmed_from=differing[0])
+
+
+def test_a_lost_cursor_over_an_empty_lake_starts_at_the_first_partition(sources: Sources, lake: Path) -> None:
+    sources.hold_through(DAY_3)
+    now = sources.expected_states("orders", DAY_3)
+
+    result = tick(sources, "orders", lake, cursor=None, lag_days=0)
+
+    every_day = [DAY_1, DAY_2, DAY_3]
+    assert requested(result) == [(day.isoformat(), key("orders", day, now[day])) for day in every_day]
 
 
 def test_the_cursor_is_small_json(sources: Sources, lake: Path) -> None:

@@ -1,0 +1,64 @@
+"""The ingestion definitions load beside the bronze assets: names, targets, resources, schedules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from lakehouse.sensors import bronze_ingestion_definitions
+from lakehouse_tests.test_sensors.conftest import loadable_definitions
+
+TABLES = ["behavior_events", "customers", "order_items", "orders", "products"]
+
+
+def test_one_job_sensor_and_schedule_per_bronze_table() -> None:
+    definitions = bronze_ingestion_definitions()
+    assert [job.name for job in definitions.jobs] == [f"bronze_{t}_job" for t in TABLES]
+    assert [sensor.name for sensor in definitions.sensors] == [f"bronze_{t}_watermark_sensor" for t in TABLES]
+    schedules = [schedule.name for schedule in definitions.schedules]
+    assert schedules == [f"bronze_{t}_daily_schedule" for t in TABLES]
+    assert not definitions.assets and not definitions.resources
+    by_name = {sensor.name: sensor for sensor in definitions.sensors}
+    assert by_name["bronze_behavior_events_watermark_sensor"].required_resource_keys == {"redshift"}
+    assert by_name["bronze_orders_watermark_sensor"].required_resource_keys == {"snowflake"}
+    assert all(sensor.minimum_interval_seconds == 60 for sensor in definitions.sensors)
+    assert all(sensor.default_status is dg.DefaultSensorStatus.RUNNING for sensor in definitions.sensors)
+
+
+def test_the_definitions_load_with_the_bronze_assets() -> None:
+    ingestion = bronze_ingestion_definitions(running=False, minimum_interval_seconds=30)
+    definitions = loadable_definitions(ingestion)
+    dg.Definitions.validate_loadable(definitions)
+    repository = definitions.get_repository_def()
+    job = repository.get_job("bronze_orders_job")
+    assert job.asset_layer.selected_asset_keys == {
+        dg.AssetKey(["bronze", "orders"]),
+        dg.AssetKey(["quarantine", "orders"]),
+    }
+    sensor = repository.get_sensor_def("bronze_orders_watermark_sensor")
+    assert sensor.job_name == "bronze_orders_job" and sensor.minimum_interval_seconds == 30
+    assert sensor.default_status is dg.DefaultSensorStatus.STOPPED
+
+
+def test_the_daily_schedule_loads_yesterday_at_one_utc() -> None:
+    repository = loadable_definitions(bronze_ingestion_definitions()).get_repository_def()
+    schedule = repository.get_schedule_def("bronze_orders_daily_schedule")
+    assert schedule.cron_schedule == "0 1 * * *" and schedule.execution_timezone == "UTC"
+    assert schedule.job_name == "bronze_orders_job"
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc), repository_def=repository
+    )
+    requests = schedule.evaluate_tick(context).run_requests
+    assert [request.partition_key for request in requests] == ["2026-01-04"]
+
+
+def test_importing_the_sensors_package_reads_nothing() -> None:
+    code = "import lakehouse.sensors, lakehouse.sensors.definitions"
+    env = {"PATH": "/usr/bin:/bin", "LAKEHOUSE_ENV": "nonsense", "LAKEHOUSE_CONTRACTS_DIR": "/nonexistent"}
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
