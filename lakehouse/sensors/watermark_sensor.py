@@ -16,6 +16,10 @@ when they succeed, so it only says where to look: every tick re-checks the data,
 day differing, and the next tick asks again under a new attempt key (up to ``max_attempts`` per source
 state; new commits to the day start the count again). A day with a run still queued or running is left
 alone until the run ends.
+
+Only days that have a partition are requested: rows of today wait until the day closes (the partitions
+end at the last complete day), rows dated after today are logged as a source error and do not move the
+watermark, and rows dated before the partitions' start are outside every scan.
 """
 
 from __future__ import annotations
