@@ -8,6 +8,7 @@ import dagster as dg
 
 from lakehouse.bronze import bronze_assets
 from lakehouse.resources import build_resources
+from lakehouse.sensors import bronze_ingestion_definitions
 from lakehouse.settings import Deployment, deployment
 
 
@@ -18,5 +19,6 @@ def defs() -> dg.Definitions:
     executor = dg.in_process_executor if deployment() is Deployment.LOCAL else dg.multiprocess_executor
     return dg.Definitions.merge(
         dg.Definitions(assets=bronze_assets()),
+        bronze_ingestion_definitions(),
         dg.Definitions(resources=build_resources(), executor=executor),
     )

@@ -116,14 +116,17 @@ def print_summary(console, results: list[DayResult]) -> None:
         rows_table.add_row(name, *(f"{r.rows[name]:,}" if name in r.rows else "-" for r in results))
     console.print(rows_table)
 
-    checks_table = Table(title="asset checks", header_style="bold")
-    for column in ("day", "asset", "check", "result"):
+    checks_table = Table(title="asset checks per day", header_style="bold")
+    for column in ("day", "checks passed", "failed"):
         checks_table.add_column(column)
     for result in results:
-        for check in result.checks:
-            verdict = "[green]passed[/]" if check.passed else f"[red]failed ({check.severity})[/]"
-            checks_table.add_row(result.day.isoformat(), check.asset, check.check, verdict)
-    if checks_table.rows:
+        failed_checks = [c for c in result.checks if not c.passed]
+        checks_table.add_row(
+            result.day.isoformat(),
+            f"{len(result.checks) - len(failed_checks)} of {len(result.checks)}",
+            ", ".join(f"[red]{c.asset}:{c.check} ({c.severity})[/]" for c in failed_checks) or "-",
+        )
+    if any(r.checks for r in results):
         console.print(checks_table)
     failed = [r for r in results if not r.success]
     console.print(

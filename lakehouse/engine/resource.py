@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 from enum import Enum
 from typing import Any
@@ -40,7 +41,10 @@ class SparkEngine(LazyPySparkResource):
 
     def _init_session(self) -> None:
         if self._spark_session is None:
-            self._spark_session = spark_session_from_config(self.session_config())
+            session = spark_session_from_config(self.session_config())
+            if EngineMode(self.mode) is EngineMode.EMBEDDED:
+                _skip_ml_cache_cleanup(session)
+            self._spark_session = session
 
     def session_config(self) -> dict[str, Any]:
         """The settings handed to ``SparkSession.builder``, with the endpoint for the chosen mode."""
@@ -71,3 +75,12 @@ class SparkEngine(LazyPySparkResource):
             )
         config.update(self.spark_config)
         return config
+
+
+def _skip_ml_cache_cleanup(session) -> None:
+    """pyspark's Connect client asks the server at exit to clear its ML model cache; Sail has no ML
+    commands and answers with an error that the client logs at exit. Nothing is cached, so skip it."""
+    client = getattr(session, "client", None)
+    cleanup = getattr(client, "_cleanup_ml_cache", None)
+    if cleanup is not None:
+        atexit.unregister(cleanup)

@@ -31,14 +31,22 @@ def bronze_job_name(table: str) -> str:
 
 @cache
 def bronze_ingestion_job(table: str) -> dg.UnresolvedAssetJobDefinition:
-    """The daily-partitioned job loading ``bronze/<table>`` and ``quarantine/<table>``.
+    """The daily-partitioned job loading ``bronze/<table>`` and ``quarantine/<table>`` (and the same day of
+    the bronze tables it references).
 
     Cached, so that the definitions registering the job and the sensors and schedules targeting it hold
     the same object, which Dagster merges instead of reporting two jobs of one name.
     """
+    # The table's foreign keys are checked against the bronze tables they reference, so the job also
+    # refreshes the same day of those (e.g. order_items -> orders, products -> customers): a row is never
+    # quarantined as an orphan only because its parent's sensor has not fired yet.
+    selection = (
+        dg.AssetSelection.assets(bronze_asset_key(table)).upstream()
+        & dg.AssetSelection.groups(BRONZE_LAYER)
+    ).required_multi_asset_neighbors()
     return dg.define_asset_job(
         bronze_job_name(table),
-        selection=dg.AssetSelection.assets(bronze_asset_key(table), quarantine_asset_key(table)),
+        selection=selection,
         partitions_def=daily_partitions,
         description=f"Load one day of source rows into bronze/{table}, invalid rows into quarantine/{table}.",
     )

@@ -34,10 +34,17 @@ def test_the_definitions_load_with_the_bronze_assets() -> None:
     dg.Definitions.validate_loadable(definitions)
     repository = definitions.get_repository_def()
     job = repository.get_job("bronze_orders_job")
+    # the orders job refreshes the same day of the customers its foreign key is checked against
     assert job.asset_layer.selected_asset_keys == {
         dg.AssetKey(["bronze", "orders"]),
         dg.AssetKey(["quarantine", "orders"]),
+        dg.AssetKey(["bronze", "customers"]),
+        dg.AssetKey(["quarantine", "customers"]),
     }
+    items = repository.get_job("bronze_order_items_job").asset_layer.selected_asset_keys
+    assert {k.path[1] for k in items} == {"order_items", "orders", "products", "customers"}
+    products = repository.get_job("bronze_products_job").asset_layer.selected_asset_keys
+    assert products == {dg.AssetKey(["bronze", "products"]), dg.AssetKey(["quarantine", "products"])}
     sensor = repository.get_sensor_def("bronze_orders_watermark_sensor")
     assert sensor.job_name == "bronze_orders_job" and sensor.minimum_interval_seconds == 30
     assert sensor.default_status is dg.DefaultSensorStatus.STOPPED
