@@ -151,9 +151,9 @@ def contract_for_source(source_table: str, root: Path | str | None = None, layer
     """The contract of the ``layer`` table fed by a source table, e.g. ``RETAIL.SALES.ORDERS``."""
     contracts = load_contracts(root, layer=layer)
     for contract in contracts.values():
-        if contract.source.table.lower() == source_table.lower():
+        if contract.source is not None and contract.source.table.lower() == source_table.lower():
             return contract
-    known = ", ".join(sorted(c.source.table for c in contracts.values()))
+    known = ", ".join(sorted(c.source.table for c in contracts.values() if c.source is not None))
     raise KeyError(f"no {layer} contract for source table {source_table!r}; known: {known}")
 
 
@@ -237,13 +237,13 @@ def _build(doc: dict[str, Any], path: Path) -> Contract:
         if not c.nullable and c.name not in covered
     )
     evolution = doc["evolution"]
-    source = doc["source"]
+    source = doc.get("source")
     return Contract(
         layer=doc["layer"],
         table=doc["table"],
         description=doc["description"].strip(),
         owner=doc["owner"],
-        source=Source(SourceSystem(source["system"]), source["table"], source["change_column"]),
+        source=Source(SourceSystem(source["system"]), source["table"], source["change_column"]) if source else None,
         primary_key=tuple(doc["primary_key"]),
         columns=columns,
         rules=declared + derived,
@@ -307,7 +307,8 @@ def _semantic_problems(contract: Contract, doc: dict[str, Any]) -> list[str]:
         if name not in known:
             problems.append(f"{field}: {name!r} is not a column of the contract")
 
-    must_exist("source.change_column", contract.source.change_column)
+    if contract.source is not None:
+        must_exist("source.change_column", contract.source.change_column)
     for index, key in enumerate(contract.primary_key):
         must_exist(f"primary_key[{index}]", key)
         if key in known and contract.column(key).nullable:

@@ -214,7 +214,7 @@ class Contract:
     table: str
     description: str
     owner: str
-    source: Source
+    source: Source | None  # the source table feeding a bronze table; None for derived (silver, gold) tables
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()

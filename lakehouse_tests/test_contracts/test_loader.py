@@ -230,3 +230,12 @@ def test_unquoted_dates_stay_text(tmp_path, orders_document):
         + "- {id: recent, kind: range, column: order_ts, min: 2020-01-01, message: too old}\n"
     )
     assert load_contract(path).rule("recent").min == "2020-01-01"
+
+
+def test_only_bronze_contracts_need_a_source(tmp_path, orders_document):
+    del orders_document["source"]
+    (problem,) = _problems(_write(tmp_path, orders_document))
+    assert problem == "source: required field is missing"
+    orders_document["layer"] = "silver"
+    derived = load_contract(_write(tmp_path, orders_document, "silver_orders.yaml"))
+    assert derived.layer == "silver" and derived.source is None
