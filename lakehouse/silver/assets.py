@@ -1,0 +1,213 @@
+"""Silver assets: one per silver contract, each a thin Dagster wrapper around a pure transform.
+
+Inputs come from bronze (and, for customer_activity, from silver) through ``dg.AssetIn``: the Delta IO
+manager loads exactly the partitions the mapping names, the run's window plus, where a table needs state,
+a bounded lookback (``TimeWindowPartitionMapping(start_offset=-N)``). Every bronze input has its PII masked
+as the first step, per its contract, so no transform sees a clear name, e-mail or phone number; every
+output is cut to its silver contract (``to_contract``) and checked for raw PII before it is written.
+"""
+
+from datetime import date, timedelta
+
+import dagster as dg
+from pydantic import Field
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse.contracts import Contract
+from lakehouse.governance import PiiMasking, raw_pii_columns
+from lakehouse.partitions import daily_partitions
+from lakehouse.silver import transforms as T
+
+SILVER = "silver"
+BRONZE = "bronze"
+KINDS = {"spark", "delta"}
+
+
+class OrdersConfig(dg.Config):
+    """How far back silver/orders looks for an order's header and lines when only part of it changed."""
+
+    lookback_days: int = Field(
+        default=T.DEFAULT_LOOKBACK_DAYS,
+        ge=0,
+        description="Days before a changed order's day searched for its header and lines; at most the "
+        "asset's declared lookback (its partition mapping).",
+    )
+
+
+class BehaviorEventsConfig(dg.Config):
+    session_inactivity_minutes: int = Field(
+        default=T.SESSION_INACTIVITY_MINUTES,
+        gt=0,
+        description="A customer's events without a source session start a new session after this long idle.",
+    )
+
+
+class CustomerActivityConfig(dg.Config):
+    customer_lookback_days: int = Field(
+        default=T.DEFAULT_LOOKBACK_DAYS,
+        ge=0,
+        description="Days before the activity day searched for the customer's latest silver row; at most "
+        "the asset's declared lookback (its partition mapping).",
+    )
+
+
+def column_schema(contract: Contract) -> dg.TableSchema:
+    """The contract's columns, each tagged with its PII class, then the partition column."""
+    columns = [
+        dg.TableColumn(name=c.name, type=c.type, description=c.description, tags={"pii": c.pii.value})
+        for c in contract.columns
+    ]
+    columns.append(
+        dg.TableColumn(
+            name=T.RUN_DATE, type="date", description="Partition: the day the row belongs to.", tags={"pii": "none"}
+        )
+    )
+    return dg.TableSchema(columns=columns)
+
+
+def _asset_kwargs(contract: Contract) -> dict:
+    """What every silver asset declares: key, group, owner, kinds, schema, partitions, backfill policy."""
+    return {
+        "key": dg.AssetKey([SILVER, contract.table]),
+        "group_name": SILVER,
+        "description": contract.description,
+        "owners": [contract.owner],
+        "kinds": KINDS,
+        "metadata": {
+            "dagster/column_schema": column_schema(contract),
+            "contract": dg.MetadataValue.path(str(contract.path)) if contract.path else None,
+        },
+        "partitions_def": daily_partitions,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+    }
+
+
+def _lookback(days: int) -> dg.TimeWindowPartitionMapping:
+    return dg.TimeWindowPartitionMapping(start_offset=-days)
+
+
+def _window_start(context: dg.AssetExecutionContext) -> date:
+    return context.partition_time_window.start.date()
+
+
+def _require_within_reach(asset: str, configured: int, declared: int) -> None:
+    if configured > declared:
+        raise dg.Failure(
+            f"{asset}: a lookback of {configured} days reaches beyond the {declared} days its inputs are "
+            f"mapped to; build the silver assets with silver_assets(lookback_days={configured}) instead"
+        )
+
+
+def _since(df: DataFrame, first_day: date) -> DataFrame:
+    """Rows of the days from ``first_day`` on; a literal predicate, so Delta prunes the other partitions."""
+    return df.where(F.col(T.RUN_DATE) >= F.lit(first_day))
+
+
+def _output(df: DataFrame, contract: Contract, bronze: dict[str, Contract], **metadata) -> dg.Output:
+    """The contract-shaped output, refused if a column still carries PII that bronze classes as masked."""
+    shaped = T.to_contract(df, contract)
+    leaked = raw_pii_columns(shaped, bronze)
+    if leaked:
+        raise dg.Failure(f"{contract.name}: refusing to write unmasked PII column(s) {leaked}")
+    return dg.Output(shaped, metadata=metadata)
+
+
+# ------------------------------------------------------------------------------------------ assets
+
+
+def build_silver_customers(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
+    source = bronze["bronze.customers"]
+
+    @dg.asset(ins={"customers": dg.AssetIn(key=[BRONZE, "customers"])}, **_asset_kwargs(contract))
+    def _customers(pii: PiiMasking, customers: DataFrame) -> dg.Output:
+        masked = pii.mask_contract_pii(customers, source)
+        return _output(T.silver_customers(masked), contract, bronze)
+
+    return _customers
+
+
+def build_silver_products(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
+    source = bronze["bronze.products"]
+
+    @dg.asset(ins={"products": dg.AssetIn(key=[BRONZE, "products"])}, **_asset_kwargs(contract))
+    def _products(pii: PiiMasking, products: DataFrame) -> dg.Output:
+        masked = pii.mask_contract_pii(products, source)
+        return _output(T.silver_products(masked), contract, bronze)
+
+    return _products
+
+
+def build_silver_orders(contract: Contract, bronze: dict[str, Contract], lookback_days: int) -> dg.AssetsDefinition:
+    headers_contract, lines_contract = bronze["bronze.orders"], bronze["bronze.order_items"]
+
+    @dg.asset(
+        ins={
+            "orders": dg.AssetIn(key=[BRONZE, "orders"], partition_mapping=_lookback(lookback_days)),
+            "order_items": dg.AssetIn(key=[BRONZE, "order_items"], partition_mapping=_lookback(lookback_days)),
+        },
+        **_asset_kwargs(contract),
+    )
+    def _orders(
+        context: dg.AssetExecutionContext,
+        config: OrdersConfig,
+        pii: PiiMasking,
+        orders: DataFrame,
+        order_items: DataFrame,
+    ) -> dg.Output:
+        _require_within_reach(contract.name, config.lookback_days, lookback_days)
+        first_day = _window_start(context)
+        reach = first_day - timedelta(days=config.lookback_days)
+        headers = pii.mask_contract_pii(_since(orders, reach), headers_contract)
+        lines = pii.mask_contract_pii(_since(order_items, reach), lines_contract)
+        unplaced = T.lines_without_header(headers, lines, first_day, config.lookback_days).count()
+        if unplaced:
+            context.log.warning(
+                f"{unplaced} line(s) of changed orders have no header within {config.lookback_days} days; "
+                "they are not in silver/orders (see metadata lines_without_header)"
+            )
+        rows = T.silver_orders(headers, lines, first_day, config.lookback_days)
+        return _output(rows, contract, bronze, lookback_days=config.lookback_days, lines_without_header=unplaced)
+
+    return _orders
+
+
+def build_silver_behavior_events(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
+    source = bronze["bronze.behavior_events"]
+
+    @dg.asset(
+        ins={"behavior_events": dg.AssetIn(key=[BRONZE, "behavior_events"])},
+        **_asset_kwargs(contract),
+    )
+    def _behavior_events(config: BehaviorEventsConfig, pii: PiiMasking, behavior_events: DataFrame) -> dg.Output:
+        masked = pii.mask_contract_pii(behavior_events, source)
+        rows = T.silver_behavior_events(masked, config.session_inactivity_minutes)
+        return _output(rows, contract, bronze, session_inactivity_minutes=config.session_inactivity_minutes)
+
+    return _behavior_events
+
+
+def build_silver_customer_activity(
+    contract: Contract, bronze: dict[str, Contract], lookback_days: int
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        ins={
+            "orders": dg.AssetIn(key=[SILVER, "orders"]),
+            "behavior_events": dg.AssetIn(key=[SILVER, "behavior_events"]),
+            "customers": dg.AssetIn(key=[SILVER, "customers"], partition_mapping=_lookback(lookback_days)),
+        },
+        **_asset_kwargs(contract),
+    )
+    def _customer_activity(
+        context: dg.AssetExecutionContext,
+        config: CustomerActivityConfig,
+        orders: DataFrame,
+        behavior_events: DataFrame,
+        customers: DataFrame,
+    ) -> dg.Output:
+        _require_within_reach(contract.name, config.customer_lookback_days, lookback_days)
+        reach = _window_start(context) - timedelta(days=config.customer_lookback_days)
+        rows = T.customer_activity(orders, behavior_events, _since(customers, reach), config.customer_lookback_days)
+        return _output(rows, contract, bronze, customer_lookback_days=config.customer_lookback_days)
+
+    return _customer_activity

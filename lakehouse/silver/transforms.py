@@ -1,0 +1,339 @@
+"""The silver transforms: DataFrames in, DataFrames out, no Dagster (docs/model.md, "Silver").
+
+Every input carries a ``_run_date`` DATE column and every output is keyed by it, and every computation is
+partitioned by it: a day's result depends only on that day's rows (and a bounded lookback before it), so a
+multi-day backfill window gives exactly what the same days run one by one would give, and re-running a
+day gives the same rows.
+
+Bronze inputs reach these functions with their PII already masked (``<column>_hash``, see
+``lakehouse.governance``): nothing here ever sees a clear name, e-mail or phone number.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from lakehouse.contracts import Contract
+
+RUN_DATE = "_run_date"
+AS_OF = "_as_of"
+_ROW_NUMBER = "_row_number"
+
+DEFAULT_LOOKBACK_DAYS = 35
+SESSION_INACTIVITY_MINUTES = 30
+DERIVED_SESSION_PREFIX = "derived-"
+
+# Event types counted per customer and day in customer_activity, and the columns they are counted in.
+ACTIVITY_EVENT_COUNTS = (
+    ("page_view", "page_views"),
+    ("product_view", "product_views"),
+    ("add_to_cart", "add_to_carts"),
+    ("purchase", "purchases"),
+)
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def latest_per_key(df: DataFrame, keys: Sequence[str], by: Sequence[str] = (RUN_DATE,)) -> DataFrame:
+    """The row with the greatest ``updated_at`` per ``keys`` within each group of ``by`` (the day).
+
+    Exact redeliveries tie on ``updated_at`` and are identical, so whichever one is kept, the result is
+    the same; two *different* images with one ``updated_at`` never get here (bronze quarantines them).
+    """
+    window = Window.partitionBy(*keys, *by).orderBy(F.col("updated_at").desc())
+    return df.withColumn(_ROW_NUMBER, F.row_number().over(window)).where(F.col(_ROW_NUMBER) == 1).drop(_ROW_NUMBER)
+
+
+def trimmed(column: str) -> Column:
+    return F.trim(F.col(column))
+
+
+def to_contract(df: DataFrame, contract: Contract) -> DataFrame:
+    """Exactly the contract's columns, in its order and types, then ``_run_date``.
+
+    The last step of every silver asset: the table's schema is the contract, and no column the contract
+    does not name (a raw PII column, an evolved bronze column) can slip through.
+    """
+    missing = [name for name in (*contract.column_names, RUN_DATE) if name not in df.columns]
+    if missing:
+        raise ValueError(f"{contract.name}: the transform produced no column(s) {missing}")
+    return df.select(
+        *(F.col(column.name).cast(column.type).alias(column.name) for column in contract.columns),
+        F.col(RUN_DATE).cast("date").alias(RUN_DATE),
+    )
+
+
+# ----------------------------------------------------------------------------- customers, products
+
+
+def silver_customers(customers: DataFrame) -> DataFrame:
+    """The latest version of each customer per day, standardized (bronze names, PII already hashed)."""
+    latest = latest_per_key(customers, ["customer_id"])
+    return latest.select(
+        "customer_id",
+        "first_name_hash",
+        "last_name_hash",
+        "email_hash",
+        "phone_hash",
+        F.upper(trimmed("country_code")).alias("country_code"),
+        trimmed("city").alias("city"),
+        trimmed("segment").alias("segment"),
+        trimmed("loyalty_tier").alias("loyalty_tier"),
+        "created_at",
+        "updated_at",
+        "is_deleted",
+        RUN_DATE,
+    )
+
+
+def silver_products(products: DataFrame) -> DataFrame:
+    """The latest version of each product per day, text trimmed, currency upper-cased."""
+    latest = latest_per_key(products, ["product_id"])
+    return latest.select(
+        "product_id",
+        trimmed("sku").alias("sku"),
+        trimmed("product_name").alias("product_name"),
+        trimmed("category").alias("category"),
+        trimmed("brand").alias("brand"),
+        "unit_price",
+        F.upper(trimmed("currency")).alias("currency"),
+        "is_active",
+        "updated_at",
+        RUN_DATE,
+    )
+
+
+# ---------------------------------------------------------------------------------------- orders
+
+
+def changed_orders(headers: DataFrame, lines: DataFrame, first_run_date: date) -> DataFrame:
+    """``(order_id, _as_of)``: every order whose header or any line changed on a day of the window
+    (``_run_date >= first_run_date``), once per such day."""
+    in_window = F.col(RUN_DATE) >= F.lit(first_run_date)
+    return (
+        headers.where(in_window)
+        .select("order_id", F.col(RUN_DATE).alias(AS_OF))
+        .unionByName(lines.where(in_window).select("order_id", F.col(RUN_DATE).alias(AS_OF)))
+        .distinct()
+    )
+
+
+def state_as_of(rows: DataFrame, changed: DataFrame, keys: Sequence[str], lookback_days: int) -> DataFrame:
+    """For each changed order and day ``_as_of``, the latest image per ``keys`` among the rows of the
+    days ``[_as_of - lookback_days, _as_of]``: the state as of the end of ``_as_of``."""
+    reachable = (F.col(RUN_DATE) <= F.col(AS_OF)) & (F.col(RUN_DATE) >= F.date_sub(F.col(AS_OF), lookback_days))
+    candidates = rows.join(changed, "order_id").where(reachable)
+    return latest_per_key(candidates, keys, by=(AS_OF,))
+
+
+def silver_orders(
+    headers: DataFrame, lines: DataFrame, first_run_date: date, lookback_days: int = DEFAULT_LOOKBACK_DAYS
+) -> DataFrame:
+    """Order lines joined to their header: one row per line of every order changed on a day ``D`` of the
+    window, each line and its header in their latest state as of the end of ``D``.
+
+    ``headers`` and ``lines`` are bronze orders and order_items covering the window plus ``lookback_days``
+    before it: a status change on ``D`` rewrites only the header, so the lines are found on the day the
+    order was placed. A line whose header is not within the lookback has no row (see
+    ``lines_without_header``).
+    """
+    changed = changed_orders(headers, lines, first_run_date)
+    header = state_as_of(headers, changed, ["order_id"], lookback_days).select(
+        "order_id",
+        AS_OF,
+        "customer_id",
+        "order_ts",
+        F.lower(trimmed("status")).alias("status"),
+        F.lower(trimmed("channel")).alias("channel"),
+        F.upper(trimmed("currency")).alias("currency"),
+        F.col("total_amount").alias("order_total"),
+        F.col("updated_at").alias("_header_updated_at"),
+    )
+    line = state_as_of(lines, changed, ["order_id", "line_number"], lookback_days).select(
+        "order_id",
+        AS_OF,
+        "line_number",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "discount_amount",
+        F.col("updated_at").alias("_line_updated_at"),
+    )
+    joined = line.join(header, ["order_id", AS_OF], "inner")
+    return joined.select(
+        "order_id",
+        "line_number",
+        "customer_id",
+        "order_ts",
+        F.to_date("order_ts").alias("order_date"),
+        "status",
+        "channel",
+        "currency",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "discount_amount",
+        (F.col("quantity") * F.col("unit_price") - F.col("discount_amount")).cast("decimal(14,2)").alias("line_amount"),
+        "order_total",
+        F.greatest("_header_updated_at", "_line_updated_at").alias("updated_at"),
+        F.col(AS_OF).alias(RUN_DATE),
+    )
+
+
+def lines_without_header(
+    headers: DataFrame, lines: DataFrame, first_run_date: date, lookback_days: int = DEFAULT_LOOKBACK_DAYS
+) -> DataFrame:
+    """Lines of changed orders whose header is nowhere in the lookback: ``silver_orders`` cannot place
+    them, so the asset reports them instead of dropping them unseen."""
+    changed = changed_orders(headers, lines, first_run_date)
+    header_keys = state_as_of(headers, changed, ["order_id"], lookback_days).select("order_id", AS_OF)
+    line_keys = state_as_of(lines, changed, ["order_id", "line_number"], lookback_days)
+    return line_keys.join(header_keys, ["order_id", AS_OF], "left_anti")
+
+
+# ------------------------------------------------------------------------------- behavior events
+
+
+def first_load_per_event(events: DataFrame) -> DataFrame:
+    """One row per ``event_id`` and day: its first load (least ``loaded_at``); redeliveries dropped."""
+    window = Window.partitionBy("event_id", RUN_DATE).orderBy(F.col("loaded_at").asc())
+    return (
+        events.withColumn(_ROW_NUMBER, F.row_number().over(window))
+        .where(F.col(_ROW_NUMBER) == 1)
+        .drop(_ROW_NUMBER)
+    )
+
+
+def derived_session_id(customer_id: Column, first_event_ts: Column) -> Column:
+    """``'derived-' || sha2(customer_id || first event_ts)``, the timestamp written to the microsecond so
+    the text (and the id) is the same on every engine."""
+    text = F.concat(customer_id.cast("string"), F.date_format(first_event_ts, "yyyy-MM-dd HH:mm:ss.SSSSSS"))
+    return F.concat(F.lit(DERIVED_SESSION_PREFIX), F.sha2(text, 256))
+
+
+def sessionize(events: DataFrame, inactivity_minutes: int = SESSION_INACTIVITY_MINUTES) -> DataFrame:
+    """Fill in ``session_id`` where the source has none, and flag it in ``session_derived``.
+
+    A customer's events without a session are grouped per day (``_run_date``) into sessions that end
+    after more than ``inactivity_minutes`` without an event, ordered by ``event_ts``; an event with
+    neither customer nor session is a session of its own.
+    """
+    known = events.where(F.col("session_id").isNotNull()).withColumn("session_derived", F.lit(False))
+
+    by_customer = Window.partitionBy(RUN_DATE, "customer_id").orderBy("event_ts", "event_id")
+    previous = F.lag("event_ts").over(by_customer)
+    starts_session = previous.isNull() | (F.col("event_ts") > previous + F.expr(f"INTERVAL {int(inactivity_minutes)} MINUTES"))
+    numbered = (
+        events.where(F.col("session_id").isNull() & F.col("customer_id").isNotNull())
+        .withColumn("_starts_session", starts_session.cast("int"))
+        .withColumn(
+            "_session_number",
+            F.sum("_starts_session").over(by_customer.rowsBetween(Window.unboundedPreceding, Window.currentRow)),
+        )
+    )
+    session_start = F.min("event_ts").over(Window.partitionBy(RUN_DATE, "customer_id", "_session_number"))
+    by_inactivity = (
+        numbered.withColumn("session_id", derived_session_id(F.col("customer_id"), session_start))
+        .withColumn("session_derived", F.lit(True))
+        .drop("_starts_session", "_session_number")
+    )
+
+    anonymous = (
+        events.where(F.col("session_id").isNull() & F.col("customer_id").isNull())
+        .withColumn("session_id", F.concat(F.lit(DERIVED_SESSION_PREFIX), F.sha2(F.col("event_id"), 256)))
+        .withColumn("session_derived", F.lit(True))
+    )
+    return known.unionByName(by_inactivity).unionByName(anonymous)
+
+
+def silver_behavior_events(events: DataFrame, inactivity_minutes: int = SESSION_INACTIVITY_MINUTES) -> DataFrame:
+    """Events loaded on each day, one row per ``event_id``, every event in a session."""
+    sessions = sessionize(first_load_per_event(events), inactivity_minutes)
+    return sessions.select(
+        "event_id",
+        "customer_id",
+        "session_id",
+        "session_derived",
+        "event_type",
+        "product_id",
+        "page_url",
+        "device",
+        "event_ts",
+        F.to_date("event_ts").alias("event_date"),
+        "loaded_at",
+        RUN_DATE,
+    )
+
+
+# ----------------------------------------------------------------------------- customer activity
+
+
+def order_activity(orders: DataFrame) -> DataFrame:
+    """Per customer and day: the orders placed that day (``order_date = _run_date``) and their revenue."""
+    placed = orders.where(F.col("order_date") == F.col(RUN_DATE))
+    return placed.groupBy(RUN_DATE, "customer_id").agg(
+        F.countDistinct("order_id").alias("orders"),
+        F.sum("line_amount").alias("revenue"),
+        F.min("order_ts").alias("_first_order_ts"),
+        F.max("order_ts").alias("_last_order_ts"),
+    )
+
+
+def event_activity(events: DataFrame) -> DataFrame:
+    """Per identified customer and day: sessions, counted event types, first and last event time."""
+    counts = [F.count_if(F.col("event_type") == event_type).alias(name) for event_type, name in ACTIVITY_EVENT_COUNTS]
+    return (
+        events.where(F.col("customer_id").isNotNull())
+        .groupBy(RUN_DATE, "customer_id")
+        .agg(
+            F.countDistinct("session_id").alias("sessions"),
+            *counts,
+            F.min("event_ts").alias("_first_event_ts"),
+            F.max("event_ts").alias("_last_event_ts"),
+        )
+    )
+
+
+def latest_customer_as_of(customers: DataFrame, keys: DataFrame, lookback_days: int) -> DataFrame:
+    """For each ``(customer_id, _run_date)`` of ``keys``, the customer's latest silver row of the days
+    ``[_run_date - lookback_days, _run_date]``; customers with none in reach are absent."""
+    candidates = (
+        customers.select("customer_id", "segment", "country_code", "updated_at", F.col(RUN_DATE).alias("_customer_day"))
+        .join(keys.select("customer_id", F.col(RUN_DATE).alias(AS_OF)), "customer_id")
+        .where(
+            (F.col("_customer_day") <= F.col(AS_OF))
+            & (F.col("_customer_day") >= F.date_sub(F.col(AS_OF), lookback_days))
+        )
+    )
+    return latest_per_key(candidates, ["customer_id"], by=(AS_OF,)).select(
+        "customer_id", F.col(AS_OF).alias(RUN_DATE), "segment", "country_code"
+    )
+
+
+def customer_activity(
+    orders: DataFrame, events: DataFrame, customers: DataFrame, customer_lookback_days: int = DEFAULT_LOOKBACK_DAYS
+) -> DataFrame:
+    """Per customer and day: orders placed and revenue (silver orders), sessions and event counts (silver
+    behavior events of the day), with the customer's latest known segment and country (silver customers,
+    bounded lookback). Anonymous events are not attributed."""
+    activity = order_activity(orders).join(event_activity(events), [RUN_DATE, "customer_id"], "full_outer")
+    customer = latest_customer_as_of(customers, activity.select("customer_id", RUN_DATE), customer_lookback_days)
+    orders_placed = F.coalesce(F.col("orders"), F.lit(0).cast("bigint"))
+    sessions = F.coalesce(F.col("sessions"), F.lit(0).cast("bigint"))
+    return activity.join(customer, [RUN_DATE, "customer_id"], "left").select(
+        F.col(RUN_DATE).alias("activity_date"),
+        "customer_id",
+        "segment",
+        "country_code",
+        orders_placed.alias("orders"),
+        F.coalesce(F.col("revenue"), F.lit(0)).cast("decimal(14,2)").alias("revenue"),
+        sessions.alias("sessions"),
+        *(F.coalesce(F.col(name), F.lit(0).cast("bigint")).alias(name) for _, name in ACTIVITY_EVENT_COUNTS),
+        F.when(sessions > 0, orders_placed.cast("double") / sessions.cast("double")).alias("conversion_rate"),
+        F.least("_first_event_ts", "_first_order_ts").alias("first_seen_ts"),
+        F.greatest("_last_event_ts", "_last_order_ts").alias("last_seen_ts"),
+        RUN_DATE,
+    )
