@@ -204,9 +204,9 @@ def dev(ctx: click.Context) -> None:
         LocalServices().up(progress=_progress)
     home = dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
-    command = ["dagster", "dev", "-m", "lakehouse.definitions", *ctx.args]
-    console.print(f"[bold cyan]▸[/] {' '.join(command)}  (DAGSTER_HOME={home})")
-    os.execvp(command[0], command)
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "lakehouse.definitions", *ctx.args]
+    console.print(f"[bold cyan]▸[/] dagster dev -m lakehouse.definitions {' '.join(ctx.args)}  (DAGSTER_HOME={home})")
+    os.execv(command[0], command)
 
 
 # -------------------------------------------------------------------------------------------- main

@@ -32,12 +32,12 @@ from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY
 from lakehouse.io.storage import join_uri
 from lakehouse.partitions import daily_partitions
 from lakehouse.sources.extract import (
-    SourceTable,
     Window,
     redshift_batches,
     redshift_count,
     snowflake_batches,
     snowflake_count,
+    source_table,
     with_retries,
 )
 from lakehouse.sources.landing import land_batches, remove_landing
@@ -53,16 +53,6 @@ class BronzeConfig(dg.Config):
     batch_rows: int = 200_000
     connect_attempts: int = 4
     retry_backoff_seconds: float = 1.0
-
-
-def source_table(contract: Contract) -> SourceTable:
-    system = contract.source.system.value
-    change = contract.source.change_column
-    return SourceTable(
-        system=system,
-        qualified_name=contract.source.table,
-        change_column=change.upper() if system == "snowflake" else change,
-    )
 
 
 def referenced_tables(contract: Contract) -> list[str]:

@@ -20,6 +20,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import psycopg2
+from snowflake.connector.errors import ProgrammingError
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
@@ -36,6 +37,14 @@ def daily_stats_query(table: SourceTable) -> str:
     )
 
 
+class SourceTableMissing(LookupError):
+    """The source table does not exist (yet): nothing to load, not an error of the sensor."""
+
+
+# Snowflake reports a missing object as error 2003 (SQLSTATE 42S02); PostgreSQL/Redshift as 42P01.
+_MISSING_TABLE_SQLSTATES = {"42S02", "42P01"}
+
+
 def snowflake_day_states(
     snowflake: SnowflakeResource, table: SourceTable, since: datetime
 ) -> dict[date, DayState]:
@@ -45,6 +54,10 @@ def snowflake_day_states(
         try:
             cursor.execute(daily_stats_query(table), {"since": since})
             return _day_states(cursor.fetchall())
+        except ProgrammingError as error:
+            if error.sqlstate in _MISSING_TABLE_SQLSTATES:
+                raise SourceTableMissing(f"{table.qualified_name} does not exist") from error
+            raise
         finally:
             cursor.close()
 
@@ -58,6 +71,10 @@ def redshift_day_states(
         with connection.cursor() as cursor:
             cursor.execute(daily_stats_query(table), {"since": since})
             return _day_states(cursor.fetchall())
+    except psycopg2.Error as error:
+        if error.pgcode in _MISSING_TABLE_SQLSTATES:
+            raise SourceTableMissing(f"{table.qualified_name} does not exist") from error
+        raise
     finally:
         connection.close()
 

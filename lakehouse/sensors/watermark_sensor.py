@@ -32,12 +32,11 @@ import dagster as dg
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
-from lakehouse.bronze.assets import source_table
 from lakehouse.contracts import Contract, SourceSystem
 from lakehouse.partitions import daily_partitions
 from lakehouse.sensors.jobs import bronze_asset_key, bronze_ingestion_job, bronze_job_name
 from lakehouse.sensors.lake_stats import lake_day_counts, latest_loaded_day
-from lakehouse.sensors.source_stats import redshift_day_states, snowflake_day_states
+from lakehouse.sensors.source_stats import SourceTableMissing, redshift_day_states, snowflake_day_states
 from lakehouse.sensors.watermarks import (
     DayState,
     Reconciliation,
@@ -48,6 +47,7 @@ from lakehouse.sensors.watermarks import (
     source_state_key,
 )
 from lakehouse.settings import lake_root as configured_lake_root
+from lakehouse.sources.extract import source_table
 
 DEFAULT_LAG_DAYS = 2
 DEFAULT_MAX_ATTEMPTS = 3
@@ -173,7 +173,10 @@ def evaluate_watermark_tick(
     first_day = daily_partitions.start.date()
     lake = lake_day_counts(settings.resolved_lake_root(), table)
     since = scan_start(cursor, latest_loaded_day(lake), lag_days=settings.lag_days, first_day=first_day)
-    source = day_states(datetime.combine(since, time.min))
+    try:
+        source = day_states(datetime.combine(since, time.min))
+    except SourceTableMissing as missing:
+        return dg.SensorResult(skip_reason=f"{table}: {missing} yet; nothing to load", cursor=context.cursor)
     result = reconcile(source, lake, since=since, last_open_day=last_open_day(today), today=today)
     plan = plan_runs(context.instance, table, result.differing, max_attempts=settings.max_attempts)
 

@@ -50,6 +50,18 @@ class Window:
     end: datetime
 
 
+def source_table(contract) -> SourceTable:
+    """The source table a bronze contract reads, with its change column spelled as the source does
+    (Snowflake folds unquoted names to upper case; Redshift to lower case)."""
+    system = contract.source.system.value
+    change = contract.source.change_column
+    return SourceTable(
+        system=system,
+        qualified_name=contract.source.table,
+        change_column=change.upper() if system == "snowflake" else change,
+    )
+
+
 def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 

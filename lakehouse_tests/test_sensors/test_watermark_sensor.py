@@ -268,3 +268,27 @@ def test_the_cursor_is_small_json(sources: Sources, lake: Path) -> None:
     result = tick(sources, "orders", lake, cursor=None)
     document = json.loads(result.cursor)
     assert set(document) == {"version", "high_water", "unconfirmed_from"} and len(result.cursor) < 120
+
+
+@pytest.mark.parametrize("table", ["orders", "behavior_events"])
+def test_a_source_table_that_does_not_exist_yet_is_skipped_keeping_the_cursor(
+    sources: Sources, lake: Path, table: str
+) -> None:
+    import dataclasses
+
+    contract = contract_of(table)
+    schema = "SALES" if table == "orders" else "web"
+    missing = dataclasses.replace(
+        contract,
+        source=dataclasses.replace(contract.source, table=f"{contract.source.table.split('.')[0]}.{schema}.not_there"),
+    )
+    settings = WatermarkSettings(lake_root=str(lake), clock=lambda: NOW)
+    context = dg.build_sensor_context(
+        cursor='{"high_water":"2026-01-02T00:00:00","version":1}',
+        instance=dg.DagsterInstance.ephemeral(),
+        resources=sources.resources,
+    )
+    result = bronze_watermark_sensor(missing, settings)(context)
+    assert not result.run_requests
+    assert "does not exist yet" in str(result.skip_reason)
+    assert result.cursor == '{"high_water":"2026-01-02T00:00:00","version":1}'
