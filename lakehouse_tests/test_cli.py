@@ -75,3 +75,41 @@ def test_runtime_error_is_one_line_naming_the_cause(cli_home):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "LAKEHOUSE_ENV='staging' is not one of: local, prod" in lines[0]
+
+
+def test_dev_serves_the_definitions_in_the_dagster_ui(cli_home):
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
+    environment.update({"LAKEHOUSE_HOME": str(cli_home), "LAKEHOUSE_ENV": "local"})
+    server = subprocess.Popen(
+        [LAKEHOUSE, "dev", "--port", str(port), "--host", "127.0.0.1"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
+    try:
+        deadline, keys = time.monotonic() + 180, None
+        while time.monotonic() < deadline and keys is None:
+            assert server.poll() is None, "lakehouse dev exited"
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql", data=query, headers={"Content-Type": "application/json"}
+                )
+                nodes = json.load(urllib.request.urlopen(request, timeout=5))["data"]["assetNodes"]
+                keys = {"/".join(node["assetKey"]["path"]) for node in nodes} or None
+            except OSError:
+                time.sleep(0.5)
+        assert keys and {"bronze/orders", "quarantine/orders"} <= keys
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
