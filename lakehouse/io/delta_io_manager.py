@@ -93,7 +93,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
         if mode not in WRITE_MODES:
             raise DeltaWriteError(f"{uri}: {WRITE_MODE_KEY}={mode!r} is not one of {', '.join(WRITE_MODES)}")
 
-        window = _output_window(context)
+        window = _run_window(context)
         partition_column = metadata.get(PARTITION_COLUMN_KEY, PARTITION_COLUMN)
         if window is not None:
             _require_partition_column(obj, partition_column, uri)
@@ -212,7 +212,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
         if not self._table_exists(uri):
             raise FileNotFoundError(f"Delta table {uri} does not exist: materialize {'/'.join(key_path)} first")
         df = self.engine.spark_session.read.format("delta").load(uri)
-        window = _input_window(context)
+        window = _run_window(context)
         if window is None:
             return df
         partition_column = (
@@ -276,15 +276,8 @@ def _window_from_time_window(start: datetime, end: datetime) -> PartitionWindow:
     return PartitionWindow(start.date(), end.date())
 
 
-def _output_window(context: OutputContext) -> PartitionWindow | None:
-    if not context.has_asset_partitions:
-        return None
-    _require_daily(context.asset_partitions_def, context.asset_key.to_user_string())
-    window = context.asset_partitions_time_window
-    return _window_from_time_window(window.start, window.end)
-
-
-def _input_window(context: InputContext) -> PartitionWindow | None:
+def _run_window(context: OutputContext | InputContext) -> PartitionWindow | None:
+    """The days a run writes (output) or reads (input), or None for an unpartitioned asset."""
     if not context.has_asset_partitions:
         return None
     _require_daily(context.asset_partitions_def, context.asset_key.to_user_string())

@@ -19,6 +19,7 @@ from lakehouse.contracts import (
 )
 from lakehouse.services.resources import snowflake_resource
 from lakehouse_tests.test_bronze.conftest import materialize_bronze
+from lakehouse_tests.support import step_failure_message
 
 DAY = "2026-01-01"
 COLUMNS = ["PRODUCT_ID", "SKU", "PRODUCT_NAME", "CATEGORY", "BRAND", "UNIT_PRICE", "CURRENCY", "IS_ACTIVE", "UPDATED_AT"]
@@ -61,15 +62,6 @@ def _run(resources, contract):
     return materialize_bronze(resources, partition=DAY, assets=[build_bronze_asset(contract)], raise_on_error=False)
 
 
-def _error_text(result) -> str:
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    error, parts = failure.step_failure_data.error, []
-    while error is not None:
-        parts.append(error.message)
-        error = error.cause
-    return "\n".join(parts)
-
-
 def _rows(lake_root, layer):
     return DeltaTable(f"{lake_root}/{layer}/products").to_pyarrow_table()
 
@@ -99,7 +91,7 @@ def test_new_column_quarantines_the_batch(bronze_resources, lake_root, drifted_t
 def test_new_column_fails_naming_table_and_column(bronze_resources, lake_root, drifted_tables):
     result = _run(bronze_resources, _contract("PRODUCTS_NEW_COLUMN", new_column=NewColumnPolicy.FAIL))
     assert not result.success
-    message = _error_text(result)
+    message = step_failure_message(result)
     assert "bronze.products" in message and "warehouse_region" in message
     assert not DeltaTable.is_deltatable(f"{lake_root}/bronze/products")
 
@@ -120,7 +112,7 @@ def test_dropped_nullable_column_is_filled_with_nulls(bronze_resources, lake_roo
 def test_dropped_required_column_fails_naming_table_and_column(bronze_resources, lake_root, drifted_tables):
     result = _run(bronze_resources, _contract("PRODUCTS_DROPPED_COLUMN"))
     assert not result.success
-    message = _error_text(result)
+    message = step_failure_message(result)
     assert "bronze.products" in message and "'brand'" in message
 
 
@@ -142,5 +134,5 @@ def test_changed_type_is_cast_and_unparsable_values_quarantined(bronze_resources
 def test_changed_type_fails_naming_table_and_column(bronze_resources, lake_root, drifted_tables):
     result = _run(bronze_resources, _contract("PRODUCTS_TEXT_PRICE", type_change=TypeChangePolicy.FAIL))
     assert not result.success
-    message = _error_text(result)
+    message = step_failure_message(result)
     assert "bronze.products" in message and "'unit_price'" in message

@@ -10,6 +10,7 @@ from deltalake import DeltaTable
 from lakehouse.bronze import build_bronze_asset
 from lakehouse.contracts import ForeignKeyRule, contract_for_source
 from lakehouse_tests.test_bronze.conftest import materialize_bronze
+from lakehouse_tests.support import step_failure_message
 
 FAST_RETRIES = {"connect_attempts": 2, "retry_backoff_seconds": 0.01}
 
@@ -18,15 +19,6 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]  # closed again when the socket is: nothing listens there
-
-
-def _failure(result) -> str:
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    error, parts = failure.step_failure_data.error, []
-    while error is not None:
-        parts.append(error.message)
-        error = error.cause
-    return "\n".join(parts)
 
 
 def test_unreachable_snowflake_is_retried_then_fails_cleanly(bronze_resources, lake_root):
@@ -42,7 +34,7 @@ def test_unreachable_snowflake_is_retried_then_fails_cleanly(bronze_resources, l
     asset = build_bronze_asset(contract_for_source("RETAIL.CATALOG.PRODUCTS"))
     result = materialize_bronze(resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES, raise_on_error=False)
     assert not result.success
-    assert "snowflake RETAIL.CATALOG.PRODUCTS unreachable after 2 attempts" in _failure(result)
+    assert "snowflake RETAIL.CATALOG.PRODUCTS unreachable after 2 attempts" in step_failure_message(result)
     assert not DeltaTable.is_deltatable(f"{lake_root}/bronze/products")
     assert not DeltaTable.is_deltatable(f"{lake_root}/quarantine/products")
 
@@ -59,5 +51,5 @@ def test_unreachable_redshift_is_retried_then_fails_cleanly(bronze_resources, la
         resources, partition="2026-01-01", assets=[build_bronze_asset(contract)], config=FAST_RETRIES, raise_on_error=False
     )
     assert not result.success
-    assert "redshift analytics.web.behavior_events unreachable after 2 attempts" in _failure(result)
+    assert "redshift analytics.web.behavior_events unreachable after 2 attempts" in step_failure_message(result)
     assert not DeltaTable.is_deltatable(f"{lake_root}/bronze/behavior_events")

@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from lakehouse.engine import SparkEngine
 from lakehouse.io import DeltaWriteError
 from lakehouse.partitions import daily_partitions
+from lakehouse_tests.support import step_failure_message
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -130,7 +131,7 @@ def test_rows_outside_the_window_are_refused_and_nothing_is_written(resources, l
         resources, [events], partition="2026-01-02", config={"label": "bad", "shift_days": 1}, raise_on_error=False
     )
     assert not result.success
-    message = _failure_message(result)
+    message = step_failure_message(result)
     assert "outside the run's partitions" in message and "bronze/events" in message
     assert _delta_rows(uri) == before
 
@@ -147,7 +148,7 @@ def test_partition_column_of_the_wrong_type_is_refused(engine, io_manager, lake_
         raise_on_error=False,
     )
     assert not result.success
-    assert "must be DATE, got string" in _failure_message(result)
+    assert "must be DATE, got string" in step_failure_message(result)
     assert not DeltaTable.is_deltatable(f"{lake_root}/bronze/events")
 
 
@@ -158,7 +159,7 @@ def test_existing_table_with_a_non_date_partition_column_is_never_overwritten(en
     ).write.format("delta").partitionBy("_run_date").mode("overwrite").save(uri)
     result = _materialize(resources, [events], partition="2026-01-02", raise_on_error=False)
     assert not result.success
-    assert "not date" in _failure_message(result)
+    assert "not date" in step_failure_message(result)
     assert DeltaTable(uri).to_pyarrow_table().num_rows == 2
     assert DeltaTable(uri).version() == 0
 
@@ -195,14 +196,3 @@ def test_every_table_written_is_read_back_by_delta_rs_with_the_same_rows(engine,
     engine_rows = sorted(tuple(r) for r in engine.spark_session.read.format("delta").load(uri).collect())
     assert engine_rows == _delta_rows(uri)
     assert DeltaTable(uri).metadata().partition_columns == ["_run_date"]
-
-
-def _failure_message(result) -> str:
-    failures = [e for e in result.all_events if e.is_step_failure]
-    assert failures, "expected a step failure"
-    error = failures[0].step_failure_data.error
-    parts = []
-    while error is not None:
-        parts.append(error.message)
-        error = error.cause
-    return "\n".join(parts)
