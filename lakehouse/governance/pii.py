@@ -90,7 +90,9 @@ def raw_pii_columns(df: DataFrame, contracts: Mapping[str, Contract] | Iterable[
 class PiiMasking(dg.ConfigurableResource):
     """Masks PII with a salted hash (resource key ``pii``); build it with ``pii_resource()``."""
 
-    salt: str = Field(description=f"Secret salt of the hashes; from the {PII_SALT_ENV_VAR} environment variable.")
+    salt: str = Field(
+        description=f"Secret salt of the hashes; from the {PII_SALT_ENV_VAR} environment variable."
+    )
     allow_development_salt: bool = Field(
         default=False,
         description="Accept the public development salt (local deployment only).",
@@ -106,7 +108,7 @@ class PiiMasking(dg.ConfigurableResource):
         return mask_columns(df, columns, self.salt)
 
     def mask_contract_pii(self, df: DataFrame, contract: Contract) -> DataFrame:
-        """``df`` (rows of ``contract``'s table) with every column the contract classes as masked PII hashed."""
+        """``df`` (rows of ``contract``'s table) with every column its contract says to mask hashed."""
         return mask_columns(df, masked_columns(contract), self.salt)
 
 
@@ -116,7 +118,7 @@ def require_usable_salt(salt: str | None, *, allow_development_salt: bool) -> st
         raise PiiSaltError(f"PII masking needs a salt: set {PII_SALT_ENV_VAR} to a secret value")
     if salt == DEVELOPMENT_SALT and not allow_development_salt:
         raise PiiSaltError(
-            f"{PII_SALT_ENV_VAR} holds the public development salt; set it to a secret value in this deployment"
+            f"{PII_SALT_ENV_VAR} holds the public development salt; set a secret value in this deployment"
         )
     return salt
 

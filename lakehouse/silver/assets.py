@@ -60,7 +60,10 @@ def column_schema(contract: Contract) -> dg.TableSchema:
     ]
     columns.append(
         dg.TableColumn(
-            name=T.RUN_DATE, type="date", description="Partition: the day the row belongs to.", tags={"pii": "none"}
+            name=T.RUN_DATE,
+            type="date",
+            description="Partition: the day the row belongs to.",
+            tags={"pii": "none"},
         )
     )
     return dg.TableSchema(columns=columns)
@@ -138,13 +141,17 @@ def build_silver_products(contract: Contract, bronze: dict[str, Contract]) -> dg
     return _products
 
 
-def build_silver_orders(contract: Contract, bronze: dict[str, Contract], lookback_days: int) -> dg.AssetsDefinition:
+def build_silver_orders(
+    contract: Contract, bronze: dict[str, Contract], lookback_days: int
+) -> dg.AssetsDefinition:
     headers_contract, lines_contract = bronze["bronze.orders"], bronze["bronze.order_items"]
 
     @dg.asset(
         ins={
             "orders": dg.AssetIn(key=[BRONZE, "orders"], partition_mapping=_lookback(lookback_days)),
-            "order_items": dg.AssetIn(key=[BRONZE, "order_items"], partition_mapping=_lookback(lookback_days)),
+            "order_items": dg.AssetIn(
+                key=[BRONZE, "order_items"], partition_mapping=_lookback(lookback_days)
+            ),
         },
         **_asset_kwargs(contract),
     )
@@ -167,7 +174,9 @@ def build_silver_orders(contract: Contract, bronze: dict[str, Contract], lookbac
                 "they are not in silver/orders (see metadata lines_without_header)"
             )
         rows = T.silver_orders(headers, lines, first_day, config.lookback_days)
-        return _output(rows, contract, bronze, lookback_days=config.lookback_days, lines_without_header=unplaced)
+        return _output(
+            rows, contract, bronze, lookback_days=config.lookback_days, lines_without_header=unplaced
+        )
 
     return _orders
 
@@ -179,7 +188,9 @@ def build_silver_behavior_events(contract: Contract, bronze: dict[str, Contract]
         ins={"behavior_events": dg.AssetIn(key=[BRONZE, "behavior_events"])},
         **_asset_kwargs(contract),
     )
-    def _behavior_events(config: BehaviorEventsConfig, pii: PiiMasking, behavior_events: DataFrame) -> dg.Output:
+    def _behavior_events(
+        config: BehaviorEventsConfig, pii: PiiMasking, behavior_events: DataFrame
+    ) -> dg.Output:
         masked = pii.mask_contract_pii(behavior_events, source)
         rows = T.silver_behavior_events(masked, config.session_inactivity_minutes)
         return _output(rows, contract, bronze, session_inactivity_minutes=config.session_inactivity_minutes)
@@ -207,7 +218,9 @@ def build_silver_customer_activity(
     ) -> dg.Output:
         _require_within_reach(contract.name, config.customer_lookback_days, lookback_days)
         reach = _window_start(context) - timedelta(days=config.customer_lookback_days)
-        rows = T.customer_activity(orders, behavior_events, _since(customers, reach), config.customer_lookback_days)
+        rows = T.customer_activity(
+            orders, behavior_events, _since(customers, reach), config.customer_lookback_days
+        )
         return _output(rows, contract, bronze, customer_lookback_days=config.customer_lookback_days)
 
     return _customer_activity

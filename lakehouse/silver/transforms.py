@@ -44,7 +44,11 @@ def latest_per_key(df: DataFrame, keys: Sequence[str], by: Sequence[str] = (RUN_
     the same; two *different* images with one ``updated_at`` never get here (bronze quarantines them).
     """
     window = Window.partitionBy(*keys, *by).orderBy(F.col("updated_at").desc())
-    return df.withColumn(_ROW_NUMBER, F.row_number().over(window)).where(F.col(_ROW_NUMBER) == 1).drop(_ROW_NUMBER)
+    return (
+        df.withColumn(_ROW_NUMBER, F.row_number().over(window))
+        .where(F.col(_ROW_NUMBER) == 1)
+        .drop(_ROW_NUMBER)
+    )
 
 
 def trimmed(column: str) -> Column:
@@ -124,7 +128,9 @@ def changed_orders(headers: DataFrame, lines: DataFrame, first_run_date: date) -
 def state_as_of(rows: DataFrame, changed: DataFrame, keys: Sequence[str], lookback_days: int) -> DataFrame:
     """For each changed order and day ``_as_of``, the latest image per ``keys`` among the rows of the
     days ``[_as_of - lookback_days, _as_of]``: the state as of the end of ``_as_of``."""
-    reachable = (F.col(RUN_DATE) <= F.col(AS_OF)) & (F.col(RUN_DATE) >= F.date_sub(F.col(AS_OF), lookback_days))
+    reachable = (F.col(RUN_DATE) <= F.col(AS_OF)) & (
+        F.col(RUN_DATE) >= F.date_sub(F.col(AS_OF), lookback_days)
+    )
     candidates = rows.join(changed, "order_id").where(reachable)
     return latest_per_key(candidates, keys, by=(AS_OF,))
 
@@ -176,7 +182,9 @@ def silver_orders(
         "quantity",
         "unit_price",
         "discount_amount",
-        (F.col("quantity") * F.col("unit_price") - F.col("discount_amount")).cast("decimal(14,2)").alias("line_amount"),
+        (F.col("quantity") * F.col("unit_price") - F.col("discount_amount"))
+        .cast("decimal(14,2)")
+        .alias("line_amount"),
         "order_total",
         F.greatest("_header_updated_at", "_line_updated_at").alias("updated_at"),
         F.col(AS_OF).alias(RUN_DATE),
@@ -225,13 +233,17 @@ def sessionize(events: DataFrame, inactivity_minutes: int = SESSION_INACTIVITY_M
 
     by_customer = Window.partitionBy(RUN_DATE, "customer_id").orderBy("event_ts", "event_id")
     previous = F.lag("event_ts").over(by_customer)
-    starts_session = previous.isNull() | (F.col("event_ts") > previous + F.expr(f"INTERVAL {int(inactivity_minutes)} MINUTES"))
+    starts_session = previous.isNull() | (
+        F.col("event_ts") > previous + F.expr(f"INTERVAL {int(inactivity_minutes)} MINUTES")
+    )
     numbered = (
         events.where(F.col("session_id").isNull() & F.col("customer_id").isNotNull())
         .withColumn("_starts_session", starts_session.cast("int"))
         .withColumn(
             "_session_number",
-            F.sum("_starts_session").over(by_customer.rowsBetween(Window.unboundedPreceding, Window.currentRow)),
+            F.sum("_starts_session").over(
+                by_customer.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+            ),
         )
     )
     session_start = F.min("event_ts").over(Window.partitionBy(RUN_DATE, "customer_id", "_session_number"))
@@ -249,7 +261,9 @@ def sessionize(events: DataFrame, inactivity_minutes: int = SESSION_INACTIVITY_M
     return known.unionByName(by_inactivity).unionByName(anonymous)
 
 
-def silver_behavior_events(events: DataFrame, inactivity_minutes: int = SESSION_INACTIVITY_MINUTES) -> DataFrame:
+def silver_behavior_events(
+    events: DataFrame, inactivity_minutes: int = SESSION_INACTIVITY_MINUTES
+) -> DataFrame:
     """Events loaded on each day, one row per ``event_id``, every event in a session."""
     sessions = sessionize(first_load_per_event(events), inactivity_minutes)
     return sessions.select(
@@ -284,7 +298,10 @@ def order_activity(orders: DataFrame) -> DataFrame:
 
 def event_activity(events: DataFrame) -> DataFrame:
     """Per identified customer and day: sessions, counted event types, first and last event time."""
-    counts = [F.count_if(F.col("event_type") == event_type).alias(name) for event_type, name in ACTIVITY_EVENT_COUNTS]
+    counts = [
+        F.count_if(F.col("event_type") == event_type).alias(name)
+        for event_type, name in ACTIVITY_EVENT_COUNTS
+    ]
     return (
         events.where(F.col("customer_id").isNotNull())
         .groupBy(RUN_DATE, "customer_id")
@@ -301,7 +318,9 @@ def latest_customer_as_of(customers: DataFrame, keys: DataFrame, lookback_days: 
     """For each ``(customer_id, _run_date)`` of ``keys``, the customer's latest silver row of the days
     ``[_run_date - lookback_days, _run_date]``; customers with none in reach are absent."""
     candidates = (
-        customers.select("customer_id", "segment", "country_code", "updated_at", F.col(RUN_DATE).alias("_customer_day"))
+        customers.select(
+            "customer_id", "segment", "country_code", "updated_at", F.col(RUN_DATE).alias("_customer_day")
+        )
         .join(keys.select("customer_id", F.col(RUN_DATE).alias(AS_OF)), "customer_id")
         .where(
             (F.col("_customer_day") <= F.col(AS_OF))
@@ -314,13 +333,18 @@ def latest_customer_as_of(customers: DataFrame, keys: DataFrame, lookback_days: 
 
 
 def customer_activity(
-    orders: DataFrame, events: DataFrame, customers: DataFrame, customer_lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    orders: DataFrame,
+    events: DataFrame,
+    customers: DataFrame,
+    customer_lookback_days: int = DEFAULT_LOOKBACK_DAYS,
 ) -> DataFrame:
     """Per customer and day: orders placed and revenue (silver orders), sessions and event counts (silver
     behavior events of the day), with the customer's latest known segment and country (silver customers,
     bounded lookback). Anonymous events are not attributed."""
     activity = order_activity(orders).join(event_activity(events), [RUN_DATE, "customer_id"], "full_outer")
-    customer = latest_customer_as_of(customers, activity.select("customer_id", RUN_DATE), customer_lookback_days)
+    customer = latest_customer_as_of(
+        customers, activity.select("customer_id", RUN_DATE), customer_lookback_days
+    )
     orders_placed = F.coalesce(F.col("orders"), F.lit(0).cast("bigint"))
     sessions = F.coalesce(F.col("sessions"), F.lit(0).cast("bigint"))
     return activity.join(customer, [RUN_DATE, "customer_id"], "left").select(

@@ -29,7 +29,8 @@ def money(text: str) -> Decimal:
 # --------------------------------------------------------------------------------------- customers
 
 BRONZE_CUSTOMERS_SCHEMA = (
-    "customer_id bigint, first_name string, last_name string, email string, phone string, country_code string, "
+    "customer_id bigint, first_name string, last_name string, email string, phone string, "
+    "country_code string, "
     "city string, segment string, loyalty_tier string, created_at timestamp_ntz, updated_at timestamp_ntz, "
     "is_deleted boolean, _batch_id string, _run_date date"
 )
@@ -43,7 +44,8 @@ BRONZE_CUSTOMERS = [
     (1, "Ana", "Silva", "ana@example.com", "+351 912 345 678", "PT", "Lisbon", "consumer", "gold", CREATED,
      ts("2026-01-02 15:00:00"), False, "b2", D2),
     # customer 1 again on D3: the same person written differently, and a soft delete
-    (1, " Ana ", "Silva ", " Ana@Example.COM ", "+351-912-345-678", " pt ", " Lisbon ", "consumer", "gold", CREATED,
+    (1, " Ana ", "Silva ", " Ana@Example.COM ", "+351-912-345-678", " pt ", " Lisbon ", "consumer", "gold",
+     CREATED,
      ts("2026-01-03 08:00:00"), True, "b3", D3),
     (2, "Bo", "Lee", "bo@example.com", "+1 (555) 010-0000", "us", "Austin ", "enterprise", "silver", CREATED,
      ts("2026-01-02 23:59:59.999998"), False, "b2", D2),
@@ -56,7 +58,9 @@ def bronze_customers(spark: SparkSession) -> DataFrame:
 
 def masked_bronze_customers(spark: SparkSession) -> DataFrame:
     contract = load_contracts(layer="bronze")["bronze.customers"]
-    return mask_columns(bronze_customers(spark), [c.name for c in contract.columns if c.pii.value == "direct"], SALT)
+    return mask_columns(
+        bronze_customers(spark), [c.name for c in contract.columns if c.pii.value == "direct"], SALT
+    )
 
 
 def customers_case(spark: SparkSession) -> DataFrame:
@@ -66,7 +70,8 @@ def customers_case(spark: SparkSession) -> DataFrame:
 # ------------------------------------------------------------------------------------------ orders
 
 HEADERS_SCHEMA = (
-    "order_id bigint, customer_id bigint, order_ts timestamp_ntz, status string, channel string, currency string, "
+    "order_id bigint, customer_id bigint, order_ts timestamp_ntz, status string, channel string, "
+    "currency string, "
     "total_amount decimal(12,2), updated_at timestamp_ntz, _run_date date"
 )
 LINES_SCHEMA = (
@@ -87,7 +92,8 @@ HEADERS = [
     (101, 8, PLACED_101, "paid", "Mobile", "usd", money("27.00"), ts("2026-01-03 11:10:00"), D3),
     (101, 8, PLACED_101, "delivered", "Mobile", "usd", money("27.00"), ts("2026-01-04 16:00:00"), D4),
     # 102: only changed before the window
-    (102, 7, ts("2026-01-01 12:00:00"), "placed", "store", "EUR", money("5.00"), ts("2026-01-01 12:00:00"), D1),
+    (102, 7, ts("2026-01-01 12:00:00"), "placed", "store", "EUR", money("5.00"), ts("2026-01-01 12:00:00"),
+     D1),
     # 104: placed 44 days before D3, returned on D3: its lines are beyond the default lookback
     (104, 9, PLACED_104, "placed", "web", "EUR", money("8.00"), PLACED_104, date(2025, 11, 20)),
     (104, 9, PLACED_104, "returned", "web", "EUR", money("8.00"), ts("2026-01-03 07:00:00"), D3),
@@ -123,7 +129,9 @@ def orders_long_lookback_case(spark: SparkSession) -> DataFrame:
 
 def lines_without_header_case(spark: SparkSession) -> DataFrame:
     headers, lines = order_inputs(spark)
-    return T.lines_without_header(headers, lines, first_run_date=D3).select("order_id", "line_number", "_as_of")
+    return T.lines_without_header(headers, lines, first_run_date=D3).select(
+        "order_id", "line_number", "_as_of"
+    )
 
 
 # ---------------------------------------------------------------------------------- behavior events
@@ -135,7 +143,18 @@ EVENTS_SCHEMA = (
 
 
 def _event(event_id, customer, session, event_type, at, loaded, run_date=D2, device="mobile"):
-    return (event_id, customer, session, event_type, None, "https://shop/", device, ts(at), ts(loaded), run_date)
+    return (
+        event_id,
+        customer,
+        session,
+        event_type,
+        None,
+        "https://shop/",
+        device,
+        ts(at),
+        ts(loaded),
+        run_date,
+    )
 
 
 EVENTS = [
@@ -178,7 +197,10 @@ SILVER_ORDERS = [
     (12, 1, 1, ts("2026-01-01 20:00:00"), D1, money("99.00"), D2),
     (13, 1, 3, ts("2026-01-03 07:30:00"), D3, money("12.34"), D3),
 ]
-SILVER_EVENTS_SCHEMA = "event_id string, customer_id bigint, session_id string, event_type string, event_ts timestamp_ntz, _run_date date"
+SILVER_EVENTS_SCHEMA = (
+    "event_id string, customer_id bigint, session_id string, event_type string, event_ts timestamp_ntz, "
+    "_run_date date"
+)
 SILVER_EVENTS = [
     ("a1", 1, "s1", "page_view", ts("2026-01-02 08:00:00"), D2),
     ("a2", 1, "s1", "product_view", ts("2026-01-02 08:01:00"), D2),
@@ -192,7 +214,9 @@ SILVER_EVENTS = [
     ("a9", 4, "s5", "search", ts("2026-01-01 22:00:00"), D3),
     ("a10", 4, "s6", "page_view", ts("2026-01-02 10:00:00"), D2),
 ]
-SILVER_CUSTOMERS_SCHEMA = "customer_id bigint, segment string, country_code string, updated_at timestamp_ntz, _run_date date"
+SILVER_CUSTOMERS_SCHEMA = (
+    "customer_id bigint, segment string, country_code string, updated_at timestamp_ntz, _run_date date"
+)
 SILVER_CUSTOMERS = [
     # customer 1's only version is beyond the lookback
     (1, "consumer", "PT", ts("2025-11-01 10:00:00"), date(2025, 11, 1)),

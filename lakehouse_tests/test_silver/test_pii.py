@@ -37,7 +37,10 @@ def test_mask_is_the_documented_salted_sha256(spark):
 
 def test_spelling_variants_of_one_person_give_one_token(spark):
     df = spark.createDataFrame(
-        [(" Ana.Silva@Example.COM ", "+351 912-345-678", " Ana "), ("ana.silva@example.com", "+351(912)345678", "Ana")],
+        [
+            (" Ana.Silva@Example.COM ", "+351 912-345-678", " Ana "),
+            ("ana.silva@example.com", "+351(912)345678", "Ana"),
+        ],
         "email string, phone string, first_name string",
     )
     hashed = df.select(
@@ -49,7 +52,9 @@ def test_spelling_variants_of_one_person_give_one_token(spark):
 
 
 def test_mask_columns_replaces_in_place_and_drops_the_clear_values(spark):
-    df = spark.createDataFrame([(1, "ana@example.com", "Lisbon")], "customer_id bigint, email string, city string")
+    df = spark.createDataFrame(
+        [(1, "ana@example.com", "Lisbon")], "customer_id bigint, email string, city string"
+    )
     masked = mask_columns(df, ["email"], "s")
     assert masked.columns == ["customer_id", "email_hash", "city"]
     row = masked.first()

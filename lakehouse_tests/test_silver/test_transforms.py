@@ -43,7 +43,8 @@ def test_customers_are_standardized_before_hashing(spark):
 def test_products_keep_the_latest_version_trimmed_and_upper_cased(spark):
     schema = (
         "product_id bigint, sku string, product_name string, category string, brand string, "
-        "unit_price decimal(12,2), currency string, is_active boolean, updated_at timestamp_ntz, _run_date date"
+        "unit_price decimal(12,2), currency string, is_active boolean, updated_at timestamp_ntz, "
+        "_run_date date"
     )
     data = [
         (5, " SKU-5 ", "Lamp ", " home", "Lumo", Decimal("9.99"), "eur", True, datetime(2026, 1, 2, 8), D2),
@@ -62,10 +63,18 @@ def test_orders_join_each_line_to_its_header_as_of_the_end_of_each_day(spark):
     # 102 changed only before the window; 104's lines and 105's header are beyond the lookback
     assert sorted(rows) == [(100, 1, D3), (100, 2, D3), (101, 1, D3), (101, 1, D4)]
     shipped = rows[(100, 1, D3)]  # lines from D1, the header's status change on D3
-    assert (shipped["status"], shipped["order_date"], shipped["line_amount"]) == ("shipped", date(2026, 1, 1), Decimal("20.00"))
+    assert (shipped["status"], shipped["order_date"], shipped["line_amount"]) == (
+        "shipped",
+        date(2026, 1, 1),
+        Decimal("20.00"),
+    )
     assert shipped["updated_at"] == datetime(2026, 1, 3, 9, 0)
     paid = rows[(101, 1, D3)]  # the coupon's rewrite of line 1 wins over the placed image
-    assert (paid["status"], paid["discount_amount"], paid["line_amount"]) == ("paid", Decimal("3.00"), Decimal("27.00"))
+    assert (paid["status"], paid["discount_amount"], paid["line_amount"]) == (
+        "paid",
+        Decimal("3.00"),
+        Decimal("27.00"),
+    )
     assert (paid["channel"], paid["currency"], paid["order_total"]) == ("mobile", "USD", Decimal("27.00"))
     assert rows[(101, 1, D4)]["status"] == "delivered"  # the next day of the window has its own state
 
@@ -91,28 +100,51 @@ def test_sessions_are_derived_by_thirty_minutes_of_inactivity(spark):
         return "derived-" + hashlib.sha256(f"{customer}{first}".encode()).hexdigest()
 
     first_session = derived(7, "2026-01-02 10:00:00.000000")
-    assert [rows[e]["session_id"] for e in ("e1", "e2", "e3")] == [first_session] * 3  # a 30-minute gap is not idle enough
+    assert [rows[e]["session_id"] for e in ("e1", "e2", "e3")] == [
+        first_session
+    ] * 3  # a 30-minute gap is not idle enough
     assert rows["e4"]["session_id"] == rows["e5"]["session_id"] == derived(7, "2026-01-02 11:21:00.000000")
     assert rows["e6"]["session_id"] == derived(7, "2026-01-02 11:40:00.000000")  # another day's partition
     assert all(rows[e]["session_derived"] for e in ("e1", "e4", "e6", "e8"))
     assert (rows["e7"]["session_id"], rows["e7"]["session_derived"]) == ("s-1", False)
-    assert rows["e8"]["session_id"] == "derived-" + hashlib.sha256(b"e8").hexdigest()  # anonymous: its own session
+    assert (
+        rows["e8"]["session_id"] == "derived-" + hashlib.sha256(b"e8").hexdigest()
+    )  # anonymous: its own session
     assert (rows["e9"]["session_id"], rows["e9"]["session_derived"]) == ("s-2", False)
     assert rows["e6"]["event_date"] == D2 and rows["e6"]["_run_date"] == D3
 
 
 def test_customer_activity_joins_orders_events_and_customers(spark):
     rows = by(cases.activity_case(spark).collect(), "customer_id", "activity_date")
-    assert sorted(rows) == [(1, D2), (2, D2), (3, D3), (4, D2), (4, D3)]  # the anonymous visitor is not attributed
+    assert sorted(rows) == [
+        (1, D2),
+        (2, D2),
+        (3, D3),
+        (4, D2),
+        (4, D3),
+    ]  # the anonymous visitor is not attributed
     ana = rows[(1, D2)]
-    assert (ana["orders"], ana["revenue"], ana["sessions"]) == (2, Decimal("18.50"), 2)  # order 12 was placed on D1
+    assert (ana["orders"], ana["revenue"], ana["sessions"]) == (
+        2,
+        Decimal("18.50"),
+        2,
+    )  # order 12 was placed on D1
     assert (ana["page_views"], ana["product_views"], ana["add_to_carts"], ana["purchases"]) == (3, 1, 1, 1)
     assert ana["conversion_rate"] == 1.0
     assert (ana["first_seen_ts"], ana["last_seen_ts"]) == (datetime(2026, 1, 2, 8), datetime(2026, 1, 2, 18))
     assert ana["segment"] is None  # its only customer version is beyond the lookback
-    assert (rows[(2, D2)]["segment"], rows[(2, D2)]["orders"], rows[(2, D2)]["revenue"]) == ("small_business", 0, Decimal("0.00"))
+    assert (rows[(2, D2)]["segment"], rows[(2, D2)]["orders"], rows[(2, D2)]["revenue"]) == (
+        "small_business",
+        0,
+        Decimal("0.00"),
+    )
     buyer = rows[(3, D3)]  # orders without sessions: no conversion rate; the later of two versions of the day
-    assert (buyer["sessions"], buyer["conversion_rate"], buyer["segment"], buyer["country_code"]) == (0, None, "enterprise", "FR")
+    assert (buyer["sessions"], buyer["conversion_rate"], buyer["segment"], buyer["country_code"]) == (
+        0,
+        None,
+        "enterprise",
+        "FR",
+    )
     assert rows[(4, D3)]["first_seen_ts"] == datetime(2026, 1, 1, 22)  # a late upload counts on its load day
 
 
