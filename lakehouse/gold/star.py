@@ -329,10 +329,11 @@ def reconcile_order_lines(
     * ``lines_here``: the fact row holds exactly this state in this partition; of those,
       ``mismatched_lines`` differ from silver in quantity or line amount.
 
-    And for the fact side, ``fact_rows`` rows live in the day. Consistent means no missing, behind or
-    mismatched line, ``fact_rows == lines_here`` (every fact row of the day comes from that silver day),
-    and equal sums of ``line_amount`` and ``quantity`` over those rows. A line whose fact row holds a
-    newer state, or the same state in an earlier partition, is counted in the day that holds it.
+    For the fact side, ``fact_rows`` rows live in the day, ``duplicate_rows`` of them share their line
+    with another row of the window. Consistent means no missing, behind, mismatched or duplicate row,
+    ``fact_rows == lines_here`` (every fact row of the day comes from that silver day), and equal sums of
+    ``line_amount`` and ``quantity`` over those rows. A line whose fact row holds a newer state, or the
+    same state in an earlier partition, is accounted for in the day that holds it.
     """
     silver = silver_orders.where(_in_window(start, end)).select(
         *ORDER_LINE_KEY,
@@ -351,15 +352,12 @@ def reconcile_order_lines(
     )
     joined = silver.join(fact, list(ORDER_LINE_KEY), "left")
     missing = F.col("_in_fact").isNull()
+    same_state = F.col("_f_updated_at") == F.col("_s_updated_at")
     behind = ~missing & (
         (F.col("_f_updated_at") < F.col("_s_updated_at"))
-        | ((F.col("_f_updated_at") == F.col("_s_updated_at")) & (F.col("_f_run_date") > F.col("_s_run_date")))
+        | (same_state & (F.col("_f_run_date") > F.col("_s_run_date")))
     )
-    here = (
-        ~missing
-        & (F.col("_f_updated_at") == F.col("_s_updated_at"))
-        & (F.col("_f_run_date") == F.col("_s_run_date"))
-    )
+    here = ~missing & same_state & (F.col("_f_run_date") == F.col("_s_run_date"))
     mismatched = here & (
         ~F.col("_f_amount").eqNullSafe(F.col("_s_amount"))
         | ~F.col("_f_quantity").eqNullSafe(F.col("_s_quantity"))
@@ -373,16 +371,28 @@ def reconcile_order_lines(
         F.sum(F.when(here, F.col("_s_amount"))).alias("silver_line_amount"),
         F.sum(F.when(here, F.col("_s_quantity"))).alias("silver_quantity"),
     )
+    # A duplicated line would also double its silver line in the join above: counted on its own.
+    copies = Window.partitionBy(*[F.col(c) for c in ORDER_LINE_KEY])
     fact_side = (
         fact_orders.where(_in_window(start, end))
+        .withColumn("_copies", F.count(F.lit(1)).over(copies))
         .groupBy(PARTITION_COLUMN)
         .agg(
             F.count(F.lit(1)).alias("fact_rows"),
+            F.count_if(F.col("_copies") > 1).alias("duplicate_rows"),
             F.sum("line_amount").alias("fact_line_amount"),
             F.sum("quantity").alias("fact_quantity"),
         )
     )
-    counts = ("silver_lines", "missing_lines", "behind_lines", "lines_here", "mismatched_lines", "fact_rows")
+    counts = (
+        "silver_lines",
+        "missing_lines",
+        "behind_lines",
+        "lines_here",
+        "mismatched_lines",
+        "fact_rows",
+        "duplicate_rows",
+    )
     sums = ("silver_line_amount", "fact_line_amount", "silver_quantity", "fact_quantity")
     day = silver_side.join(fact_side, PARTITION_COLUMN, "full").select(
         PARTITION_COLUMN,
@@ -394,6 +404,7 @@ def reconcile_order_lines(
         (F.col("missing_lines") == 0)
         & (F.col("behind_lines") == 0)
         & (F.col("mismatched_lines") == 0)
+        & (F.col("duplicate_rows") == 0)
         & (F.col("lines_here") == F.col("fact_rows"))
         & (F.col("silver_line_amount") == F.col("fact_line_amount"))
         & (F.col("silver_quantity") == F.col("fact_quantity")),
@@ -406,34 +417,51 @@ def reconcile_customer_activity(
     """Silver and gold customer days compared per partition of ``[start, end)``; one row per day present
     on either side, ``reconciled`` true when the day is consistent.
 
-    Per day: ``silver_rows`` and ``fact_rows``, ``missing_rows`` (silver customer days absent from the
-    fact), ``extra_rows`` (fact customer days absent from silver), and ``silver_<m>`` / ``fact_<m>`` sums
-    of every metric in ``ACTIVITY_RECONCILED_SUMS``. Consistent means no missing or extra row, equal row
-    counts and equal sums.
+    Per day: ``silver_rows`` and ``fact_rows``; ``missing_rows`` (silver customer days absent from the
+    fact) and ``extra_rows`` (fact customer days absent from silver); ``silver_<m>`` / ``fact_<m>``, the
+    sums of every metric in ``ACTIVITY_RECONCILED_SUMS``, each side summed on its own (so a duplicated
+    row shows as a difference). Consistent means no missing or extra customer day, equal row counts and
+    equal sums.
     """
+    in_window = _in_window(start, end)
 
-    def side(df: DataFrame, prefix: str) -> DataFrame:
+    def totals(df: DataFrame, prefix: str) -> DataFrame:
+        # A sum over nothing but NULLs is zero: gold stores silver's NULL counts as 0, which adds nothing.
         return (
-            df.where(_in_window(start, end))
-            .select(*CUSTOMER_DAY_KEY, *[F.col(m).alias(f"{prefix}{m}") for m in ACTIVITY_RECONCILED_SUMS])
-            .withColumn(f"_{prefix}present", F.lit(True))
+            df.where(in_window)
+            .groupBy(PARTITION_COLUMN)
+            .agg(
+                F.count(F.lit(1)).alias(f"{prefix}rows"),
+                *[F.coalesce(F.sum(m), F.lit(0)).alias(f"{prefix}{m}") for m in ACTIVITY_RECONCILED_SUMS],
+            )
         )
 
-    joined = side(silver_activity, "silver_").join(
-        side(fact_activity, "fact_"), list(CUSTOMER_DAY_KEY), "full"
+    def days_without_counterpart(df: DataFrame, other: DataFrame, name: str) -> DataFrame:
+        keys = list(CUSTOMER_DAY_KEY)
+        return (
+            df.where(in_window)
+            .select(*keys)
+            .join(other.where(in_window).select(*keys), keys, "left_anti")
+            .groupBy(PARTITION_COLUMN)
+            .agg(F.countDistinct(*[F.col(k) for k in keys]).alias(name))
+        )
+
+    per_day = (
+        totals(silver_activity, "silver_")
+        .join(totals(fact_activity, "fact_"), PARTITION_COLUMN, "full")
+        .join(
+            days_without_counterpart(silver_activity, fact_activity, "missing_rows"), PARTITION_COLUMN, "left"
+        )
+        .join(
+            days_without_counterpart(fact_activity, silver_activity, "extra_rows"), PARTITION_COLUMN, "left"
+        )
     )
-    in_silver, in_fact = F.col("_silver_present").isNotNull(), F.col("_fact_present").isNotNull()
-    per_day = joined.groupBy(PARTITION_COLUMN).agg(
-        F.count_if(in_silver).alias("silver_rows"),
-        F.count_if(in_fact).alias("fact_rows"),
-        F.count_if(in_silver & ~in_fact).alias("missing_rows"),
-        F.count_if(in_fact & ~in_silver).alias("extra_rows"),
-        # A sum over nothing but NULLs is zero: gold stores silver's NULL counts as 0, which adds nothing.
-        *[
-            F.coalesce(F.sum(f"{p}{m}"), F.lit(0)).alias(f"{p}{m}")
-            for m in ACTIVITY_RECONCILED_SUMS
-            for p in ("silver_", "fact_")
-        ],
+    counts = ("silver_rows", "fact_rows", "missing_rows", "extra_rows")
+    sums = [f"{p}{m}" for m in ACTIVITY_RECONCILED_SUMS for p in ("silver_", "fact_")]
+    per_day = per_day.select(
+        PARTITION_COLUMN,
+        *[F.coalesce(F.col(c), F.lit(0)).cast("bigint").alias(c) for c in counts],
+        *[F.coalesce(F.col(c), F.lit(0)).alias(c) for c in sums],
     )
     sums_equal = F.lit(True)
     for metric in ACTIVITY_RECONCILED_SUMS:

@@ -80,13 +80,17 @@ class Lake:
         return found
 
 
-@pytest.fixture
-def lake(spark, engine, tmp_path) -> Lake:
-    io_manager = DeltaSparkIOManager(root_uri=str(tmp_path / "lake"), engine=engine)
-    built = Lake(spark, str(tmp_path / "lake"), io_manager)
+def build_lake(spark: SparkSession, engine, root: str) -> Lake:
+    """A lake at ``root`` holding the fixture's silver partitions and dimensions."""
+    built = Lake(spark, root, DeltaSparkIOManager(root_uri=root, engine=engine))
     built.write_silver(silver_orders_frame(spark), silver_activity_frame(spark))
     built.write_dimensions()
     return built
+
+
+@pytest.fixture
+def lake(spark, engine, tmp_path) -> Lake:
+    return build_lake(spark, engine, str(tmp_path / "lake"))
 
 
 def materialize(
@@ -182,11 +186,7 @@ def test_a_window_in_one_run_gives_the_table_of_day_by_day_runs(lake, spark, eng
         materialize(lake, partition=day.isoformat())
     day_by_day = fact_tables(lake)
 
-    other = Lake(
-        spark, str(tmp_path / "other"), DeltaSparkIOManager(root_uri=str(tmp_path / "other"), engine=engine)
-    )
-    other.write_silver(silver_orders_frame(spark), silver_activity_frame(spark))
-    other.write_dimensions()
+    other = build_lake(spark, engine, str(tmp_path / "other"))
     result = materialize(other, window=(D1.isoformat(), D3.isoformat()))
     assert all(check_outcomes(result).values())
     assert fact_tables(other) == day_by_day

@@ -388,6 +388,10 @@ def test_reconciliation_finds_lost_corrupted_stale_and_stray_rows(spark, facts):
         facts.unionByName(facts.where("order_id = 5").withColumn("order_id", F.lit(99).cast("bigint")))
     )
     assert list(stray) == [D1] and (stray[D1].fact_rows, stray[D1].lines_here) == (3, 2)
+    # A line written twice (e.g. inserted twice by one MERGE) doubles its silver line in the join too:
+    # caught by the duplicate count, not by the sums.
+    twice = failing_days(facts.unionByName(facts.where("order_id = 5")))
+    assert list(twice) == [D1] and twice[D1].duplicate_rows == 2
 
 
 def test_reconciliation_of_customer_activity(spark):
