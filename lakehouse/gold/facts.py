@@ -57,22 +57,6 @@ DIM_PRODUCT = "dim_product"
 DIM_DATE = "dim_date"
 
 
-# A line's incoming state replaces the stored one when it is newer; of equal states the earlier partition
-# wins, so a line lives in the first partition that holds its latest state whatever order days run in.
-_INCOMING_STATE_WINS = (
-    "source.updated_at > target.updated_at OR (source.updated_at = target.updated_at "
-    f"AND source.{PARTITION_COLUMN} <= target.{PARTITION_COLUMN})"
-)
-
-
-def _upsert_clauses(key: Sequence[str], columns: Sequence[str]) -> str:
-    return (
-        f"ON {_key_match(key)} "
-        f"WHEN MATCHED AND ({_INCOMING_STATE_WINS}) THEN UPDATE SET {_assignments(columns)} "
-        f"WHEN NOT MATCHED THEN INSERT ({_names(columns)}) VALUES ({_names(columns, 'source.')})"
-    )
-
-
 def fact_assets() -> list[dg.AssetsDefinition]:
     """The two fact assets, built from their contracts under ``contracts/gold`` (read now, not at import)."""
     return [
@@ -378,6 +362,22 @@ def _retrying_commit(
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# A line's incoming state replaces the stored one when it is newer; of equal states the earlier partition
+# wins, so a line lives in the first partition that holds its latest state whatever order days run in.
+_INCOMING_STATE_WINS = (
+    "source.updated_at > target.updated_at OR (source.updated_at = target.updated_at "
+    f"AND source.{PARTITION_COLUMN} <= target.{PARTITION_COLUMN})"
+)
+
+
+def _upsert_clauses(key: Sequence[str], columns: Sequence[str]) -> str:
+    return (
+        f"ON {_key_match(key)} "
+        f"WHEN MATCHED AND ({_INCOMING_STATE_WINS}) THEN UPDATE SET {_assignments(columns)} "
+        f"WHEN NOT MATCHED THEN INSERT ({_names(columns)}) VALUES ({_names(columns, 'source.')})"
+    )
 
 
 UPSERT_ORDER_LINES = _upsert_clauses(ORDER_LINE_KEY, [name for name, _ in FACT_ORDERS_COLUMNS])
