@@ -16,7 +16,7 @@ Key rules (docs/model.md, gold):
   whose member has arrived since, so the caller can update them in place.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
@@ -251,8 +251,8 @@ def rekeyed_activity_rows(
 ) -> DataFrame:
     """The fact_customer_activity rows keyed to an unknown member whose member now exists.
 
-    Returns ``customer_id, _run_date, customer_key, date_key`` (``_run_date`` is the activity day); same
-    rules as ``rekeyed_order_lines``.
+    Returns ``customer_id, _run_date, customer_key, date_key``; same rules as ``rekeyed_order_lines``.
+    The fact keeps no ``activity_date``: ``_run_date`` is that day (silver/customer_activity's contract).
     """
     return _rekeyed(
         fact_activity,
@@ -270,7 +270,16 @@ def rekeyed_activity_rows(
     )
 
 
-def _rekeyed(fact: DataFrame, *, row_key, key_columns, resolve, inputs) -> DataFrame:
+def _rekeyed(
+    fact: DataFrame,
+    *,
+    row_key: Sequence[str],
+    key_columns: Sequence[str],
+    resolve: Callable[[DataFrame], DataFrame],
+    inputs: Sequence[str],
+) -> DataFrame:
+    """Rows with any key ``0``, looked up again by ``resolve`` (which adds ``key_columns`` from the
+    business keys in ``row_key`` + ``inputs``); returned with their new keys when one was resolved."""
     any_unknown = F.lit(False)
     for key in key_columns:
         any_unknown = any_unknown | (F.col(key) == UNKNOWN_KEY)
