@@ -16,6 +16,7 @@ Resource keys: ``engine`` (``SparkEngine``) and ``io_manager`` (``DeltaSparkIOMa
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -27,7 +28,7 @@ from pyspark.sql import functions as F
 from lakehouse.contracts import Contract, contracts_dir, load_contract
 from lakehouse.gold import scd2
 from lakehouse.io.delta_io_manager import _is_commit_conflict
-from lakehouse.io.storage import delta_storage_options
+from lakehouse.io.storage import delta_storage_options, join_uri
 from lakehouse.partitions import daily_partitions
 
 GOLD = "gold"
@@ -37,6 +38,8 @@ DIM_DATE = dg.AssetKey([GOLD, "dim_date"])
 SILVER_CUSTOMERS = dg.AssetKey(["silver", "customers"])
 SILVER_PRODUCTS = dg.AssetKey(["silver", "products"])
 UNKNOWN_KEY = scd2.UNKNOWN_KEY
+SCRATCH = "_scratch"
+"""Lake folder of short-lived staging tables (``<root>/_scratch/gold/dim_customer/<uuid>``)."""
 
 # Check names (constants: the definitions snapshot test lists them).
 VALIDITY_INTERVALS_DO_NOT_OVERLAP = "validity_intervals_do_not_overlap"
@@ -113,6 +116,7 @@ class MergeOutcome:
     deleted: int
     rows: int
     keys_in_window: int
+    source_rows: int
     seconds: float
 
     def metadata(self) -> dict[str, Any]:
@@ -125,6 +129,7 @@ class MergeOutcome:
             "rows_updated": self.updated,
             "rows_deleted": self.deleted,
             "keys_in_window": self.keys_in_window,
+            "merge_source_rows": self.source_rows,
             "merge_seconds": round(self.seconds, 3),
         }
 
@@ -133,13 +138,18 @@ class MergeOutcome:
 
 
 def merge_customer_window(
-    spark: SparkSession, dim_uri: str, silver_uri: str, window_rows: DataFrame
+    spark: SparkSession, dim_uri: str, silver_uri: str, window_rows: DataFrame, scratch_uri: str
 ) -> MergeOutcome:
     """Apply a window of silver/customers rows to dim_customer with one ``MERGE INTO``.
 
     ``window_rows`` are the window's silver partitions; every customer they hold has its history rebuilt
     from all of its rows in the silver table at ``silver_uri`` (see ``lakehouse.gold.scd2``), and the
     difference with the dimension is merged. The table is created on the first run.
+
+    The merge source is written to a staging Delta table under ``scratch_uri`` first and removed after:
+    Sail evaluates a ``MERGE``'s source plan more than once (measured: 15 s instead of 2 s for 20k changes
+    into 200k rows, as the window functions of the history are recomputed) and ignores ``cache()``, while
+    a staged source keeps the work proportional to the change. No change at all, no ``MERGE``.
     """
     started = time.perf_counter()
     touched = window_rows.select(scd2.CUSTOMER_ID).distinct()
@@ -150,10 +160,12 @@ def merge_customer_window(
     existing = dim.join(touched, scd2.CUSTOMER_ID, "left_semi").unionByName(
         dim.where(F.col(scd2.CUSTOMER_KEY) == UNKNOWN_KEY)
     )
-    changes = scd2.customer_changes(desired, existing)
     before = _table_version(dim_uri)
-    _run_merge(spark, changes, lambda view: scd2.merge_statement(dim_uri, view))
-    return _outcome(spark, dim_uri, before, touched.count(), started)
+    with _staged(spark, scd2.customer_changes(desired, existing), scratch_uri) as changes:
+        source_rows = changes.count()
+        if source_rows:
+            _run_merge(spark, changes, lambda view: scd2.merge_statement(dim_uri, view))
+    return _outcome(spark, dim_uri, before, touched.count(), source_rows, started)
 
 
 def customer_check_specs() -> list[dg.AssetCheckSpec]:
@@ -289,7 +301,8 @@ def merge_product_window(spark: SparkSession, dim_uri: str, window_rows: DataFra
     _create_table_if_missing(spark, dim_uri, DIM_PRODUCT_COLUMNS)
     before = _table_version(dim_uri)
     _run_merge(spark, source, lambda view: product_merge_statement(dim_uri, view))
-    return _outcome(spark, dim_uri, before, window_rows.select("product_id").distinct().count(), started)
+    keys = window_rows.select("product_id").distinct().count()
+    return _outcome(spark, dim_uri, before, keys, keys + 1, started)
 
 
 def product_check_results(dim: DataFrame) -> list[dg.AssetCheckResult]:
@@ -448,8 +461,9 @@ def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
         lake = context.resources.io_manager
         dim_uri = lake.table_uri(DIM_CUSTOMER.path)
         silver_uri = lake.table_uri(SILVER_CUSTOMERS.path)
+        scratch_uri = lake.table_uri([SCRATCH, *DIM_CUSTOMER.path])
         outcome = _with_commit_retries(
-            lambda: merge_customer_window(spark, dim_uri, silver_uri, customers), context.log, dim_uri
+            lambda: merge_customer_window(spark, dim_uri, silver_uri, customers, scratch_uri), context.log, dim_uri
         )
         context.log.info(
             f"{dim_uri}: {outcome.inserted} versions inserted, {outcome.updated} updated, {outcome.deleted} deleted"
@@ -529,6 +543,25 @@ def _create_table_if_missing(spark: SparkSession, uri: str, columns: tuple[tuple
     spark.createDataFrame([], schema).write.format("delta").mode("append").save(uri)
 
 
+@contextmanager
+def _staged(spark: SparkSession, frame: DataFrame, scratch_uri: str) -> Iterator[DataFrame]:
+    """``frame`` written once to a fresh Delta table under ``scratch_uri`` and read back; removed on exit."""
+    uri = join_uri(scratch_uri, uuid.uuid4().hex)
+    try:
+        frame.write.format("delta").save(uri)
+        yield spark.read.format("delta").load(uri)
+    finally:
+        _remove_directory(uri)
+
+
+def _remove_directory(uri: str) -> None:
+    from pyarrow import fs
+
+    filesystem, path = fs.FileSystem.from_uri(uri)
+    if filesystem.get_file_info(path).type != fs.FileType.NotFound:
+        filesystem.delete_dir(path)
+
+
 def _run_merge(spark: SparkSession, source: DataFrame, statement: Callable[[str], str]) -> None:
     view = f"lakehouse_merge_source_{uuid.uuid4().hex}"
     source.createOrReplaceTempView(view)
@@ -544,7 +577,9 @@ def _table_version(uri: str) -> int:
     return DeltaTable(uri, storage_options=delta_storage_options(uri)).version()
 
 
-def _outcome(spark: SparkSession, uri: str, before: int, keys: int, started: float) -> MergeOutcome:
+def _outcome(
+    spark: SparkSession, uri: str, before: int, keys: int, source_rows: int, started: float
+) -> MergeOutcome:
     from deltalake import DeltaTable
 
     table = DeltaTable(uri, storage_options=delta_storage_options(uri))
@@ -563,6 +598,7 @@ def _outcome(spark: SparkSession, uri: str, before: int, keys: int, started: flo
         deleted=int(metrics.get("numTargetRowsDeleted", 0)),
         rows=rows,
         keys_in_window=keys,
+        source_rows=source_rows,
         seconds=time.perf_counter() - started,
     )
 

@@ -109,13 +109,8 @@ _NULL_MARKER = "\u001e"  # ASCII record separator stands for NULL, so NULL and '
 # Internal columns of customer_versions.
 _TRACKED_HASH = "_scd_tracked_hash"
 _UNTRACKED_HASH = "_scd_untracked_hash"
-_IS_FIRST = "_scd_is_first"
-_PREVIOUS_DELETED = "_scd_previous_deleted"
-_PREVIOUS_TRACKED = "_scd_previous_tracked"
 _OPENS = "_scd_opens"
 _CLOSES = "_scd_closes"
-_VERSION = "_scd_version"
-_SETS_CONTENT = "_scd_sets_content"
 
 
 def surrogate_key(*columns: Column | str) -> Column:
@@ -158,68 +153,70 @@ def customer_versions(history: DataFrame) -> DataFrame:
 
     The result depends only on the set of rows in ``history``, not on their order or on which run
     delivered them: that is what makes late rows, out-of-order backfills and re-runs converge.
+
+    How: two passes of window functions over each customer's rows in ``updated_at`` order and no join (an
+    engine may compute the windows once per side of a join). The first pass looks one row back to mark
+    the rows that open a version, close one (a delete) or change untracked attributes; the second carries
+    each version's start forward and looks one row ahead. A version is then read off its *last* row that is not a delete: its tracked
+    attributes are the version's (a row with other ones would have opened a new version), its untracked
+    ones are the latest, and the row after it (an opening, a delete, or none) says how the version ends.
     """
     rows = _source_rows(history)
     by_time = Window.partitionBy(CUSTOMER_ID).orderBy("updated_at")
-    rows = rows.select(
-        "*",
-        (F.row_number().over(by_time) == 1).alias(_IS_FIRST),
-        F.lag("is_deleted").over(by_time).alias(_PREVIOUS_DELETED),
-        F.lag(_TRACKED_HASH).over(by_time).alias(_PREVIOUS_TRACKED),
-    )
-    deleted, first = F.col("is_deleted"), F.col(_IS_FIRST)
+    so_far = by_time.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    # Sail evaluates each window function separately for every customer, so related values travel
+    # together in one struct-valued lag / lead.
+    previous = F.lag(F.struct("is_deleted", _TRACKED_HASH, _UNTRACKED_HASH)).over(by_time)
+    rows = rows.select("*", previous.alias("_scd_previous"))
+    deleted, previous = F.col("is_deleted"), F.col("_scd_previous")
+    first = previous.isNull()
     # A version is open after any row that is not a delete, so the previous row says whether one is open.
     opens = F.when(deleted, first).otherwise(
-        first | F.col(_PREVIOUS_DELETED) | (F.col(_TRACKED_HASH) != F.col(_PREVIOUS_TRACKED))
+        first | previous["is_deleted"] | (previous[_TRACKED_HASH] != F.col(_TRACKED_HASH))
     )
-    closes = deleted & (first | ~F.col(_PREVIOUS_DELETED))
-    rows = rows.withColumn(_OPENS, opens).withColumn(_CLOSES, closes)
-    rows = rows.withColumn(
-        _VERSION,
-        F.sum(F.col(_OPENS).cast("int")).over(by_time.rowsBetween(Window.unboundedPreceding, Window.currentRow)),
-    )
+    closes = deleted & (first | ~previous["is_deleted"])
+    # Rows that set a version's content: its opening, a change of its untracked attributes (a row that
+    # opens nothing follows a row of its own version), its closing delete.
+    untracked_changed = ~deleted & ~first & (previous[_UNTRACKED_HASH] != F.col(_UNTRACKED_HASH))
+    rows = rows.select("*", opens.alias(_OPENS), closes.alias(_CLOSES), untracked_changed.alias("_scd_untracked_changed"))
+    sets_content = F.col(_OPENS) | F.col(_CLOSES) | F.col("_scd_untracked_changed")
 
-    # Rows that set a version's content: its opening, a change of its untracked attributes, its delete.
-    within_version = Window.partitionBy(CUSTOMER_ID, _VERSION).orderBy("updated_at")
-    untracked_changed = ~deleted & (F.lag(_UNTRACKED_HASH).over(within_version) != F.col(_UNTRACKED_HASH))
-    rows = rows.withColumn(_SETS_CONTENT, F.col(_OPENS) | F.col(_CLOSES) | F.coalesce(untracked_changed, F.lit(False)))
-
-    # Untracked attributes: the version's latest row that is not a delete (a zero-length version, opened
-    # by a delete, has only that row). max() of a struct compares updated_at first.
-    latest_untracked = F.max(F.when(~deleted | F.col(_OPENS), F.struct("updated_at", *UNTRACKED_ATTRIBUTES)))
-    content = rows.groupBy(CUSTOMER_ID, _VERSION).agg(
-        latest_untracked.alias("_scd_untracked"),
-        F.max(F.when(F.col(_SETS_CONTENT), F.col(PARTITION_COLUMN))).alias("_scd_content_run_date"),
-    )
-
-    # A version ends at the next boundary (an opening or a delete) after the row that opened it.
-    boundaries = rows.where(F.col(_OPENS) | F.col(_CLOSES))
-    next_boundary = Window.partitionBy(CUSTOMER_ID).orderBy("updated_at")
-    openings = boundaries.select(
+    rows = rows.select(
         "*",
-        F.lead("updated_at").over(next_boundary).alias("_scd_next_at"),
-        F.lead(_CLOSES).over(next_boundary).alias("_scd_next_closes"),
-        F.lead(PARTITION_COLUMN).over(next_boundary).alias("_scd_next_run_date"),
-        F.max(_VERSION).over(Window.partitionBy(CUSTOMER_ID)).alias("_scd_last_version"),
-    ).where(F.col(_OPENS))
-
-    versions = openings.join(content, [CUSTOMER_ID, _VERSION])
-    zero_length = F.col(_CLOSES)  # the opening row is itself a delete
-    valid_to = F.when(zero_length, F.col("updated_at")).otherwise(
-        F.coalesce(F.col("_scd_next_at"), F.lit(OPEN_END).cast("timestamp_ntz"))
+        F.max(F.when(F.col(_OPENS), F.col("updated_at"))).over(so_far).alias("_scd_valid_from"),
+        # Silver partition D holds the rows changed on day D, so partitions grow with updated_at and the
+        # latest content-setting partition so far is the greatest one of the current version.
+        F.max(F.when(sets_content, F.col(PARTITION_COLUMN))).over(so_far).alias("_scd_content_run_date"),
+        F.lead(F.struct("updated_at", "is_deleted", _OPENS, PARTITION_COLUMN)).over(by_time).alias("_scd_next"),
+        F.max(F.col(_OPENS).cast("int"))
+        .over(by_time.rowsBetween(1, Window.unboundedFollowing))
+        .alias("_scd_reopened"),
     )
-    is_deleted = zero_length | F.coalesce(F.col("_scd_next_closes"), F.lit(False))
-    content_run_date, next_run_date = F.col("_scd_content_run_date"), F.col("_scd_next_run_date")
-    run_date = F.when(next_run_date.isNull(), content_run_date).otherwise(F.greatest(content_run_date, next_run_date))
-    return versions.select(
-        surrogate_key(F.col(CUSTOMER_ID), F.col("updated_at")).alias(CUSTOMER_KEY),
+
+    next_row = F.col("_scd_next")
+    next_at, next_deleted, next_opens = next_row["updated_at"], next_row["is_deleted"], next_row[_OPENS]
+    zero_length = F.col(_OPENS) & F.col(_CLOSES)  # first seen deleted: the delete opens and closes at once
+    last_of_version = (~deleted & (next_row.isNull() | next_opens | next_deleted)) | zero_length
+    ends_at_next_row = ~zero_length & next_row.isNotNull()
+    valid_to = (
+        F.when(zero_length, F.col("updated_at"))
+        .when(ends_at_next_row, next_at)
+        .otherwise(F.lit(OPEN_END).cast("timestamp_ntz"))
+    )
+    is_deleted = zero_length | (ends_at_next_row & next_deleted)
+    content_run_date = F.col("_scd_content_run_date")
+    run_date = F.when(ends_at_next_row, F.greatest(content_run_date, next_row[PARTITION_COLUMN])).otherwise(
+        content_run_date
+    )
+    return rows.where(last_of_version).select(
+        surrogate_key(F.col(CUSTOMER_ID), F.col("_scd_valid_from")).alias(CUSTOMER_KEY),
         F.col(CUSTOMER_ID),
         *[F.col(name) for name in TRACKED_ATTRIBUTES],
-        *[F.col(f"_scd_untracked.{name}").alias(name) for name in UNTRACKED_ATTRIBUTES],
+        *[F.col(name) for name in UNTRACKED_ATTRIBUTES],
         F.col(_TRACKED_HASH).alias("row_hash"),
-        F.col("updated_at").alias("valid_from"),
+        F.col("_scd_valid_from").alias("valid_from"),
         valid_to.alias("valid_to"),
-        (F.col(_VERSION) == F.col("_scd_last_version")).alias("is_current"),
+        (F.coalesce(F.col("_scd_reopened"), F.lit(0)) == 0).alias("is_current"),
         is_deleted.alias("is_deleted"),
         run_date.alias(PARTITION_COLUMN),
     )

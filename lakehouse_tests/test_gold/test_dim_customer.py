@@ -34,6 +34,7 @@ class CustomerLake:
         self.spark = spark
         self.silver_uri = str(root / "silver" / "customers")
         self.dim_uri = str(root / "gold" / "dim_customer")
+        self.scratch = root / "_scratch"
 
     def write_silver(self, rows: list[tuple], days: list[date] | None = None) -> str:
         """Replace the silver partitions of ``days`` (default: the days of ``rows``); returns their predicate."""
@@ -49,7 +50,9 @@ class CustomerLake:
         """Write the rows' silver partitions, then run the dimension over exactly that window."""
         predicate = self.write_silver(rows, days)
         window = self.spark.read.format("delta").load(self.silver_uri).where(predicate)
-        return merge_customer_window(self.spark, self.dim_uri, self.silver_uri, window)
+        outcome = merge_customer_window(self.spark, self.dim_uri, self.silver_uri, window, str(self.scratch))
+        assert not any(self.scratch.iterdir()), "the staged merge source is removed"
+        return outcome
 
     def rows(self) -> list[dict[str, Any]]:
         table = DeltaTable(self.dim_uri).to_pyarrow_table().sort_by("customer_key")
