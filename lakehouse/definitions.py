@@ -7,8 +7,11 @@ nothing.
 import dagster as dg
 
 from lakehouse.bronze import bronze_assets
+from lakehouse.gold.dimensions import dimension_assets
+from lakehouse.gold.facts import fact_assets
 from lakehouse.resources import build_resources
 from lakehouse.sensors import bronze_ingestion_definitions
+from lakehouse.silver.definitions import silver_assets
 from lakehouse.settings import Deployment, deployment
 
 
@@ -19,6 +22,8 @@ def defs() -> dg.Definitions:
     executor = dg.in_process_executor if deployment() is Deployment.LOCAL else dg.multiprocess_executor
     return dg.Definitions.merge(
         dg.Definitions(assets=bronze_assets()),
+        dg.Definitions(assets=silver_assets()),
+        dg.Definitions(assets=[*dimension_assets(), *fact_assets()]),
         bronze_ingestion_definitions(),
         dg.Definitions(resources=build_resources(), executor=executor),
     )

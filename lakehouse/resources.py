@@ -39,6 +39,7 @@ def lake_io_manager(engine: SparkEngine) -> DeltaSparkIOManager:
 
 def build_resources() -> dict[str, Any]:
     """Every resource key the assets use, for the active deployment."""
+    from lakehouse.governance.pii import pii_resource
     from lakehouse.services.resources import redshift_resource, snowflake_resource
 
     engine = engine_resource()
@@ -47,4 +48,5 @@ def build_resources() -> dict[str, Any]:
         "io_manager": lake_io_manager(engine),
         "snowflake": snowflake_resource(),
         "redshift": redshift_resource(),
+        "pii": pii_resource(),
     }

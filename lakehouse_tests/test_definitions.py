@@ -17,7 +17,7 @@ def test_definitions_load_with_every_resource(local_services):
     definitions = build_definitions()
     assert isinstance(definitions, dg.Definitions)
     resources = definitions.resources
-    assert {"engine", "io_manager", "snowflake", "redshift"} <= set(resources)
+    assert {"engine", "io_manager", "snowflake", "redshift", "pii"} <= set(resources)
     assert isinstance(resources["engine"], SparkEngine)
     assert resources["engine"].mode == EngineMode.EMBEDDED
     assert isinstance(resources["io_manager"], DeltaSparkIOManager)
@@ -25,15 +25,32 @@ def test_definitions_load_with_every_resource(local_services):
     definitions.validate_loadable(definitions)
 
 
+SOURCE_TABLES = ("behavior_events", "customers", "order_items", "orders", "products")
 EXPECTED_ASSET_KEYS = sorted(
-    f"{layer}/{table}"
-    for layer in ("bronze", "quarantine")
-    for table in ("behavior_events", "customers", "order_items", "orders", "products")
+    [f"{layer}/{table}" for layer in ("bronze", "quarantine") for table in SOURCE_TABLES]
+    + [f"silver/{table}" for table in ("behavior_events", "customer_activity", "customers", "orders", "products")]
+    + [f"gold/{table}" for table in ("dim_customer", "dim_date", "dim_product", "fact_customer_activity", "fact_orders")]
 )
 EXPECTED_CHECKS = sorted(
-    f"bronze/{table}:{check}"
-    for table in ("behavior_events", "customers", "order_items", "orders", "products")
-    for check in ("nothing_lost", "primary_key_unique", "required_columns_not_null", "schema_matches_contract")
+    [
+        f"bronze/{table}:{check}"
+        for table in SOURCE_TABLES
+        for check in ("nothing_lost", "primary_key_unique", "required_columns_not_null", "schema_matches_contract")
+    ]
+    + [
+        "gold/dim_customer:one_current_row_per_customer",
+        "gold/dim_customer:surrogate_key_unique",
+        "gold/dim_customer:unknown_member_exists",
+        "gold/dim_customer:validity_intervals_do_not_overlap",
+        "gold/dim_date:surrogate_key_unique",
+        "gold/dim_date:unknown_member_exists",
+        "gold/dim_product:surrogate_key_unique",
+        "gold/dim_product:unknown_member_exists",
+        "gold/fact_customer_activity:foreign_keys_resolve",
+        "gold/fact_customer_activity:reconciles_with_silver",
+        "gold/fact_orders:foreign_keys_resolve",
+        "gold/fact_orders:reconciles_with_silver",
+    ]
 )
 
 
