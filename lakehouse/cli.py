@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -214,6 +215,8 @@ def dev(ctx: click.Context) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    # BackfillPolicy.single_run is what makes a multi-day window one run; its beta notice is not news.
+    warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
     show_traceback = "--traceback" in args
     try:
         cli.main(args=args, prog_name="lakehouse", standalone_mode=False)

@@ -15,8 +15,9 @@ def embedded_sail_url() -> str:
     global _server
     with _lock:
         if _server is None or not _server.running:
-            # Sail logs every session at INFO through the Rust logger; keep it to warnings unless asked.
-            os.environ.setdefault("RUST_LOG", "warn")
+            # Sail logs every session at INFO through the Rust logger; keep it to warnings unless asked, and
+            # drop the planner's note that join hints are a no-op (they matter on a Spark cluster, not here).
+            os.environ.setdefault("RUST_LOG", "warn,sail_plan=error")
             from pysail.spark import SparkConnectServer
 
             server = SparkConnectServer("127.0.0.1", 0)
