@@ -51,7 +51,7 @@ _CHECK_DESCRIPTIONS = {
     VALIDITY_INTERVALS_DO_NOT_OVERLAP: "No two versions of a customer are valid at the same instant, and no "
     "version ends before it starts.",
     ONE_CURRENT_ROW_PER_CUSTOMER: "Every customer_id has exactly one row with is_current.",
-    UNKNOWN_MEMBER_EXISTS: "The unknown member (key 0) exists exactly once, so facts of unknown members resolve.",
+    UNKNOWN_MEMBER_EXISTS: "The unknown member (key 0) exists exactly once, so that facts keyed 0 resolve.",
     SURROGATE_KEY_UNIQUE: "No two rows share a surrogate key (a hash collision or a duplicated row would).",
 }
 
@@ -169,7 +169,12 @@ def merge_customer_window(
 
 
 def customer_check_specs() -> list[dg.AssetCheckSpec]:
-    names = (VALIDITY_INTERVALS_DO_NOT_OVERLAP, ONE_CURRENT_ROW_PER_CUSTOMER, UNKNOWN_MEMBER_EXISTS, SURROGATE_KEY_UNIQUE)
+    names = (
+        VALIDITY_INTERVALS_DO_NOT_OVERLAP,
+        ONE_CURRENT_ROW_PER_CUSTOMER,
+        UNKNOWN_MEMBER_EXISTS,
+        SURROGATE_KEY_UNIQUE,
+    )
     return [
         dg.AssetCheckSpec(name, asset=DIM_CUSTOMER, description=_CHECK_DESCRIPTIONS[name], blocking=True)
         for name in names
@@ -179,7 +184,9 @@ def customer_check_specs() -> list[dg.AssetCheckSpec]:
 def customer_check_results(dim: DataFrame) -> list[dg.AssetCheckResult]:
     """The blocking checks of dim_customer, on the whole table (it is not partitioned)."""
     ordered = Window.partitionBy(scd2.CUSTOMER_ID).orderBy("valid_from", "valid_to", scd2.CUSTOMER_KEY)
-    overlapping = (F.col("valid_to") < F.col("valid_from")) | (F.lead("valid_from").over(ordered) < F.col("valid_to"))
+    overlapping = (F.col("valid_to") < F.col("valid_from")) | (
+        F.lead("valid_from").over(ordered) < F.col("valid_to")
+    )
     flagged = dim.select(scd2.CUSTOMER_ID, F.coalesce(overlapping, F.lit(False)).alias("_overlaps"))
     overlaps = flagged.agg(
         F.count_if("_overlaps").alias("rows"),
@@ -198,10 +205,16 @@ def customer_check_results(dim: DataFrame) -> list[dg.AssetCheckResult]:
         _examples(per_customer.where(F.col("_current_rows") != 1), scd2.CUSTOMER_ID) if current_bad else []
     )
 
-    unknown = dim.where(F.col(scd2.CUSTOMER_KEY) == UNKNOWN_KEY).agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if((F.col(scd2.CUSTOMER_ID) == scd2.UNKNOWN_CUSTOMER_ID) & F.col("is_current")).alias("well_formed"),
-    ).first()
+    unknown = (
+        dim.where(F.col(scd2.CUSTOMER_KEY) == UNKNOWN_KEY)
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.count_if((F.col(scd2.CUSTOMER_ID) == scd2.UNKNOWN_CUSTOMER_ID) & F.col("is_current")).alias(
+                "well_formed"
+            ),
+        )
+        .first()
+    )
     return [
         dg.AssetCheckResult(
             asset_key=DIM_CUSTOMER,
@@ -242,7 +255,10 @@ def product_rows(products: DataFrame) -> DataFrame:
     latest = Window.partitionBy("product_id").orderBy(
         F.col("updated_at").desc(),
         F.col("_run_date").desc_nulls_last(),
-        *[F.col(name).asc_nulls_last() for name in ("sku", "product_name", "category", "brand", "unit_price", "currency", "is_active")],
+        *[
+            F.col(name).asc_nulls_last()
+            for name in ("sku", "product_name", "category", "brand", "unit_price", "currency", "is_active")
+        ],
     )
     ranked = products.withColumn("_rank", F.row_number().over(latest)).where("_rank = 1")
     return ranked.select(
@@ -306,9 +322,11 @@ def merge_product_window(spark: SparkSession, dim_uri: str, window_rows: DataFra
 
 
 def product_check_results(dim: DataFrame) -> list[dg.AssetCheckResult]:
-    unknown = dim.where(F.col("product_key") == UNKNOWN_KEY).agg(
-        F.count(F.lit(1)).alias("rows"), F.count_if(F.col("product_id") == -1).alias("well_formed")
-    ).first()
+    unknown = (
+        dim.where(F.col("product_key") == UNKNOWN_KEY)
+        .agg(F.count(F.lit(1)).alias("rows"), F.count_if(F.col("product_id") == -1).alias("well_formed"))
+        .first()
+    )
     return [
         _unknown_member_result(DIM_PRODUCT, int(unknown["rows"]), int(unknown["well_formed"])),
         _key_unique_result(DIM_PRODUCT, dim, "product_key"),
@@ -321,7 +339,9 @@ def product_check_results(dim: DataFrame) -> list[dg.AssetCheckResult]:
 def calendar_range(partitions_start: date) -> tuple[date, date]:
     """The calendar's half-open range of days: from the partitions' start date minus one year to five
     years after it (``[2025-01-01, 2031-01-01)`` for a 2026-01-01 start), whole years either side."""
-    return _shift_years(partitions_start, -CALENDAR_YEARS_BEFORE), _shift_years(partitions_start, CALENDAR_YEARS_AFTER)
+    return _shift_years(partitions_start, -CALENDAR_YEARS_BEFORE), _shift_years(
+        partitions_start, CALENDAR_YEARS_AFTER
+    )
 
 
 def calendar(spark: SparkSession, first_day: date, end_day: date) -> DataFrame:
@@ -378,9 +398,11 @@ def _shift_years(day: date, years: int) -> date:
 
 
 def date_check_results(dim: DataFrame) -> list[dg.AssetCheckResult]:
-    unknown = dim.where(F.col("date_key") == UNKNOWN_KEY).agg(
-        F.count(F.lit(1)).alias("rows"), F.count_if(F.col("date").isNull()).alias("well_formed")
-    ).first()
+    unknown = (
+        dim.where(F.col("date_key") == UNKNOWN_KEY)
+        .agg(F.count(F.lit(1)).alias("rows"), F.count_if(F.col("date").isNull()).alias("well_formed"))
+        .first()
+    )
     return [
         _unknown_member_result(DIM_DATE, int(unknown["rows"]), int(unknown["well_formed"])),
         _key_unique_result(DIM_DATE, dim, "date_key"),
@@ -441,7 +463,13 @@ def _window_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
 
 
 def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
-    run_date = (("_run_date", "date", "The silver partition that last set the row's content; NULL on the unknown member."),)
+    run_date = (
+        (
+            "_run_date",
+            "date",
+            "The silver partition that last set the row's content; NULL on the unknown member.",
+        ),
+    )
 
     @dg.asset(
         key=DIM_CUSTOMER,
@@ -463,13 +491,18 @@ def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
         silver_uri = lake.table_uri(SILVER_CUSTOMERS.path)
         scratch_uri = lake.table_uri([SCRATCH, *DIM_CUSTOMER.path])
         outcome = _with_commit_retries(
-            lambda: merge_customer_window(spark, dim_uri, silver_uri, customers, scratch_uri), context.log, dim_uri
+            lambda: merge_customer_window(spark, dim_uri, silver_uri, customers, scratch_uri),
+            context.log,
+            dim_uri,
         )
         context.log.info(
-            f"{dim_uri}: {outcome.inserted} versions inserted, {outcome.updated} updated, {outcome.deleted} deleted"
+            f"{dim_uri}: {outcome.inserted} rows inserted, {outcome.updated} updated, "
+            f"{outcome.deleted} deleted"
         )
         checks = customer_check_results(spark.read.format("delta").load(dim_uri))
-        return dg.MaterializeResult(metadata=outcome.metadata() | _window_metadata(context), check_results=checks)
+        return dg.MaterializeResult(
+            metadata=outcome.metadata() | _window_metadata(context), check_results=checks
+        )
 
     return dim_customer
 
@@ -494,9 +527,13 @@ def _dim_product_asset(contract: Contract) -> dg.AssetsDefinition:
     def dim_product(context: dg.AssetExecutionContext, products: DataFrame) -> dg.MaterializeResult:
         spark: SparkSession = context.resources.engine.spark_session
         dim_uri = context.resources.io_manager.table_uri(DIM_PRODUCT.path)
-        outcome = _with_commit_retries(lambda: merge_product_window(spark, dim_uri, products), context.log, dim_uri)
+        outcome = _with_commit_retries(
+            lambda: merge_product_window(spark, dim_uri, products), context.log, dim_uri
+        )
         checks = product_check_results(spark.read.format("delta").load(dim_uri))
-        return dg.MaterializeResult(metadata=outcome.metadata() | _window_metadata(context), check_results=checks)
+        return dg.MaterializeResult(
+            metadata=outcome.metadata() | _window_metadata(context), check_results=checks
+        )
 
     return dim_product
 
@@ -520,7 +557,10 @@ def _dim_date_asset(contract: Contract) -> dg.AssetsDefinition:
         first_day, end_day = calendar_range(daily_partitions.start.date())
         yield dg.Output(
             calendar(spark, first_day, end_day),
-            metadata={"first_day": first_day.isoformat(), "last_day": (end_day - timedelta(days=1)).isoformat()},
+            metadata={
+                "first_day": first_day.isoformat(),
+                "last_day": (end_day - timedelta(days=1)).isoformat(),
+            },
         )
         # The IO manager has written the table when the Output above is handled; check what was written.
         dim_uri = context.resources.io_manager.table_uri(DIM_DATE.path)

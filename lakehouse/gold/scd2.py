@@ -144,7 +144,11 @@ def _source_rows(history: DataFrame) -> DataFrame:
         F.col(_TRACKED_HASH),
         F.col(_UNTRACKED_HASH),
     )
-    return hashed.withColumn("_scd_rank", F.row_number().over(same_instant)).where("_scd_rank = 1").drop("_scd_rank")
+    return (
+        hashed.withColumn("_scd_rank", F.row_number().over(same_instant))
+        .where("_scd_rank = 1")
+        .drop("_scd_rank")
+    )
 
 
 def customer_versions(history: DataFrame) -> DataFrame:
@@ -157,9 +161,10 @@ def customer_versions(history: DataFrame) -> DataFrame:
     How: two passes of window functions over each customer's rows in ``updated_at`` order and no join (an
     engine may compute the windows once per side of a join). The first pass looks one row back to mark
     the rows that open a version, close one (a delete) or change untracked attributes; the second carries
-    each version's start forward and looks one row ahead. A version is then read off its *last* row that is not a delete: its tracked
-    attributes are the version's (a row with other ones would have opened a new version), its untracked
-    ones are the latest, and the row after it (an opening, a delete, or none) says how the version ends.
+    each version's start forward and looks one row ahead. A version is then read off its *last* row that
+    is not a delete: its tracked attributes are the version's (a row with other ones would have opened a
+    new version), its untracked ones are the latest, and the row after it (an opening, a delete, or none)
+    says how the version ends.
     """
     rows = _source_rows(history)
     by_time = Window.partitionBy(CUSTOMER_ID).orderBy("updated_at")
@@ -178,7 +183,9 @@ def customer_versions(history: DataFrame) -> DataFrame:
     # Rows that set a version's content: its opening, a change of its untracked attributes (a row that
     # opens nothing follows a row of its own version), its closing delete.
     untracked_changed = ~deleted & ~first & (previous[_UNTRACKED_HASH] != F.col(_UNTRACKED_HASH))
-    rows = rows.select("*", opens.alias(_OPENS), closes.alias(_CLOSES), untracked_changed.alias("_scd_untracked_changed"))
+    rows = rows.select(
+        "*", opens.alias(_OPENS), closes.alias(_CLOSES), untracked_changed.alias("_scd_untracked_changed")
+    )
     sets_content = F.col(_OPENS) | F.col(_CLOSES) | F.col("_scd_untracked_changed")
 
     rows = rows.select(
@@ -187,7 +194,9 @@ def customer_versions(history: DataFrame) -> DataFrame:
         # Silver partition D holds the rows changed on day D, so partitions grow with updated_at and the
         # latest content-setting partition so far is the greatest one of the current version.
         F.max(F.when(sets_content, F.col(PARTITION_COLUMN))).over(so_far).alias("_scd_content_run_date"),
-        F.lead(F.struct("updated_at", "is_deleted", _OPENS, PARTITION_COLUMN)).over(by_time).alias("_scd_next"),
+        F.lead(F.struct("updated_at", "is_deleted", _OPENS, PARTITION_COLUMN))
+        .over(by_time)
+        .alias("_scd_next"),
         F.max(F.col(_OPENS).cast("int"))
         .over(by_time.rowsBetween(1, Window.unboundedFollowing))
         .alias("_scd_reopened"),
@@ -261,10 +270,14 @@ def customer_changes(desired: DataFrame, existing: DataFrame) -> DataFrame:
     columns = [name for name, _ in DIM_CUSTOMER_COLUMNS]
     values = [name for name in columns if name != CUSTOMER_KEY]
     wanted = desired.select(
-        CUSTOMER_KEY, *[F.col(name).alias(f"_new_{name}") for name in values], F.lit(True).alias("_in_desired")
+        CUSTOMER_KEY,
+        *[F.col(name).alias(f"_new_{name}") for name in values],
+        F.lit(True).alias("_in_desired"),
     )
     present = existing.select(
-        CUSTOMER_KEY, *[F.col(name).alias(f"_old_{name}") for name in values], F.lit(True).alias("_in_existing")
+        CUSTOMER_KEY,
+        *[F.col(name).alias(f"_old_{name}") for name in values],
+        F.lit(True).alias("_in_existing"),
     )
     paired = wanted.join(present, CUSTOMER_KEY, "full_outer")
     identical = F.lit(True)
@@ -279,7 +292,10 @@ def customer_changes(desired: DataFrame, existing: DataFrame) -> DataFrame:
     return (
         paired.select(
             F.col(CUSTOMER_KEY),
-            *[F.when(gone, F.col(f"_old_{name}")).otherwise(F.col(f"_new_{name}")).alias(name) for name in values],
+            *[
+                F.when(gone, F.col(f"_old_{name}")).otherwise(F.col(f"_new_{name}")).alias(name)
+                for name in values
+            ],
             change.alias(CHANGE_COLUMN),
         )
         .where(F.col(CHANGE_COLUMN).isNotNull())

@@ -37,7 +37,7 @@ class CustomerLake:
         self.scratch = root / "_scratch"
 
     def write_silver(self, rows: list[tuple], days: list[date] | None = None) -> str:
-        """Replace the silver partitions of ``days`` (default: the days of ``rows``); returns their predicate."""
+        """Replace the silver partitions of ``days`` (default: the rows' days); returns their predicate."""
         days = sorted(days or {row[-1] for row in rows})
         frame = silver_frame(self.spark, rows)
         if not DeltaTable.is_deltatable(self.silver_uri):
@@ -93,7 +93,9 @@ def test_tracked_change_closes_the_old_version_and_opens_a_new_one(lake):
         (1, "consumer", "p1", at(f"{JAN2} 09:00:00"), OPEN_END, True, False, day(JAN2)),
     ]
     assert (outcome.inserted, outcome.updated, outcome.deleted) == (1, 1, 0)
-    tiers = [r["loyalty_tier"] for r in sorted(lake.rows(), key=lambda r: r["valid_from"]) if r["customer_id"] == 1]
+    tiers = [
+        r["loyalty_tier"] for r in sorted(lake.rows(), key=lambda r: r["valid_from"]) if r["customer_id"] == 1
+    ]
     assert tiers == ["none", "gold"]
 
 
@@ -177,8 +179,14 @@ def test_same_batch_applied_again_changes_nothing(lake):
 def test_days_applied_out_of_order_converge_to_the_in_order_table(spark, tmp_path):
     days = {
         JAN1: [silver_row(1, f"{JAN1} 10:00:00"), silver_row(2, f"{JAN1} 10:00:00")],
-        JAN2: [silver_row(1, f"{JAN2} 10:00:00", segment="enterprise"), silver_row(2, f"{JAN2} 10:00:00", phone_hash="p2")],
-        JAN3: [silver_row(1, f"{JAN3} 10:00:00", segment="enterprise"), silver_row(2, f"{JAN3} 10:00:00", is_deleted=True)],
+        JAN2: [
+            silver_row(1, f"{JAN2} 10:00:00", segment="enterprise"),
+            silver_row(2, f"{JAN2} 10:00:00", phone_hash="p2"),
+        ],
+        JAN3: [
+            silver_row(1, f"{JAN3} 10:00:00", segment="enterprise"),
+            silver_row(2, f"{JAN3} 10:00:00", is_deleted=True),
+        ],
         JAN4: [silver_row(1, f"{JAN4} 10:00:00", loyalty_tier="silver"), silver_row(3, f"{JAN4} 10:00:00")],
     }
     tables = []
@@ -193,7 +201,9 @@ def test_days_applied_out_of_order_converge_to_the_in_order_table(spark, tmp_pat
 def test_rerunning_a_window_repairs_the_customers_it_touches(lake, spark):
     lake.apply([silver_row(1, f"{JAN1} 10:00:00")])
     bogus = silver_frame(spark, [silver_row(1, f"{JAN1} 12:00:00", segment="enterprise")])
-    scd2.customer_versions(bogus).write.format("delta").mode("append").save(lake.dim_uri)  # overlaps, two current
+    scd2.customer_versions(bogus).write.format("delta").mode("append").save(
+        lake.dim_uri
+    )  # overlaps, two current
     lake.apply([silver_row(1, f"{JAN1} 10:00:00")])
     assert lake.history() == [(1, "consumer", "p1", at(f"{JAN1} 10:00:00"), OPEN_END, True, False, day(JAN1))]
 
@@ -210,7 +220,10 @@ def _materialize(engine, lake_root: Path, first: str, last: str, **kwargs) -> dg
     return dg.materialize(
         [_dim_customer_asset(), silver],
         selection=[DIM_CUSTOMER],
-        resources={"engine": engine, "io_manager": DeltaSparkIOManager(root_uri=str(lake_root), engine=engine)},
+        resources={
+            "engine": engine,
+            "io_manager": DeltaSparkIOManager(root_uri=str(lake_root), engine=engine),
+        },
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         **kwargs,
     )

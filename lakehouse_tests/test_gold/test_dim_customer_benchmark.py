@@ -47,15 +47,21 @@ def _silver(spark: SparkSession, customers: int, *, day_start: int, changed: boo
         _hash("f", F.col("customer_id")).alias("first_name_hash"),
         _hash("l", F.col("customer_id")).alias("last_name_hash"),
         _hash(phone, F.col("customer_id")).alias("phone_hash"),
-        F.timestamp_seconds(F.lit(day_start) + F.col("customer_id") % 80000).cast("timestamp_ntz").alias("updated_at"),
+        F.timestamp_seconds(F.lit(day_start) + F.col("customer_id") % 80000)
+        .cast("timestamp_ntz")
+        .alias("updated_at"),
         (F.lit(changed) & (kind == 9)).alias("is_deleted"),
         F.timestamp_seconds(F.lit(day_start)).cast("date").alias("_run_date"),
     )
 
 
-def measure(spark: SparkSession, root: Path, customers: int = 200_000, changes: int = 20_000) -> dict[str, Any]:
+def measure(
+    spark: SparkSession, root: Path, customers: int = 200_000, changes: int = 20_000
+) -> dict[str, Any]:
     silver_uri, dim_uri = str(root / "silver" / "customers"), str(root / "gold" / "dim_customer")
-    _silver(spark, customers, day_start=DAY_1, changed=False).write.format("delta").partitionBy("_run_date").save(silver_uri)
+    _silver(spark, customers, day_start=DAY_1, changed=False).write.format("delta").partitionBy(
+        "_run_date"
+    ).save(silver_uri)
     day_1 = spark.read.format("delta").load(silver_uri)
     started = time.perf_counter()
     initial = merge_customer_window(spark, dim_uri, silver_uri, day_1, str(root / "_scratch"))
@@ -63,8 +69,14 @@ def measure(spark: SparkSession, root: Path, customers: int = 200_000, changes: 
     snapshot = str(root / "dim_before_day_2")
     shutil.copytree(dim_uri, snapshot)
 
-    _silver(spark, changes, day_start=DAY_2, changed=True).write.format("delta").mode("append").save(silver_uri)
-    day_2 = spark.read.format("delta").load(silver_uri).where(F.col("_run_date") == F.lit("2026-01-02").cast("date"))
+    _silver(spark, changes, day_start=DAY_2, changed=True).write.format("delta").mode("append").save(
+        silver_uri
+    )
+    day_2 = (
+        spark.read.format("delta")
+        .load(silver_uri)
+        .where(F.col("_run_date") == F.lit("2026-01-02").cast("date"))
+    )
     started = time.perf_counter()
     run = merge_customer_window(spark, dim_uri, silver_uri, day_2, str(root / "_scratch"))
     run_seconds = time.perf_counter() - started
@@ -101,13 +113,18 @@ def measure(spark: SparkSession, root: Path, customers: int = 200_000, changes: 
     }
 
 
-@pytest.mark.skipif(os.environ.get("LAKEHOUSE_BENCHMARKS") != "1", reason="a measurement; set LAKEHOUSE_BENCHMARKS=1")
+@pytest.mark.skipif(
+    os.environ.get("LAKEHOUSE_BENCHMARKS") != "1", reason="a measurement; set LAKEHOUSE_BENCHMARKS=1"
+)
 def test_merge_throughput(spark, tmp_path):
     result = measure(spark, tmp_path)
     print(json.dumps(result, indent=2))
     tracked = result["changes"] * 6 // 10
     deleted = result["changes"] // 10
-    assert (result["rows_inserted"], result["rows_updated"]) == (tracked, tracked + 3 * result["changes"] // 10 + deleted)
+    assert (result["rows_inserted"], result["rows_updated"]) == (
+        tracked,
+        tracked + 3 * result["changes"] // 10 + deleted,
+    )
     assert result["table_rows"] == result["customers"] + tracked + 1
 
 

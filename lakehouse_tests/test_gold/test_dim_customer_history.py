@@ -86,7 +86,9 @@ def expected_history(silver_rows: list[tuple]) -> list[tuple]:
                 elif not versions:  # first seen deleted: one zero-length version
                     versions.append(row | {"valid_from": row["updated_at"], "valid_to": row["updated_at"]})
                 continue
-            if open_version is not None and tracked == tuple(open_version[n] for n in scd2.TRACKED_ATTRIBUTES):
+            if open_version is not None and tracked == tuple(
+                open_version[n] for n in scd2.TRACKED_ATTRIBUTES
+            ):
                 if any(open_version[n] != v for n, v in untracked.items()):  # in place, SCD1
                     open_version.update(untracked, _run_date=max(open_version["_run_date"], row["_run_date"]))
                 continue
@@ -102,7 +104,9 @@ def expected_history(silver_rows: list[tuple]) -> list[tuple]:
 
 
 def dimension_history(lake: CustomerLake) -> list[tuple]:
-    return sorted(tuple(r[name] for name in COMPARED) for r in lake.rows() if r["customer_key"] != scd2.UNKNOWN_KEY)
+    return sorted(
+        tuple(r[name] for name in COMPARED) for r in lake.rows() if r["customer_key"] != scd2.UNKNOWN_KEY
+    )
 
 
 def rows_of(silver_days: dict[date, list[tuple]], days: list[date]) -> list[tuple]:

@@ -27,7 +27,9 @@ PRODUCTS_SCHEMA = (
 )
 
 
-def _row(customer_id: int, updated_at: str, changes: dict[int, str] | None = None, deleted: bool = False) -> tuple:
+def _row(
+    customer_id: int, updated_at: str, changes: dict[int, str] | None = None, deleted: bool = False
+) -> tuple:
     values = list(BASE)
     for index, value in (changes or {}).items():
         values[index] = value
@@ -63,9 +65,42 @@ def parity_rows(spark: SparkSession) -> dict[str, list[list[str]]]:
     )
     products = spark.createDataFrame(
         [
-            (1, "SKU-1", "Mug", "kitchen", "Acme", Decimal("9.99"), "EUR", True, datetime(2026, 1, 1, 8), date(2026, 1, 1)),
-            (1, "SKU-1", "Mug", "kitchen", "Acme", Decimal("12.50"), "EUR", False, datetime(2026, 1, 2, 8), date(2026, 1, 2)),
-            (2, "SKU-2", "Pan", "kitchen", "Acme", Decimal("30.00"), "USD", True, datetime(2026, 1, 1, 9), date(2026, 1, 1)),
+            (
+                1,
+                "SKU-1",
+                "Mug",
+                "kitchen",
+                "Acme",
+                Decimal("9.99"),
+                "EUR",
+                True,
+                datetime(2026, 1, 1, 8),
+                date(2026, 1, 1),
+            ),
+            (
+                1,
+                "SKU-1",
+                "Mug",
+                "kitchen",
+                "Acme",
+                Decimal("12.50"),
+                "EUR",
+                False,
+                datetime(2026, 1, 2, 8),
+                date(2026, 1, 2),
+            ),
+            (
+                2,
+                "SKU-2",
+                "Pan",
+                "kitchen",
+                "Acme",
+                Decimal("30.00"),
+                "USD",
+                True,
+                datetime(2026, 1, 1, 9),
+                date(2026, 1, 1),
+            ),
         ],
         PRODUCTS_SCHEMA,
     )

@@ -38,9 +38,22 @@ SILVER_PRODUCTS_SCHEMA = (
 )
 
 
-def product(product_id: int, updated_at: str, *, price: str = "10.00", name: str = "Mug", active: bool = True) -> tuple:
+def product(
+    product_id: int, updated_at: str, *, price: str = "10.00", name: str = "Mug", active: bool = True
+) -> tuple:
     at = datetime.fromisoformat(updated_at)
-    return (product_id, f"SKU-{product_id}", name, "kitchen", "Acme", Decimal(price), "EUR", active, at, at.date())
+    return (
+        product_id,
+        f"SKU-{product_id}",
+        name,
+        "kitchen",
+        "Acme",
+        Decimal(price),
+        "EUR",
+        active,
+        at,
+        at.date(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +102,9 @@ def test_merged_dimensions_are_daily_partitioned_single_run_backfills_and_dim_da
 
 
 def test_every_check_is_blocking(assets):
-    checks = {(spec.asset_key, spec.name): spec.blocking for asset in assets.values() for spec in asset.check_specs}
+    checks = {
+        (spec.asset_key, spec.name): spec.blocking for asset in assets.values() for spec in asset.check_specs
+    }
     assert set(checks) == {
         (DIM_CUSTOMER, "validity_intervals_do_not_overlap"),
         (DIM_CUSTOMER, "one_current_row_per_customer"),
@@ -110,7 +125,9 @@ def test_importing_the_dimensions_reads_no_contract_and_starts_no_engine(tmp_pat
         "assert 'pysail' not in sys.modules, 'engine imported at import time'"
     )
     env = {"PATH": "/usr/bin:/bin", "LAKEHOUSE_CONTRACTS_DIR": str(tmp_path / "no-contracts-here")}
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
 
 
@@ -118,20 +135,34 @@ def test_importing_the_dimensions_reads_no_contract_and_starts_no_engine(tmp_pat
 
 
 def test_product_rows_take_each_products_latest_row(spark):
-    rows = product_rows(
-        spark.createDataFrame(
-            [product(1, "2026-01-01 08:00:00"), product(1, "2026-01-02 08:00:00", price="12.50"), product(2, "2026-01-01 09:00:00")],
-            SILVER_PRODUCTS_SCHEMA,
+    rows = (
+        product_rows(
+            spark.createDataFrame(
+                [
+                    product(1, "2026-01-01 08:00:00"),
+                    product(1, "2026-01-02 08:00:00", price="12.50"),
+                    product(2, "2026-01-01 09:00:00"),
+                ],
+                SILVER_PRODUCTS_SCHEMA,
+            )
         )
-    ).orderBy("product_id").collect()
-    assert [(r["product_id"], r["list_price"]) for r in rows] == [(1, Decimal("12.50")), (2, Decimal("10.00"))]
+        .orderBy("product_id")
+        .collect()
+    )
+    assert [(r["product_id"], r["list_price"]) for r in rows] == [
+        (1, Decimal("12.50")),
+        (2, Decimal("10.00")),
+    ]
     assert all(r["product_key"] > 0 for r in rows)
     assert list(rows[0].asDict()) == [name for name, _ in DIM_PRODUCT_COLUMNS]
 
 
 def _products(uri: str) -> list[tuple]:
     table = DeltaTable(uri).to_pyarrow_table().sort_by("product_id").to_pylist()
-    return [(r["product_key"] == 0, r["product_id"], r["product_name"], r["list_price"], r["updated_at"]) for r in table]
+    return [
+        (r["product_key"] == 0, r["product_id"], r["product_name"], r["list_price"], r["updated_at"])
+        for r in table
+    ]
 
 
 def test_dim_product_keeps_each_product_at_its_latest_change_whatever_the_arrival_order(spark, tmp_path):
@@ -159,14 +190,24 @@ def test_dim_product_asset_merges_its_window_and_passes_its_checks(engine, spark
     lake_root = tmp_path / "lake"
     silver_uri = str(lake_root / "silver" / "products")
     spark.createDataFrame(
-        [product(1, "2026-01-01 08:00:00"), product(1, "2026-01-02 08:00:00", price="11.00"), product(3, "2026-01-03 08:00:00")],
+        [
+            product(1, "2026-01-01 08:00:00"),
+            product(1, "2026-01-02 08:00:00", price="11.00"),
+            product(3, "2026-01-03 08:00:00"),
+        ],
         SILVER_PRODUCTS_SCHEMA,
     ).write.format("delta").partitionBy("_run_date").save(silver_uri)
     result = dg.materialize(
         [assets[DIM_PRODUCT], dg.AssetSpec(SILVER_PRODUCTS, partitions_def=daily_partitions)],
         selection=[DIM_PRODUCT],
-        resources={"engine": engine, "io_manager": DeltaSparkIOManager(root_uri=str(lake_root), engine=engine)},
-        tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-02"},
+        resources={
+            "engine": engine,
+            "io_manager": DeltaSparkIOManager(root_uri=str(lake_root), engine=engine),
+        },
+        tags={
+            "dagster/asset_partition_range_start": "2026-01-01",
+            "dagster/asset_partition_range_end": "2026-01-02",
+        },
     )
     assert result.success
     assert [(p[1], p[3]) for p in _products(str(lake_root / "gold" / "dim_product"))] == [
@@ -188,7 +229,9 @@ def test_calendar_spans_a_year_before_to_five_years_after_the_partitions_start()
 
 
 def test_calendar_days_iso_weeks_names_and_the_unknown_member(spark):
-    rows = {r["date_key"]: r.asDict() for r in calendar(spark, date(2025, 12, 28), date(2027, 1, 5)).collect()}
+    rows = {
+        r["date_key"]: r.asDict() for r in calendar(spark, date(2025, 12, 28), date(2027, 1, 5)).collect()
+    }
     assert len(rows) == (date(2027, 1, 5) - date(2025, 12, 28)).days + 1
     assert rows[20260104] == {
         "date_key": 20260104,
@@ -203,7 +246,11 @@ def test_calendar_days_iso_weeks_names_and_the_unknown_member(spark):
         "year": 2026,
         "is_weekend": True,
     }
-    assert (rows[20260105]["day_of_week"], rows[20260105]["day_name"], rows[20260105]["is_weekend"]) == (1, "Monday", False)
+    assert (rows[20260105]["day_of_week"], rows[20260105]["day_name"], rows[20260105]["is_weekend"]) == (
+        1,
+        "Monday",
+        False,
+    )
     assert rows[20251229]["week_of_year"] == 1  # ISO: the week of 2026-01-01 (a Thursday)
     assert rows[20270101]["week_of_year"] == 53
     assert rows[20261001]["quarter"] == 4
@@ -215,13 +262,19 @@ def test_calendar_days_iso_weeks_names_and_the_unknown_member(spark):
 
 
 def test_dim_date_asset_overwrites_through_the_io_manager_and_passes_its_checks(engine, tmp_path, assets):
-    resources = {"engine": engine, "io_manager": DeltaSparkIOManager(root_uri=str(tmp_path / "lake"), engine=engine)}
+    resources = {
+        "engine": engine,
+        "io_manager": DeltaSparkIOManager(root_uri=str(tmp_path / "lake"), engine=engine),
+    }
     for _ in range(2):  # a second run replaces the table, it does not add to it
         result = dg.materialize([assets[DIM_DATE]], resources=resources)
         assert result.success
     table = DeltaTable(str(Path(tmp_path) / "lake" / "gold" / "dim_date")).to_pyarrow_table()
     assert table.num_rows == (date(2031, 1, 1) - date(2025, 1, 1)).days + 1
-    assert [(f.name, str(f.type)) for f in table.schema][:2] == [("date_key", "int32"), ("date", "date32[day]")]
+    assert [(f.name, str(f.type)) for f in table.schema][:2] == [
+        ("date_key", "int32"),
+        ("date", "date32[day]"),
+    ]
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
         UNKNOWN_MEMBER_EXISTS: True,
         SURROGATE_KEY_UNIQUE: True,
