@@ -63,6 +63,12 @@ def parity_rows(spark: SparkSession) -> dict[str, list[list[str]]]:
     desired = scd2.customer_versions(spark.createDataFrame(ON_TIME + LATE, SILVER_SCHEMA)).unionByName(
         scd2.unknown_customer(spark)
     )
+    # The MERGE source from the versions as local data: classic Spark would plan both histories again.
+    dim_schema = ", ".join(f"`{name}` {type_}" for name, type_ in scd2.DIM_CUSTOMER_COLUMNS)
+    desired_rows, existing_rows = desired.collect(), existing.collect()
+    changes = scd2.customer_changes(
+        spark.createDataFrame(desired_rows, dim_schema), spark.createDataFrame(existing_rows, dim_schema)
+    )
     products = spark.createDataFrame(
         [
             (
@@ -105,8 +111,10 @@ def parity_rows(spark: SparkSession) -> dict[str, list[list[str]]]:
         PRODUCTS_SCHEMA,
     )
     return {
-        "versions": _texts(desired, ["customer_id", "valid_from"]),
-        "changes": _texts(scd2.customer_changes(desired, existing), ["customer_key"]),
+        "versions": sorted(
+            ([str(value) for value in row] for row in desired_rows), key=lambda r: (int(r[1]), r[11])
+        ),
+        "changes": _texts(changes, ["customer_key"]),
         "products": _texts(product_rows(products), ["product_id"]),
         "calendar": _texts(calendar(spark, date(2025, 12, 25), date(2027, 1, 10)), ["date_key"]),
     }
