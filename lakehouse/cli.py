@@ -115,7 +115,7 @@ _generate_options = [
     click.option("--start-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                  help="First day (default 2026-01-01, the first partition)."),
     click.option("--replace", is_flag=True,
-                 help="Start the source tables over when they hold another generation."),
+                 help="Start the sources (and, for demo, the local lake) over when they hold another generation."),
 ]
 
 
@@ -181,14 +181,42 @@ def generate(scale_factor: float, days: int, seed: int, dirt: float, start_date,
 @generate_options
 def demo(scale_factor: float, days: int, seed: int, dirt: float, start_date, replace: bool) -> None:
     """Services up, generate, materialize every asset for the generated days, print the results."""
-    from lakehouse.demo import materialize_days, print_summary
+    from lakehouse.demo import materialize_days, print_summary, reset_local_lake
 
+    if replace:
+        with step("starting the local lake over (--replace)"):
+            reset_local_lake()
     data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None, replace)
     partition_days = [batch.commit_date for batch in data.batches]
     results = materialize_days(partition_days, progress=_progress, step=step)
     print_summary(console, results)
     if not all(r.success for r in results):
         raise click.ClickException("at least one run failed; see the Dagster UI (`lakehouse dev`) for details")
+
+
+# --------------------------------------------------------------------------------------------- sql
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Rows to print.")
+def sql(query: str, limit: int) -> None:
+    """Run a Spark SQL query over the lake; every table is a view named <layer>_<table> (gold_fact_orders)."""
+    from lakehouse.lake_views import register_lake_views
+    from lakehouse.resources import engine_resource
+
+    spark = engine_resource().spark_session
+    views = register_lake_views(spark)
+    if not views:
+        raise click.ClickException("the lake holds no tables yet: run `lakehouse demo` first")
+    result = spark.sql(query)
+    rows = result.limit(limit).collect()
+    table = Table(header_style="bold")
+    for name in result.columns:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*("NULL" if value is None else str(value) for value in row))
+    console.print(table)
 
 
 # --------------------------------------------------------------------------------------------- dev

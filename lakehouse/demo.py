@@ -7,6 +7,7 @@ dev`` shows them in the UI afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -31,6 +32,17 @@ def dagster_home() -> Path:
     if not config.exists():
         config.write_text(DAGSTER_YAML)
     return home
+
+
+def reset_local_lake() -> None:
+    """Remove the local lake, so a new generation of source data is not mixed with tables built from the
+    previous one. Refuses anything but a local directory."""
+    from lakehouse.settings import lake_root
+
+    root = lake_root()
+    if "://" in root:
+        raise ValueError(f"refusing to delete a remote lake root {root}")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass

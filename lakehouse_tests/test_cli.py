@@ -113,3 +113,20 @@ def test_dev_serves_the_definitions_in_the_dagster_ui(cli_home):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
+
+
+def test_sql_queries_the_gold_star_after_the_demo(cli_home):
+    query = (
+        "SELECT c.segment, COUNT(*) AS lines, SUM(f.line_amount) AS revenue FROM gold_fact_orders f "
+        "JOIN gold_dim_customer c ON f.customer_key = c.customer_key GROUP BY c.segment ORDER BY c.segment"
+    )
+    result = _run(cli_home, "sql", query)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "segment" in result.stdout and "revenue" in result.stdout
+    assert "consumer" in result.stdout
+
+
+def test_sql_on_an_empty_lake_is_a_clear_error(tmp_path):
+    result = _run(tmp_path, "sql", "SELECT 1")
+    assert result.returncode == 1
+    assert "the lake holds no tables yet" in result.stderr
