@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.contracts import Contract, contracts_dir, load_contract
 from lakehouse.gold import scd2
-from lakehouse.io.delta_io_manager import _is_commit_conflict
+from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import delta_storage_options, join_uri
 from lakehouse.partitions import daily_partitions
 
@@ -648,17 +648,8 @@ def _with_commit_retries(
 ) -> _T:
     """Run ``merge`` again when it lost a commit race with a concurrent writer of the table: the retry
     re-reads the table, so the merge source is rebuilt against what the other writer committed."""
-    delay = backoff_seconds
-    for attempt in range(retries + 1):
-        try:
-            return merge()
-        except Exception as error:  # the engine raises its own exception types over Spark Connect
-            if attempt == retries or not _is_commit_conflict(error):
-                raise
-            log.warning(f"{uri}: commit conflict with a concurrent writer (attempt {attempt + 1}); retrying")
-            time.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    result, _ = retry_commit_conflicts(merge, what=uri, log=log.warning, retries=retries, backoff_seconds=backoff_seconds)
+    return result
 
 
 def _examples(rows: DataFrame, column: str, limit: int = 5) -> list[Any]:

@@ -17,7 +17,6 @@ tables at the IO manager's URIs (``deps``, not inputs). Blocking checks (``lakeh
 run on what was written.
 """
 
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -43,7 +42,7 @@ from lakehouse.gold.star import (
     rekeyed_activity_rows,
     rekeyed_order_lines,
 )
-from lakehouse.io.delta_io_manager import _is_commit_conflict
+from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import delta_storage_options
 from lakehouse.partitions import daily_partitions
 
@@ -351,17 +350,14 @@ def _retrying_commit(
 ) -> dict[str, int]:
     """Run a MERGE, retrying a commit lost to a concurrent writer (another partition's run) with the IO
     manager's retry settings; the MERGE's source is re-read on each attempt, so a retry sees the winner."""
-    delay = io_manager.retry_backoff_seconds
-    for attempt in range(io_manager.commit_retries + 1):
-        try:
-            return commit()
-        except Exception as error:  # the engine raises its own exception types over Spark Connect
-            if attempt == io_manager.commit_retries or not _is_commit_conflict(error):
-                raise
-            context.log.warning(f"{uri}: commit conflict (attempt {attempt + 1}); retrying in {delay:.2f}s")
-            time.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    result, _ = retry_commit_conflicts(
+        commit,
+        what=uri,
+        log=context.log.warning,
+        retries=io_manager.commit_retries,
+        backoff_seconds=io_manager.retry_backoff_seconds,
+    )
+    return result
 
 
 # A line's incoming state replaces the stored one when it is newer; of equal states the earlier partition

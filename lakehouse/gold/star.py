@@ -222,15 +222,20 @@ def _typed(df: DataFrame, columns: Sequence[tuple[str, str]]) -> DataFrame:
 def rekeyed_order_lines(
     fact_orders: DataFrame, dim_customer: DataFrame, dim_product: DataFrame, dim_date: DataFrame
 ) -> DataFrame:
-    """The fact_orders lines keyed to an unknown member whose member the dimensions now have.
+    """The fact_orders lines keyed to an unknown member whose member the dimensions now have, or to a
+    dim_customer version that no longer exists.
 
     Returns ``order_id, line_number, customer_key, product_key, order_date_key``: the new keys, where
-    only a key that was ``0`` changes (a known key was chosen when the line was written and stays). Lines
-    still unresolved are not returned, so the result (the update to apply) is empty once nothing is left
-    to repair: bounded by the unknown-member rows, and idempotent.
+    only a key that was ``0`` (or stale) changes (a known key was chosen when the line was written and
+    stays). Lines still unresolved are not returned, so the result (the update to apply) is empty once
+    nothing is left to repair: bounded by the unknown-member rows, and idempotent.
+
+    A customer key goes stale when an out-of-order backfill moves a version's ``valid_from`` (its
+    surrogate key is derived from it, and dim_customer replaces the row): such lines are treated as
+    unknown and looked up again, so they never dangle.
     """
     return _rekeyed(
-        fact_orders,
+        with_stale_customer_keys_unknown(fact_orders, dim_customer),
         row_key=ORDER_LINE_KEY,
         key_columns=("customer_key", "product_key", "order_date_key"),
         resolve=lambda rows: with_date_key(
@@ -255,7 +260,7 @@ def rekeyed_activity_rows(
     The fact keeps no ``activity_date``: ``_run_date`` is that day (silver/customer_activity's contract).
     """
     return _rekeyed(
-        fact_activity,
+        with_stale_customer_keys_unknown(fact_activity, dim_customer),
         row_key=CUSTOMER_DAY_KEY,
         key_columns=("customer_key", "date_key"),
         resolve=lambda rows: with_date_key(
@@ -267,6 +272,21 @@ def rekeyed_activity_rows(
             key_column="date_key",
         ),
         inputs=(),
+    )
+
+
+def with_stale_customer_keys_unknown(fact: DataFrame, dim_customer: DataFrame) -> DataFrame:
+    """``customer_key`` set to the unknown member where dim_customer no longer holds that key."""
+    known = dim_customer.select(F.col("customer_key").alias("_known_customer_key")).distinct()
+    return (
+        fact.join(F.broadcast(known), F.col("customer_key") == F.col("_known_customer_key"), "left")
+        .withColumn(
+            "customer_key",
+            F.when(F.col("_known_customer_key").isNull(), F.lit(UNKNOWN_KEY).cast("bigint")).otherwise(
+                F.col("customer_key")
+            ),
+        )
+        .drop("_known_customer_key")
     )
 
 

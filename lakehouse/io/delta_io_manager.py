@@ -11,7 +11,6 @@ start-only predicate nor a type mismatch can overwrite other partitions.
 """
 
 
-import time
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -31,6 +30,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.engine import SparkEngine
+from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import delta_storage_options, join_uri
 
 PARTITION_COLUMN = "_run_date"
@@ -40,18 +40,6 @@ MERGE_SCHEMA_KEY = "delta/merge_schema"
 PARTITION_COLUMN_KEY = "delta/partition_column"
 
 WRITE_MODES = ("overwrite", "append", "merge")
-# Messages with which engines report a lost optimistic-concurrency race on the Delta log.
-_COMMIT_CONFLICT_MARKERS = (
-    "Failed to commit transaction",
-    "ConcurrentAppendException",
-    "ConcurrentDeleteReadException",
-    "ConcurrentDeleteDeleteException",
-    "ConcurrentTransactionException",
-    "ProtocolChangedException",
-    "MetadataChangedException",
-    "Transaction conflict",
-    "version already exists",
-)
 
 
 class DeltaWriteError(Exception):
@@ -190,19 +178,14 @@ class DeltaSparkIOManager(ConfigurableIOManager):
 
     def _with_commit_retries(self, context: OutputContext, uri: str, write) -> int:
         """Run ``write``, retrying lost commit races with exponential back-off; returns the retries used."""
-        delay = self.retry_backoff_seconds
-        for attempt in range(self.commit_retries + 1):
-            try:
-                write()
-                return attempt
-            except Exception as error:  # the engine raises its own exception types over Spark Connect
-                if attempt == self.commit_retries or not _is_commit_conflict(error):
-                    raise
-                context.log.warning(
-                    f"{uri}: commit conflict with a concurrent writer (attempt {attempt + 1}); retrying in {delay:.2f}s"
-                )
-                time.sleep(delay)
-                delay *= 2
+        _, retries = retry_commit_conflicts(
+            write,
+            what=uri,
+            log=context.log.warning,
+            retries=self.commit_retries,
+            backoff_seconds=self.retry_backoff_seconds,
+        )
+        return retries
 
     # ----------------------------------------------------------------------------------------- input
 
@@ -300,11 +283,6 @@ def _require_partition_column(df: DataFrame, column: str, uri: str) -> None:
         raise DeltaWriteError(
             f"{uri}: partition column {column!r} must be DATE, got {fields[column].dataType.simpleString()}"
         )
-
-
-def _is_commit_conflict(error: Exception) -> bool:
-    text = str(error)
-    return any(marker in text for marker in _COMMIT_CONFLICT_MARKERS)
 
 
 def _column_schema(schema: T.StructType) -> TableSchema:

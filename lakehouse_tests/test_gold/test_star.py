@@ -323,6 +323,20 @@ def test_rekeying_resolves_late_members_and_changes_only_unknown_keys(spark, fac
     assert applied.count() == 8
 
 
+def test_a_customer_key_gone_from_the_dimension_is_looked_up_again(spark, facts):
+    """An out-of-order backfill can replace a dim_customer version under a new key (the key derives from
+    valid_from); facts holding the old key are re-keyed instead of dangling."""
+    keyed_to_101 = {row[0] for row in rows_of(facts.where("customer_key = 101"), "order_id")}
+    assert keyed_to_101
+    moved = [customer_version(111, 1, "consumer", datetime(2026, 1, 1, 7), CUSTOMER_1_CHANGED_AT)]
+    dim = spark.createDataFrame(
+        [v for v in CUSTOMER_VERSIONS if v[0] != 101] + moved, DIM_CUSTOMER_SCHEMA
+    )
+    rekeyed = rekeyed_order_lines(facts, dim, dim_product_frame(spark), dim_date_frame(spark))
+    assert {row[0] for row in rows_of(rekeyed.where("customer_key = 111"), "order_id")} == keyed_to_101
+    assert rekeyed.where("customer_key = 101").count() == 0
+
+
 def test_activity_keys_to_the_version_current_at_the_end_of_the_day(spark):
     rows = fact_activity_rows(silver_activity_frame(spark), dim_customer_frame(spark), dim_date_frame(spark))
     keyed = {(r.customer_id, r._run_date): r for r in rows.collect()}
