@@ -3,4 +3,5 @@
 pytest_plugins = [
     "lakehouse_tests.fixtures.engine",
     "lakehouse_tests.fixtures.services",
+    "lakehouse_tests.fixtures.sources",
 ]

@@ -6,21 +6,10 @@ import dagster as dg
 import pytest
 
 from lakehouse.bronze import bronze_assets
-from lakehouse.generator import GeneratedData, GeneratorConfig, generate_data, load_redshift, load_snowflake
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.services.resources import redshift_resource, snowflake_resource
 
-CONFIG = GeneratorConfig(scale_factor=0.005, days=3, dirt=0.03, seed=5)
 FIRST_DAY = date(2026, 1, 1)
-
-
-@pytest.fixture(scope="session")
-def generated_sources(local_services) -> GeneratedData:
-    data = generate_data(CONFIG)
-    with local_services.snowflake_paused() as db_dir:
-        load_snowflake(data.batches, db_dir, replace=True)
-    load_redshift(data.batches, local_services.postgres_dsn(), replace=True)
-    return data
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from lakehouse.governance import PiiMasking
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.services.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
-from lakehouse_tests.test_bronze.conftest import generated_sources  # noqa: F401  (the shared generation)
 
 SALT = "silver-test-salt"
 SILVER_TABLES = ("customers", "products", "orders", "behavior_events", "customer_activity")

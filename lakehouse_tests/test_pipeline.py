@@ -1,0 +1,101 @@
+"""The whole pipeline, day after day, through Dagster and Delta on the local services: bronze, silver and
+the gold star, every blocking check passing, and the SCD2 history of dim_customer equal to what the
+generator's change stream implies."""
+
+from collections import defaultdict
+
+import dagster as dg
+import pytest
+from deltalake import DeltaTable
+
+from lakehouse.bronze import bronze_assets
+from lakehouse.gold.dimensions import dimension_assets
+from lakehouse.gold.facts import fact_assets
+from lakehouse.governance import PiiMasking
+from lakehouse.io import DeltaSparkIOManager
+from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.silver import silver_assets
+
+DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
+TRACKED = ("COUNTRY_CODE", "CITY", "SEGMENT", "LOYALTY_TIER", "EMAIL")
+
+
+@pytest.fixture(scope="module")
+def pipeline(engine, local_services, generated_sources, tmp_path_factory):
+    lake_root = str(tmp_path_factory.mktemp("pipeline") / "lake")
+    resources = {
+        "engine": engine,
+        "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine),
+        "snowflake": snowflake_resource(local_services),
+        "redshift": redshift_resource(local_services),
+        "pii": PiiMasking(salt="pipeline-test-salt", allow_development_salt=True),
+    }
+    assets = [*bronze_assets(), *silver_assets(), *dimension_assets(), *fact_assets()]
+    results = []
+    with dg.DagsterInstance.ephemeral() as instance:
+        for day in DAYS:
+            results.append(
+                dg.materialize(assets, resources=resources, partition_key=day, instance=instance, raise_on_error=False)
+            )
+    return lake_root, results
+
+
+def test_every_day_runs_and_every_check_passes(pipeline):
+    _, results = pipeline
+    assert [r.success for r in results] == [True] * len(DAYS)
+    for result in results:
+        evaluations = result.get_asset_check_evaluations()
+        assert len(evaluations) == 32
+        assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
+
+
+def _expected_versions(generated_sources) -> dict[int, list[tuple]]:
+    """Per customer, its SCD2 versions as (tracked attributes, is_deleted), from the ground truth: the
+    last row of each change day (silver's grain), a new version whenever the tracked attributes change."""
+    history = generated_sources.customer_history().to_pylist()
+    last_of_day: dict[tuple[int, object], dict] = {}
+    for row in history:
+        last_of_day[(row["CUSTOMER_ID"], row["UPDATED_AT"].date())] = row  # history is in UPDATED_AT order
+    versions: dict[int, list[tuple]] = defaultdict(list)
+    for (customer, _), row in sorted(last_of_day.items(), key=lambda item: (item[0][0], item[0][1])):
+        attributes = tuple(str(row[c]).strip() for c in TRACKED[:-1])
+        email = str(row["EMAIL"]).strip().lower()  # gold holds its salted hash: equal exactly when this is
+        state = (attributes, bool(row["IS_DELETED"]), email)
+        if not versions[customer] or versions[customer][-1] != state:
+            versions[customer].append(state)
+    return versions
+
+
+def test_dim_customer_history_matches_the_change_stream(pipeline, generated_sources):
+    lake_root, _ = pipeline
+    dim = DeltaTable(f"{lake_root}/gold/dim_customer").to_pyarrow_table().to_pylist()
+    by_customer: dict[int, list[dict]] = defaultdict(list)
+    for row in dim:
+        if row["customer_key"] != 0:
+            by_customer[row["customer_id"]].append(row)
+    expected = _expected_versions(generated_sources)
+    assert set(by_customer) == set(expected)
+    never_deleted = [c for c, states in expected.items() if not any(deleted for _, deleted, _ in states)]
+    assert len(never_deleted) > 10
+    for customer, rows in by_customer.items():
+        rows.sort(key=lambda r: r["valid_from"])
+        assert sum(r["is_current"] for r in rows) == 1, customer
+        for earlier, later in zip(rows, rows[1:]):
+            assert earlier["valid_to"] == later["valid_from"], customer  # contiguous, never overlapping
+        current = next(r for r in rows if r["is_current"])
+        attributes, deleted, _ = expected[customer][-1]
+        assert (current["country_code"], current["city"], current["segment"], current["loyalty_tier"]) == attributes
+        assert current["is_deleted"] == deleted
+    for customer in never_deleted:
+        # one version per change of the tracked attributes, e-mail included
+        assert len(by_customer[customer]) == len(expected[customer]), customer
+
+
+def test_every_order_line_reaches_the_fact_once(pipeline):
+    lake_root, _ = pipeline
+    silver = DeltaTable(f"{lake_root}/silver/orders").to_pyarrow_table()
+    fact = DeltaTable(f"{lake_root}/gold/fact_orders").to_pyarrow_table()
+    silver_lines = set(zip(silver.column("order_id").to_pylist(), silver.column("line_number").to_pylist()))
+    fact_lines = list(zip(fact.column("order_id").to_pylist(), fact.column("line_number").to_pylist()))
+    assert len(fact_lines) == len(set(fact_lines)) == len(silver_lines)
+    assert set(fact_lines) == silver_lines
