@@ -123,7 +123,9 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             "delta_version": version,
             "write_mode": mode,
             "delta_commit_retries": retries,
-            "dagster/column_schema": MetadataValue.table_schema(_column_schema(obj.schema)),
+            "dagster/column_schema": MetadataValue.table_schema(
+                _column_schema(obj.schema, declared=metadata.get("dagster/column_schema"))
+            ),
         }
         if window is not None:
             output_metadata["partitions_written"] = MetadataValue.json(window.days_iso())
@@ -285,10 +287,20 @@ def _require_partition_column(df: DataFrame, column: str, uri: str) -> None:
         )
 
 
-def _column_schema(schema: T.StructType) -> TableSchema:
-    return TableSchema(
-        columns=[
-            TableColumn(name=f.name, type=f.dataType.simpleString(), description=None)
-            for f in schema.fields
-        ]
-    )
+def _column_schema(schema: T.StructType, declared: TableSchema | None = None) -> TableSchema:
+    """The schema actually written, keeping the descriptions and tags (e.g. PII classes) the asset
+    declares for its columns, so the materialization does not hide them in the UI."""
+    declared = getattr(declared, "schema", declared)  # a TableSchemaMetadataValue or the TableSchema itself
+    known = {c.name: c for c in declared.columns} if isinstance(declared, TableSchema) else {}
+    columns = []
+    for field in schema.fields:
+        declared_column = known.get(field.name)
+        columns.append(
+            TableColumn(
+                name=field.name,
+                type=field.dataType.simpleString(),
+                description=declared_column.description if declared_column else None,
+                tags=dict(declared_column.tags) if declared_column and declared_column.tags else None,
+            )
+        )
+    return TableSchema(columns=columns)

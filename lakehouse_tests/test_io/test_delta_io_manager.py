@@ -5,6 +5,7 @@ delta-rs as an independent reader."""
 from datetime import date, timedelta
 
 import pytest
+import dagster as dg
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -196,3 +197,19 @@ def test_every_table_written_is_read_back_by_delta_rs_with_the_same_rows(engine,
     engine_rows = sorted(tuple(r) for r in engine.spark_session.read.format("delta").load(uri).collect())
     assert engine_rows == _delta_rows(uri)
     assert DeltaTable(uri).metadata().partition_columns == ["_run_date"]
+
+
+def test_materialized_column_schema_keeps_declared_descriptions_and_tags(engine, io_manager):
+    declared = dg.TableSchema(
+        columns=[dg.TableColumn("label", "string", description="a label", tags={"pii": "indirect"})]
+    )
+
+    @asset(key_prefix=["gold"], name="labelled", metadata={"dagster/column_schema": declared})
+    def labelled(engine: SparkEngine) -> DataFrame:
+        return engine.spark_session.createDataFrame([(1, "a")], "id long, label string")
+
+    result = materialize([labelled], resources={"engine": engine, "io_manager": io_manager})
+    schema = result.asset_materializations_for_node("gold__labelled")[0].metadata["dagster/column_schema"].value
+    columns = {c.name: c for c in schema.columns}
+    assert columns["label"].tags == {"pii": "indirect"} and columns["label"].description == "a label"
+    assert columns["id"].type == "bigint"
