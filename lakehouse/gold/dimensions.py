@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from lakehouse.contracts import Contract, contracts_dir, load_contract
 from lakehouse.gold import scd2
 from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import delta_storage_options, join_uri
+from lakehouse.io.storage import delta_storage_options, join_uri, table_exists, table_version
 from lakehouse.partitions import daily_partitions
 
 GOLD = "gold"
@@ -160,7 +160,7 @@ def merge_customer_window(
     existing = dim.join(touched, scd2.CUSTOMER_ID, "left_semi").unionByName(
         dim.where(F.col(scd2.CUSTOMER_KEY) == UNKNOWN_KEY)
     )
-    before = _table_version(dim_uri)
+    before = table_version(dim_uri)
     with _staged(spark, scd2.customer_changes(desired, existing), scratch_uri) as changes:
         source_rows = changes.count()
         if source_rows:
@@ -315,7 +315,7 @@ def merge_product_window(spark: SparkSession, dim_uri: str, window_rows: DataFra
     started = time.perf_counter()
     source = product_rows(window_rows).unionByName(unknown_product(spark))
     _create_table_if_missing(spark, dim_uri, DIM_PRODUCT_COLUMNS)
-    before = _table_version(dim_uri)
+    before = table_version(dim_uri)
     _run_merge(spark, source, lambda view: product_merge_statement(dim_uri, view))
     keys = window_rows.select("product_id").distinct().count()
     return _outcome(spark, dim_uri, before, keys, keys + 1, started)
@@ -575,9 +575,7 @@ def _dim_date_asset(contract: Contract) -> dg.AssetsDefinition:
 def _create_table_if_missing(spark: SparkSession, uri: str, columns: tuple[tuple[str, str], ...]) -> None:
     """Create the dimension empty, with its schema, in a commit of its own (an append of nothing, so a
     concurrent creator loses nothing)."""
-    from deltalake import DeltaTable
-
-    if DeltaTable.is_deltatable(uri, storage_options=delta_storage_options(uri)):
+    if table_exists(uri):
         return
     schema = ", ".join(f"`{name}` {type_}" for name, type_ in columns)
     spark.createDataFrame([], schema).write.format("delta").mode("append").save(uri)
@@ -609,12 +607,6 @@ def _run_merge(spark: SparkSession, source: DataFrame, statement: Callable[[str]
         spark.sql(statement(view))  # a command: Spark Connect runs it on the call
     finally:
         spark.catalog.dropTempView(view)
-
-
-def _table_version(uri: str) -> int:
-    from deltalake import DeltaTable
-
-    return DeltaTable(uri, storage_options=delta_storage_options(uri)).version()
 
 
 def _outcome(

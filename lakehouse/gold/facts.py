@@ -43,7 +43,7 @@ from lakehouse.gold.star import (
     rekeyed_order_lines,
 )
 from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import delta_storage_options
+from lakehouse.io.storage import delta_storage_options, table_exists, table_version
 from lakehouse.partitions import daily_partitions
 
 GOLD = "gold"
@@ -159,7 +159,7 @@ def materialize_fact_orders(
             "lines_updated": upserted["updated"],
             "rows_rekeyed": rekeyed,
             "table_uri": dg.MetadataValue.path(uri),
-            "delta_version": _table_version(uri),
+            "delta_version": table_version(uri),
             "partitions_written": dg.MetadataValue.json(_days(start, end)),
         }
     )
@@ -197,7 +197,7 @@ def materialize_fact_customer_activity(
 
     # The run's own days are rebuilt (and so re-keyed) below; re-key the other days' unknown members.
     rekeyed = 0
-    if _table_exists(uri):
+    if table_exists(uri):
         outside_window = _read(spark, uri).where(~F.expr(_window_predicate(start, end)))
         rekeyed = _rekey(
             context,
@@ -244,7 +244,7 @@ def _dimensions(spark: SparkSession, io_manager, tables: Sequence[str]) -> dict[
     frames = {}
     for table in tables:
         uri = io_manager.table_uri([GOLD, table])
-        if not _table_exists(uri):
+        if not table_exists(uri):
             raise dg.Failure(
                 f"gold/{table} does not exist at {uri}: materialize gold/{table} before the facts"
             )
@@ -252,22 +252,10 @@ def _dimensions(spark: SparkSession, io_manager, tables: Sequence[str]) -> dict[
     return frames
 
 
-def _table_exists(uri: str) -> bool:
-    from deltalake import DeltaTable
-
-    return DeltaTable.is_deltatable(uri, storage_options=delta_storage_options(uri))
-
-
-def _table_version(uri: str) -> int:
-    from deltalake import DeltaTable
-
-    return DeltaTable(uri, storage_options=delta_storage_options(uri)).version()
-
-
 def _create_if_missing(df: DataFrame, uri: str) -> None:
     """Create the table empty, partitioned by day, in a commit of its own (as the IO manager does): a
     concurrent creator's empty append cannot destroy rows, so the MERGE that follows always has a target."""
-    if not _table_exists(uri):
+    if not table_exists(uri):
         df.limit(0).write.format("delta").mode("append").partitionBy(PARTITION_COLUMN).save(uri)
 
 
@@ -290,7 +278,7 @@ def _merge(spark: SparkSession, uri: str, source: DataFrame, clauses: str) -> di
     result differs between engines: Sail reports rows written, Delta on Spark rows affected). A MERGE
     that changes nothing commits nothing: zeros.
     """
-    before = _table_version(uri)
+    before = table_version(uri)
     view = f"gold_fact_merge_source_{uuid.uuid4().hex}"
     source.createOrReplaceTempView(view)
     try:

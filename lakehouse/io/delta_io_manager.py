@@ -31,7 +31,7 @@ from pyspark.sql import types as T
 
 from lakehouse.engine import SparkEngine
 from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import delta_storage_options, join_uri
+from lakehouse.io.storage import delta_storage_options, join_uri, table_exists, table_version
 
 PARTITION_COLUMN = "_run_date"
 WRITE_MODE_KEY = "delta/write_mode"
@@ -116,7 +116,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
                 lambda: self._write(obj, uri, mode, predicate, partition_column if window else None, merge_schema),
             )
 
-        version = self._table_version(uri)
+        version = table_version(uri)
         output_metadata: dict[str, Any] = {
             "dagster/row_count": rows,
             "table_uri": MetadataValue.path(uri),
@@ -171,7 +171,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
         Concurrent writers of different partitions may all find no table; an *append* of nothing cannot
         destroy another writer's rows, and the losers of the race for version 0 retry on the new table.
         """
-        if self._table_exists(uri):
+        if table_exists(uri):
             return
         writer = df.limit(0).write.format("delta").mode("append")
         if partition_column is not None:
@@ -194,7 +194,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
     def load_input(self, context: InputContext) -> DataFrame:
         key_path = context.upstream_output.asset_key.path if context.upstream_output else context.asset_key.path
         uri = self.table_uri(key_path)
-        if not self._table_exists(uri):
+        if not table_exists(uri):
             raise FileNotFoundError(f"Delta table {uri} does not exist: materialize {'/'.join(key_path)} first")
         df = self.engine.spark_session.read.format("delta").load(uri)
         window = _run_window(context)
@@ -209,20 +209,10 @@ class DeltaSparkIOManager(ConfigurableIOManager):
 
     # ----------------------------------------------------------------------------------- delta-rs side
 
-    def _table_exists(self, uri: str) -> bool:
-        from deltalake import DeltaTable
-
-        return DeltaTable.is_deltatable(uri, storage_options=delta_storage_options(uri))
-
-    def _table_version(self, uri: str) -> int:
-        from deltalake import DeltaTable
-
-        return DeltaTable(uri, storage_options=delta_storage_options(uri)).version()
-
     def _require_matching_table_partition_type(self, uri: str, partition_column: str) -> None:
         """An existing table whose partition column is not a DATE would not match a date predicate the
         way the caller means; refuse instead of guessing."""
-        if not self._table_exists(uri):
+        if not table_exists(uri):
             return
         from deltalake import DeltaTable
 

@@ -39,3 +39,17 @@ def delta_storage_options(uri: str) -> dict[str, str]:
     if options.get("endpoint", "").startswith("http://"):
         options["allow_http"] = "true"
     return options
+
+
+def table_exists(uri: str) -> bool:
+    """Whether a Delta table exists at ``uri`` (read with delta-rs, independently of the engine)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(uri, storage_options=delta_storage_options(uri))
+
+
+def table_version(uri: str) -> int:
+    """The latest committed version of the Delta table at ``uri``."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(uri, storage_options=delta_storage_options(uri)).version()
