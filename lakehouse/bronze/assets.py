@@ -33,10 +33,11 @@ from lakehouse.io.storage import join_uri
 from lakehouse.partitions import daily_partitions
 from lakehouse.sources.extract import (
     Window,
+    count_rows,
+    naive_utc,
+    source_connection,
     redshift_batches,
-    redshift_count,
     snowflake_batches,
-    snowflake_count,
     source_table,
     with_retries,
 )
@@ -119,7 +120,7 @@ def materialize_bronze(
     spark: SparkSession = context.resources.engine.spark_session
     io_manager = context.resources.io_manager
     partition_window = context.partition_time_window
-    window = Window(_naive_utc(partition_window.start), _naive_utc(partition_window.end))
+    window = Window(naive_utc(partition_window.start), naive_utc(partition_window.end))
     table = contract.table
     batch_id = f"{context.run.run_id}/{table}/{window.start:%Y-%m-%d}..{window.end:%Y-%m-%d}"
     landing_uri = join_uri(io_manager.root_uri, LANDING, table, context.run.run_id)
@@ -129,7 +130,7 @@ def materialize_bronze(
 
     def extract() -> tuple[int, int]:
         remove_landing(landing_uri)  # a retried attempt starts from nothing
-        with _source_connection(source.system, resource) as connection:
+        with source_connection(source.system, resource) as connection:
             batches = (
                 snowflake_batches(connection, source, window, config.batch_rows)
                 if source.system == "snowflake"
@@ -138,7 +139,7 @@ def materialize_bronze(
             landed = land_batches(batches, landing_uri)
             # Counted after extraction: a commit landing in between fails the nothing-lost check rather
             # than passing unnoticed, and the next sensor tick re-runs the partition.
-            counted = (snowflake_count if source.system == "snowflake" else redshift_count)(connection, source, window)
+            counted = count_rows(connection, source, window)
         return landed.rows, counted
 
     extracted, source_count = with_retries(
@@ -210,36 +211,6 @@ def _reference_column(contract: Contract, referenced_table: str) -> str:
         if isinstance(rule, ForeignKeyRule) and rule.references_table == referenced_table:
             return rule.references_column
     raise KeyError(referenced_table)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-class _source_connection:
-    """A connection to the source system from its Dagster resource, closed on exit."""
-
-    def __init__(self, system: str, resource) -> None:
-        self.system, self.resource = system, resource
-        self._context = None
-        self._connection = None
-
-    def __enter__(self):
-        if self.system == "snowflake":
-            self._context = self.resource.get_connection()
-            self._connection = self._context.__enter__()
-        else:
-            import psycopg2
-
-            # RedshiftClient.execute_query takes no parameters; its connection settings are public.
-            self._connection = psycopg2.connect(**self.resource.get_client().conn_args)
-        return self._connection
-
-    def __exit__(self, *exc_info) -> None:
-        if self._context is not None:
-            self._context.__exit__(*exc_info)
-        elif self._connection is not None:
-            self._connection.close()
 
 
 def _connection_errors(system: str) -> tuple[type[BaseException], ...]:

@@ -10,13 +10,13 @@ the values come back naive. The sources are reached through the same Dagster res
 ``SnowflakeResource.get_connection()`` (the Snowflake connector, pyformat parameters) and, for Redshift,
 a psycopg2 connection opened from ``RedshiftClientResource``'s connection arguments, because its client
 runs queries without parameters. The table and its change column are the ones the bronze asset extracts
-by (``lakehouse.bronze.assets.source_table``), so the two can never disagree.
+by (``lakehouse.sources.extract.source_table``), so the two can never disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 import psycopg2
@@ -25,16 +25,7 @@ from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
 from lakehouse.sensors.watermarks import DayState
-from lakehouse.sources.extract import SourceTable
-
-
-def daily_stats_query(table: SourceTable) -> str:
-    """Rows and greatest change value per UTC day of the change column, from ``%(since)s`` on."""
-    change = _quoted(table.change_column)
-    return (
-        f"SELECT CAST({change} AS DATE) AS change_day, COUNT(*) AS row_count, MAX({change}) AS max_change "
-        f"FROM {table.relation} WHERE {change} >= %(since)s GROUP BY 1 ORDER BY 1"
-    )
+from lakehouse.sources.extract import SourceTable, daily_stats_query, fetch_all, naive_utc, source_connection
 
 
 class SourceTableMissing(LookupError):
@@ -49,39 +40,30 @@ def snowflake_day_states(
     snowflake: SnowflakeResource, table: SourceTable, since: datetime
 ) -> dict[date, DayState]:
     """Per-day source states of a Snowflake table from ``since`` (naive UTC) on."""
-    with snowflake.get_connection() as connection:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(daily_stats_query(table), {"since": since})
-            return _day_states(cursor.fetchall())
-        except ProgrammingError as error:
-            if error.sqlstate in _MISSING_TABLE_SQLSTATES:
-                raise SourceTableMissing(f"{table.qualified_name} does not exist") from error
-            raise
-        finally:
-            cursor.close()
+    return _source_day_states("snowflake", snowflake, table, since)
 
 
 def redshift_day_states(
     redshift: RedshiftClientResource, table: SourceTable, since: datetime
 ) -> dict[date, DayState]:
     """Per-day source states of a Redshift table from ``since`` (naive UTC) on."""
-    connection = psycopg2.connect(**redshift.get_client().conn_args)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(daily_stats_query(table), {"since": since})
-            return _day_states(cursor.fetchall())
-    except psycopg2.Error as error:
-        if error.pgcode in _MISSING_TABLE_SQLSTATES:
-            raise SourceTableMissing(f"{table.qualified_name} does not exist") from error
-        raise
-    finally:
-        connection.close()
+    return _source_day_states("redshift", redshift, table, since)
+
+
+def _source_day_states(system: str, resource, table: SourceTable, since: datetime) -> dict[date, DayState]:
+    with source_connection(system, resource) as connection:
+        try:
+            return _day_states(fetch_all(connection, daily_stats_query(table), {"since": since}))
+        except (ProgrammingError, psycopg2.Error) as error:
+            state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+            if state in _MISSING_TABLE_SQLSTATES:
+                raise SourceTableMissing(f"{table.qualified_name} does not exist") from error
+            raise
 
 
 def _day_states(rows: Iterable[tuple[Any, Any, Any]]) -> dict[date, DayState]:
     return {
-        _as_date(day): DayState(int(count), _naive_utc(high)) for day, count, high in rows if day is not None
+        _as_date(day): DayState(int(count), naive_utc(high)) for day, count, high in rows if day is not None
     }
 
 
@@ -91,14 +73,3 @@ def _as_date(value: date | datetime | str) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
-
-
-def _naive_utc(value: datetime | None) -> datetime | None:
-    """Change values as naive UTC, also if a driver hands back an aware value."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

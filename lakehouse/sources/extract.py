@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import TypeVar
 
 import pyarrow as pa
@@ -83,12 +84,61 @@ def count_query(table: SourceTable, placeholder: Callable[[str], str]) -> str:
     )
 
 
+def daily_stats_query(table: SourceTable) -> str:
+    """Rows and greatest change value per UTC day of the change column, from ``%(since)s`` on: what a
+    watermark sensor compares with the lake, filtered on the column extraction filters on."""
+    change = _quoted(table.change_column)
+    return (
+        f"SELECT CAST({change} AS DATE) AS change_day, COUNT(*) AS row_count, MAX({change}) AS max_change "
+        f"FROM {table.relation} WHERE {change} >= %(since)s GROUP BY 1 ORDER BY 1"
+    )
+
+
 def _pyformat(name: str) -> str:
     return f"%({name})s"
 
 
 def _params(window: Window) -> dict[str, datetime]:
     return {"start": window.start, "end": window.end}
+
+
+# ------------------------------------------------------------------------------------- connections
+
+
+@contextmanager
+def source_connection(system: str, resource) -> Iterator:
+    """A DB-API connection from the source's Dagster resource, closed on exit: dagster-snowflake's
+    ``SnowflakeResource.get_connection()``, or psycopg2 with ``RedshiftClientResource``'s settings (its
+    client runs queries without bound parameters, which extraction requires)."""
+    if system == "snowflake":
+        with resource.get_connection() as connection:
+            yield connection
+        return
+    import psycopg2
+
+    connection = psycopg2.connect(**resource.get_client().conn_args)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def fetch_all(connection, sql: str, params: dict) -> list[tuple]:
+    """Run one parameterized query (pyformat placeholders) on either driver and return its rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def count_rows(connection, table: SourceTable, window: Window) -> int:
+    return int(fetch_all(connection, count_query(table, _pyformat), _params(window))[0][0])
+
+
+def naive_utc(moment: datetime | None) -> datetime | None:
+    """A moment as naive UTC wall time (TIMESTAMP_NTZ semantics), whether it comes aware or naive."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------------------------------- Snowflake
@@ -101,15 +151,6 @@ def snowflake_batches(connection, table: SourceTable, window: Window, batch_rows
         cursor.execute(window_query(table, _pyformat), _params(window))
         for chunk in cursor.fetch_arrow_batches():  # the connector yields one pyarrow.Table per result chunk
             yield from chunk.to_batches(max_chunksize=batch_rows)
-    finally:
-        cursor.close()
-
-
-def snowflake_count(connection, table: SourceTable, window: Window) -> int:
-    cursor = connection.cursor()
-    try:
-        cursor.execute(count_query(table, _pyformat), _params(window))
-        return int(cursor.fetchone()[0])
     finally:
         cursor.close()
 
@@ -167,12 +208,6 @@ def _pg_array(values: list, arrow_type: pa.DataType) -> pa.Array:
     if pa.types.is_string(arrow_type):
         return pa.array([None if v is None else str(v) for v in values], type=arrow_type)
     return pa.array(values, type=arrow_type)
-
-
-def redshift_count(connection, table: SourceTable, window: Window) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(count_query(table, _pyformat), _params(window))
-        return int(cursor.fetchone()[0])
 
 
 # ------------------------------------------------------------------------------------------ helpers
