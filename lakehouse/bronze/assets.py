@@ -28,6 +28,7 @@ from lakehouse.contracts import (
     align_to_schema,
     validate_and_quarantine,
 )
+from lakehouse.governance.column_schema import bronze_column_schema, quarantine_column_schema
 from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY
 from lakehouse.io.storage import join_uri
 from lakehouse.partitions import daily_partitions
@@ -84,6 +85,7 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
                     MERGE_SCHEMA_KEY: contract.evolution.new_column is NewColumnPolicy.EVOLVE,
                     "contract": dg.MetadataValue.path(str(contract.path)) if contract.path else None,
                     "source_table": f"{system}://{contract.source.table}",
+                    "dagster/column_schema": bronze_column_schema(contract),
                 },
             ),
             QUARANTINE: dg.AssetOut(
@@ -93,6 +95,7 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
                 "with every reason and the original row.",
                 owners=owners,
                 kinds={"spark", "delta"},
+                metadata={"dagster/column_schema": quarantine_column_schema(contract)},
             ),
         },
         ins={

@@ -15,7 +15,7 @@ Resource keys: ``engine`` (``SparkEngine``) and ``io_manager`` (``DeltaSparkIOMa
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,6 +27,8 @@ from pyspark.sql import functions as F
 
 from lakehouse.contracts import Contract, contracts_dir, load_contract
 from lakehouse.gold import scd2
+from lakehouse.gold.freshness import gold_freshness_policy
+from lakehouse.governance.column_schema import column, contract_column_schema
 from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import delta_storage_options, join_uri, table_exists, table_version
 from lakehouse.partitions import daily_partitions
@@ -426,27 +428,13 @@ def dimension_asset_checks() -> list[dg.AssetChecksDefinition]:
     return []
 
 
-def column_schema(contract: Contract, extra: tuple[tuple[str, str, str], ...] = ()) -> dg.TableSchema:
-    """The contract's columns as a Dagster column schema, the PII class as the column tag ``pii``;
-    ``extra`` (name, type, description) appends columns the contract does not declare (``_run_date``)."""
-    columns = [
-        dg.TableColumn(name=c.name, type=c.type, description=c.description, tags={"pii": c.pii.value})
-        for c in contract.columns
-    ]
-    columns += [
-        dg.TableColumn(name=name, type=type_, description=description, tags={"pii": "none"})
-        for name, type_, description in extra
-    ]
-    return dg.TableSchema(columns=columns)
-
-
 def _contract(table: str) -> Contract:
     return load_contract(contracts_dir() / GOLD / f"{table}.yaml")
 
 
-def _definition_metadata(contract: Contract, extra: tuple[tuple[str, str, str], ...] = ()) -> dict[str, Any]:
+def _definition_metadata(contract: Contract, extra: Sequence[dg.TableColumn] = ()) -> dict[str, Any]:
     return {
-        "dagster/column_schema": column_schema(contract, extra),
+        "dagster/column_schema": contract_column_schema(contract, extra),
         "contract": dg.MetadataValue.path(str(contract.path)),
         "primary_key": dg.MetadataValue.json(list(contract.primary_key)),
     }
@@ -463,13 +451,13 @@ def _window_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
 
 
 def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
-    run_date = (
-        (
+    run_date = [
+        column(
             "_run_date",
             "date",
             "The silver partition that last set the row's content; NULL on the unknown member.",
-        ),
-    )
+        )
+    ]
 
     @dg.asset(
         key=DIM_CUSTOMER,
@@ -478,6 +466,7 @@ def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=GOLD,
         owners=[contract.owner],
+        freshness_policy=gold_freshness_policy(),
         kinds={"spark", "delta"},
         description=contract.description,
         metadata=_definition_metadata(contract, run_date),
@@ -515,6 +504,7 @@ def _dim_product_asset(contract: Contract) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=GOLD,
         owners=[contract.owner],
+        freshness_policy=gold_freshness_policy(),
         kinds={"spark", "delta"},
         description=contract.description,
         metadata=_definition_metadata(contract),
@@ -543,6 +533,7 @@ def _dim_date_asset(contract: Contract) -> dg.AssetsDefinition:
         key=DIM_DATE,
         group_name=GOLD,
         owners=[contract.owner],
+        freshness_policy=gold_freshness_policy(),
         kinds={"spark", "delta"},
         description=contract.description,
         metadata=_definition_metadata(contract),

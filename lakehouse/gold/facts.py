@@ -25,7 +25,7 @@ import dagster as dg
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.contracts import Contract, PiiClass, contracts_dir, load_contract
+from lakehouse.contracts import Contract, contracts_dir, load_contract
 from lakehouse.gold.integrity import (
     customer_activity_reconciliation_result,
     fact_check_specs,
@@ -42,6 +42,8 @@ from lakehouse.gold.star import (
     rekeyed_activity_rows,
     rekeyed_order_lines,
 )
+from lakehouse.gold.freshness import gold_freshness_policy
+from lakehouse.governance.column_schema import contract_column_schema, partition_column
 from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import delta_storage_options, table_exists, table_version
 from lakehouse.partitions import daily_partitions
@@ -73,39 +75,17 @@ def _asset_arguments(contract: Contract) -> dict:
     return {
         "group_name": GOLD,
         "owners": [contract.owner],
+        "freshness_policy": gold_freshness_policy(),
         "kinds": {"spark", "delta"},
         "description": contract.description,
         "metadata": {
-            "dagster/column_schema": column_schema(contract),
+            "dagster/column_schema": contract_column_schema(contract, [partition_column()]),
             "contract": dg.MetadataValue.path(str(contract.path)),
         },
         "partitions_def": daily_partitions,
         "backfill_policy": dg.BackfillPolicy.single_run(),
         "required_resource_keys": {"engine", "io_manager"},
     }
-
-
-def column_schema(contract: Contract) -> dg.TableSchema:
-    """The contract's columns (type, nullability, description, PII class as a tag) and the partition."""
-    columns = [
-        dg.TableColumn(
-            name=column.name,
-            type=column.type,
-            description=column.description,
-            constraints=dg.TableColumnConstraints(nullable=column.nullable),
-            tags={"pii": column.pii.value} if column.pii is not PiiClass.NONE else None,
-        )
-        for column in contract.columns
-    ]
-    columns.append(
-        dg.TableColumn(
-            name=PARTITION_COLUMN,
-            type="date",
-            description="Daily partition (UTC).",
-            constraints=dg.TableColumnConstraints(nullable=False),
-        )
-    )
-    return dg.TableSchema(columns=columns)
 
 
 # ------------------------------------------------------------------------------------ fact_orders

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.contracts import Contract
 from lakehouse.governance import PiiMasking, raw_pii_columns
+from lakehouse.governance.column_schema import contract_column_schema, partition_column
 from lakehouse.partitions import daily_partitions
 from lakehouse.silver import transforms as T
 
@@ -52,23 +53,6 @@ class CustomerActivityConfig(dg.Config):
     )
 
 
-def column_schema(contract: Contract) -> dg.TableSchema:
-    """The contract's columns, each tagged with its PII class, then the partition column."""
-    columns = [
-        dg.TableColumn(name=c.name, type=c.type, description=c.description, tags={"pii": c.pii.value})
-        for c in contract.columns
-    ]
-    columns.append(
-        dg.TableColumn(
-            name=T.RUN_DATE,
-            type="date",
-            description="Partition: the day the row belongs to.",
-            tags={"pii": "none"},
-        )
-    )
-    return dg.TableSchema(columns=columns)
-
-
 def _asset_kwargs(contract: Contract) -> dict:
     """What every silver asset declares: key, group, owner, kinds, schema, partitions, backfill policy."""
     return {
@@ -78,7 +62,7 @@ def _asset_kwargs(contract: Contract) -> dict:
         "owners": [contract.owner],
         "kinds": KINDS,
         "metadata": {
-            "dagster/column_schema": column_schema(contract),
+            "dagster/column_schema": contract_column_schema(contract, [partition_column()]),
             "contract": dg.MetadataValue.path(str(contract.path)) if contract.path else None,
         },
         "partitions_def": daily_partitions,
