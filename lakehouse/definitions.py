@@ -9,6 +9,7 @@ import dagster as dg
 from lakehouse.bronze import bronze_assets
 from lakehouse.gold.dimensions import dimension_assets
 from lakehouse.gold.facts import fact_assets
+from lakehouse.operations import operations_definitions
 from lakehouse.resources import build_resources
 from lakehouse.sensors import bronze_ingestion_definitions
 from lakehouse.silver.definitions import silver_assets
@@ -25,5 +26,6 @@ def defs() -> dg.Definitions:
         dg.Definitions(assets=silver_assets()),
         dg.Definitions(assets=[*dimension_assets(), *fact_assets()]),
         bronze_ingestion_definitions(),
+        operations_definitions(),
         dg.Definitions(resources=build_resources(), executor=executor),
     )

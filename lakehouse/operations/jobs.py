@@ -1,0 +1,157 @@
+"""The operations jobs: the whole graph for one day, and the lake's weekly maintenance.
+
+* ``lakehouse_daily_job``: every asset (bronze, quarantine, silver, gold) and its checks for one
+  ``_run_date`` partition; what the daily schedule, ``lakehouse backfill`` and the runbooks run.
+* ``lake_maintenance_job``: compaction, Z-order and vacuum of every Delta table of the lake through
+  delta-rs, each table's files and bytes before and after reported as an ``AssetObservation`` of the
+  table's asset, so they show on the asset's page in the UI.
+"""
+
+from functools import cache
+from typing import Optional
+
+import dagster as dg
+from pydantic import Field
+
+from lakehouse.operations.maintenance import (
+    DEFAULT_Z_ORDER,
+    MIN_RETENTION_HOURS,
+    MaintenancePlan,
+    TableMaintenance,
+    maintain_table,
+)
+from lakehouse.operations.tables import LAYERS, LakeTable, lake_table, lake_tables, open_table
+from lakehouse.partitions import daily_partitions
+
+DAILY_JOB_NAME = "lakehouse_daily_job"
+MAINTENANCE_JOB_NAME = "lake_maintenance_job"
+
+
+@cache
+def lakehouse_daily_job():
+    """Every asset of the code location for one day. Cached, so the schedule and the definitions hold
+    the same object."""
+    return dg.define_asset_job(
+        DAILY_JOB_NAME,
+        selection=dg.AssetSelection.all(),
+        partitions_def=daily_partitions,
+        description="Every asset of the lakehouse (bronze, quarantine, silver, gold) and its blocking "
+        "checks for one _run_date partition.",
+        tags={"lakehouse/job": "daily"},
+    )
+
+
+class LakeMaintenanceConfig(dg.Config):
+    """What maintenance does, as data: change it in the launchpad or the schedule's run config."""
+
+    retention_hours: int = Field(
+        default=MIN_RETENTION_HOURS,
+        ge=MIN_RETENTION_HOURS,
+        description="Vacuum keeps every file a version younger than this needs; at least 168 (7 days).",
+    )
+    z_order: dict[str, list[str]] = Field(
+        default_factory=lambda: {key: list(columns) for key, columns in DEFAULT_Z_ORDER.items()},
+        description="Tables (<layer>/<table>) Z-ordered by these columns; every other table is compacted.",
+    )
+    target_file_size_bytes: Optional[int] = Field(
+        default=None, ge=1, description="Target file size; unset: the table's delta.targetFileSize or 100 MB."
+    )
+    layers: list[str] = Field(default_factory=lambda: list(LAYERS), description="Layers whose tables to maintain.")
+    tables: list[str] = Field(
+        default_factory=list, description="Only these tables (<layer>/<table>); empty: every table of the layers."
+    )
+
+    def plan(self) -> MaintenancePlan:
+        return MaintenancePlan(
+            retention_hours=self.retention_hours,
+            z_order=self.z_order,
+            target_file_size_bytes=self.target_file_size_bytes,
+        )
+
+
+def tables_to_maintain(root: str, layers: list[str], tables: list[str]) -> list[LakeTable]:
+    """The named tables (each must exist), or every table of ``layers`` under ``root``."""
+    if not tables:
+        return lake_tables(root, layers)
+    chosen = [lake_table(key, root) for key in tables]
+    for table in chosen:
+        open_table(table)  # a missing table is an error before any work
+    return chosen
+
+
+def maintenance_summary(results: list[TableMaintenance]) -> dict[str, dg.MetadataValue]:
+    """The run's totals and a per-table markdown table, for the op's output metadata."""
+    lines = [
+        "| table | strategy | files before | files after | bytes before | bytes after | vacuumed |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.table.key} | {r.strategy} | {r.live_before.files} | {r.live_after.files} | "
+            f"{r.live_before.bytes} | {r.live_after.bytes} | {r.files_vacuumed} |"
+        )
+    return {
+        "tables": dg.MetadataValue.int(len(results)),
+        "files_before": dg.MetadataValue.int(sum(r.live_before.files for r in results)),
+        "files_after": dg.MetadataValue.int(sum(r.live_after.files for r in results)),
+        "bytes_before": dg.MetadataValue.int(sum(r.live_before.bytes for r in results)),
+        "bytes_after": dg.MetadataValue.int(sum(r.live_after.bytes for r in results)),
+        "files_vacuumed": dg.MetadataValue.int(sum(r.files_vacuumed for r in results)),
+        "per_table": dg.MetadataValue.md("\n".join(lines)),
+    }
+
+
+@dg.op(
+    name="maintain_lake_tables",
+    description="Compact (or Z-order) and vacuum every Delta table of the lake through delta-rs.",
+    required_resource_keys={"io_manager"},
+    out=dg.Out(dg.Nothing),
+    tags={"dagster/kind/deltalake": ""},
+)
+def maintain_lake_tables(context: dg.OpExecutionContext, config: LakeMaintenanceConfig):
+    root = context.resources.io_manager.root_uri
+    plan = config.plan()
+    tables = tables_to_maintain(root, config.layers, config.tables)
+    results: list[TableMaintenance] = []
+    failed: dict[str, str] = {}
+    for table in tables:
+        # One table failing (a commit race lost too often, a broken file) must not stop the others.
+        try:
+            result = maintain_table(table, plan)
+        except Exception as error:  # reported below, after every other table was maintained
+            context.log.error(f"{table.key}: maintenance failed: {type(error).__name__}: {error}")
+            failed[table.key] = f"{type(error).__name__}: {error}"
+            continue
+        results.append(result)
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=dg.AssetKey(table.asset_key_path),
+                metadata=result.metadata(),
+                description=f"{result.strategy} and vacuum ({plan.retention_hours} h retention)",
+            )
+        )
+        context.log.info(
+            f"{table.key}: {result.strategy}, files {result.live_before.files} → {result.live_after.files}, "
+            f"bytes {result.live_before.bytes:,} → {result.live_after.bytes:,}, "
+            f"{result.files_vacuumed} file(s) vacuumed"
+        )
+    context.add_output_metadata(maintenance_summary(results))
+    if failed:
+        raise dg.Failure(
+            description=f"maintenance failed for {len(failed)} of {len(tables)} table(s): {', '.join(failed)}",
+            metadata={key: dg.MetadataValue.text(message) for key, message in failed.items()},
+        )
+
+
+@cache
+def lake_maintenance_job() -> dg.JobDefinition:
+    @dg.job(
+        name=MAINTENANCE_JOB_NAME,
+        description="Compaction, Z-order of the facts by customer_key and vacuum (7 days retention) of every "
+        "Delta table, with files and bytes before and after per table.",
+        tags={"lakehouse/job": "maintenance"},
+    )
+    def _lake_maintenance():
+        maintain_lake_tables()
+
+    return _lake_maintenance
