@@ -26,10 +26,13 @@ from lakehouse.contracts.model import (
     NEW_COLUMN_RULE_ID,
     RESERVED_COLUMNS,
     Column,
+    ColumnLineage,
+    ColumnRef,
     Contract,
     EnumRule,
     EvolutionPolicy,
     ForeignKeyRule,
+    LineageTransformation,
     MissingColumnPolicy,
     NewColumnPolicy,
     NotNullRule,
@@ -136,15 +139,17 @@ def load_contracts(root: Path | str | None = None, layer: str | None = None) -> 
     contracts: dict[str, Contract] = {}
     for path in sorted(base.rglob("*.yaml")) + sorted(base.rglob("*.yml")):
         contract = load_contract(path, schema)
-        if layer is not None and contract.layer != layer:
-            continue
         if contract.name in contracts:
             raise ContractError(
                 path,
                 [f"table: {contract.name} is already defined by {_display(contracts[contract.name].path)}"],
             )
         contracts[contract.name] = contract
-    return contracts
+    for contract in contracts.values():
+        problems = _lineage_reference_problems(contract, contracts)
+        if problems:
+            raise ContractError(contract.path or "<contract>", problems)
+    return {name: c for name, c in contracts.items() if layer is None or c.layer == layer}
 
 
 def contract_for_source(source_table: str, root: Path | str | None = None, layer: str = "bronze") -> Contract:
@@ -155,6 +160,29 @@ def contract_for_source(source_table: str, root: Path | str | None = None, layer
             return contract
     known = ", ".join(sorted(c.source.table for c in contracts.values() if c.source is not None))
     raise KeyError(f"no {layer} contract for source table {source_table!r}; known: {known}")
+
+
+def _lineage_reference_problems(contract: Contract, contracts: Mapping[str, Contract]) -> list[str]:
+    """Every lineage input names a column of another contract (or a metadata column of its table)."""
+    problems: list[str] = []
+    for index, column in enumerate(contract.columns):
+        for position, ref in enumerate(column.lineage.inputs if column.lineage else ()):
+            at = f"columns[{index}].lineage[{position}]"
+            upstream = contracts.get(ref.table_name)
+            if upstream is None:
+                problems.append(f"{at}: {str(ref)!r} names no contract ({ref.table_name} is not defined)")
+            elif ref.column not in upstream.column_names and ref.column not in _lineage_metadata_columns(upstream):
+                problems.append(f"{at}: {str(ref)!r} is not a column of {ref.table_name}")
+    return problems
+
+
+def _lineage_metadata_columns(contract: Contract) -> tuple[str, ...]:
+    """Columns a table has besides its contract's: bronze's metadata columns, the partition column elsewhere."""
+    return METADATA_COLUMNS if contract.layer == "bronze" else ("_run_date",)
+
+
+# Lineage may point at the same layer (silver/customer_activity reads silver) or the one before it.
+_LINEAGE_LAYERS = {"silver": ("bronze", "silver"), "gold": ("silver", "gold")}
 
 
 # --- JSON Schema errors -------------------------------------------------------------------------------
@@ -221,6 +249,7 @@ def _build(doc: dict[str, Any], path: Path) -> Contract:
             pii=PiiClass(c["pii"]),
             description=c["description"],
             source_type=c.get("source_type"),
+            lineage=_column_lineage(c),
         )
         for c in doc["columns"]
     )
@@ -253,6 +282,15 @@ def _build(doc: dict[str, Any], path: Path) -> Contract:
             type_change=TypeChangePolicy(evolution["type_change"]),
         ),
         path=path,
+    )
+
+
+def _column_lineage(raw: dict[str, Any]) -> ColumnLineage | None:
+    if "lineage" not in raw:
+        return None
+    return ColumnLineage(
+        inputs=tuple(ColumnRef.parse(ref) for ref in raw["lineage"]),
+        transformation=LineageTransformation(raw["transformation"]),
     )
 
 
@@ -309,6 +347,19 @@ def _semantic_problems(contract: Contract, doc: dict[str, Any]) -> list[str]:
 
     if contract.source is not None:
         must_exist("source.change_column", contract.source.change_column)
+    for index, column in enumerate(contract.columns):
+        for position, ref in enumerate(column.lineage.inputs if column.lineage else ()):
+            at = f"columns[{index}].lineage[{position}]"
+            allowed = _LINEAGE_LAYERS.get(contract.layer, ())
+            if ref.layer not in allowed:
+                reason = (
+                    f"a {contract.layer} table may read {' or '.join(allowed)}"
+                    if allowed
+                    else "bronze columns come from the source table, not from the lake"
+                )
+                problems.append(f"{at}: {str(ref)!r}: {reason}")
+            elif (ref.layer, ref.table) == (contract.layer, contract.table):
+                problems.append(f"{at}: {str(ref)!r} names the table itself")
     for index, key in enumerate(contract.primary_key):
         must_exist(f"primary_key[{index}]", key)
         if key in known and contract.column(key).nullable:

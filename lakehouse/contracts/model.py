@@ -78,6 +78,52 @@ class SourceSystem(str, Enum):
     REDSHIFT = "redshift"
 
 
+class LineageTransformation(str, Enum):
+    """How a derived column's value comes from its input columns (OpenLineage's DIRECT subtypes)."""
+
+    IDENTITY = "identity"
+    """The input value, unchanged (a join may pick which row it comes from)."""
+    TRANSFORMATION = "transformation"
+    """Computed row by row from the inputs: a cast, a trim, a formula, a surrogate-key hash."""
+    AGGREGATION = "aggregation"
+    """Aggregated over several input rows: a count, a sum, a minimum."""
+    MASKING = "masking"
+    """A masked form of the inputs (a salted hash of PII): the original value cannot be recovered."""
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """A column of a lake table, written ``<layer>/<table>.<column>`` (the table's asset key and column)."""
+
+    layer: str
+    table: str
+    column: str
+
+    @classmethod
+    def parse(cls, text: str) -> ColumnRef:
+        table_path, _, column = text.partition(".")
+        layer, _, table = table_path.partition("/")
+        if not (layer and table and column):
+            raise ValueError(f"{text!r} is not <layer>/<table>.<column>")
+        return cls(layer, table, column)
+
+    @property
+    def table_name(self) -> str:
+        """``<layer>.<table>``, the key of the table's contract in ``load_contracts``."""
+        return f"{self.layer}.{self.table}"
+
+    def __str__(self) -> str:
+        return f"{self.layer}/{self.table}.{self.column}"
+
+
+@dataclass(frozen=True)
+class ColumnLineage:
+    """The input columns a derived column is computed from, and how."""
+
+    inputs: tuple[ColumnRef, ...]
+    transformation: LineageTransformation
+
+
 @dataclass(frozen=True)
 class Column:
     """One contract column. ``name`` is the bronze name: the source name lower-cased.
@@ -92,6 +138,8 @@ class Column:
     pii: PiiClass
     description: str
     source_type: str | None = None
+    lineage: ColumnLineage | None = None
+    """Silver and gold only: the upstream columns this one is computed from (``None``: not declared)."""
 
     @property
     def arrives_as(self) -> str:
@@ -245,6 +293,11 @@ class Contract:
     @property
     def foreign_key_rules(self) -> tuple[ForeignKeyRule, ...]:
         return tuple(rule for rule in self.rules if isinstance(rule, ForeignKeyRule))
+
+    @property
+    def column_lineage(self) -> dict[str, ColumnLineage]:
+        """Columns with declared lineage, in table order."""
+        return {c.name: c.lineage for c in self.columns if c.lineage is not None}
 
     @property
     def pii_columns(self) -> dict[str, PiiClass]:
