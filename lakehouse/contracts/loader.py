@@ -50,6 +50,8 @@ from lakehouse.contracts.model import (
 
 CONTRACTS_DIR_ENV_VAR = "LAKEHOUSE_CONTRACTS_DIR"
 SCHEMA_FILE_NAME = "contract.schema.json"
+COMPANION_SUFFIXES = (".expectations.yaml", ".expectations.yml")
+"""Files next to contracts that are not contracts (``<table>.expectations.yaml``: extra expectations)."""
 _NUMERIC_TYPE = re.compile(r"^(tinyint|smallint|int|bigint|float|double|decimal\(\d+,\d+\))$")
 _ORDERED_TYPES = re.compile(
     r"^(tinyint|smallint|int|bigint|float|double|decimal\(\d+,\d+\)|date|timestamp|timestamp_ntz|string)$"
@@ -138,6 +140,8 @@ def load_contracts(root: Path | str | None = None, layer: str | None = None) -> 
     schema = contract_schema(base)
     contracts: dict[str, Contract] = {}
     for path in sorted(base.rglob("*.yaml")) + sorted(base.rglob("*.yml")):
+        if path.name.endswith(COMPANION_SUFFIXES):
+            continue  # a contract's companion file (its expectation suite), not a contract
         contract = load_contract(path, schema)
         if contract.name in contracts:
             raise ContractError(
