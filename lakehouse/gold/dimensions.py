@@ -30,7 +30,8 @@ from lakehouse.gold import scd2
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.governance.column_schema import column, contract_column_schema
 from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import delta_storage_options, join_uri, table_exists, table_version
+from lakehouse.io.storage import bytes_added, delta_storage_options, join_uri, table_exists, table_version
+from lakehouse.observability.metrics import ROW_COUNT, compute_metrics, started
 from lakehouse.partitions import daily_partitions
 
 GOLD = "gold"
@@ -107,7 +108,8 @@ class MergeOutcome:
 
     The row counts come from the commit's own Delta log entry (``operationMetrics``), which Sail and
     Apache Spark with Delta both write; a ``MERGE`` that changes no row commits nothing on Sail, in which
-    case ``committed`` is false and every count is 0.
+    case ``committed`` is false and every count is 0. ``rows`` is the table's size after the run; the rows
+    the run wrote are the inserted and updated ones.
     """
 
     table_uri: str
@@ -120,10 +122,12 @@ class MergeOutcome:
     keys_in_window: int
     source_rows: int
     seconds: float
+    bytes_written: int
 
     def metadata(self) -> dict[str, Any]:
         return {
-            "dagster/row_count": self.rows,
+            ROW_COUNT: self.inserted + self.updated,
+            "table_rows": self.rows,
             "table_uri": dg.MetadataValue.path(self.table_uri),
             "delta_version": self.version,
             "merge_committed": self.committed,
@@ -474,6 +478,7 @@ def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
         required_resource_keys={"engine", "io_manager"},
     )
     def dim_customer(context: dg.AssetExecutionContext, customers: DataFrame) -> dg.MaterializeResult:
+        start = started()
         spark: SparkSession = context.resources.engine.spark_session
         lake = context.resources.io_manager
         dim_uri = lake.table_uri(DIM_CUSTOMER.path)
@@ -488,9 +493,10 @@ def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
             f"{dim_uri}: {outcome.inserted} rows inserted, {outcome.updated} updated, "
             f"{outcome.deleted} deleted"
         )
+        metrics = compute_metrics(start, outcome.bytes_written)
         checks = customer_check_results(spark.read.format("delta").load(dim_uri))
         return dg.MaterializeResult(
-            metadata=outcome.metadata() | _window_metadata(context), check_results=checks
+            metadata=outcome.metadata() | _window_metadata(context) | metrics, check_results=checks
         )
 
     return dim_customer
@@ -515,14 +521,16 @@ def _dim_product_asset(contract: Contract) -> dg.AssetsDefinition:
         required_resource_keys={"engine", "io_manager"},
     )
     def dim_product(context: dg.AssetExecutionContext, products: DataFrame) -> dg.MaterializeResult:
+        start = started()
         spark: SparkSession = context.resources.engine.spark_session
         dim_uri = context.resources.io_manager.table_uri(DIM_PRODUCT.path)
         outcome = _with_commit_retries(
             lambda: merge_product_window(spark, dim_uri, products), context.log, dim_uri
         )
+        metrics = compute_metrics(start, outcome.bytes_written)
         checks = product_check_results(spark.read.format("delta").load(dim_uri))
         return dg.MaterializeResult(
-            metadata=outcome.metadata() | _window_metadata(context), check_results=checks
+            metadata=outcome.metadata() | _window_metadata(context) | metrics, check_results=checks
         )
 
     return dim_product
@@ -544,6 +552,7 @@ def _dim_date_asset(contract: Contract) -> dg.AssetsDefinition:
         required_resource_keys={"engine", "io_manager"},
     )
     def dim_date(context: dg.AssetExecutionContext) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        start = started()
         spark: SparkSession = context.resources.engine.spark_session
         first_day, end_day = calendar_range(daily_partitions.start.date())
         yield dg.Output(
@@ -551,6 +560,7 @@ def _dim_date_asset(contract: Contract) -> dg.AssetsDefinition:
             metadata={
                 "first_day": first_day.isoformat(),
                 "last_day": (end_day - timedelta(days=1)).isoformat(),
+                **compute_metrics(start),
             },
         )
         # The IO manager has written the table when the Output above is handled; check what was written.
@@ -623,6 +633,7 @@ def _outcome(
         keys_in_window=keys,
         source_rows=source_rows,
         seconds=time.perf_counter() - started,
+        bytes_written=bytes_added(uri, before, version),
     )
 
 

@@ -45,7 +45,14 @@ from lakehouse.gold.star import (
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.governance.column_schema import contract_column_schema, partition_column
 from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import delta_storage_options, table_exists, table_version
+from lakehouse.io.storage import (
+    bytes_added,
+    delta_storage_options,
+    latest_version,
+    table_exists,
+    table_version,
+)
+from lakehouse.observability.metrics import ROW_COUNT, compute_metrics, started
 from lakehouse.partitions import daily_partitions
 
 GOLD = "gold"
@@ -110,6 +117,7 @@ def build_fact_orders_asset(contract: Contract) -> dg.AssetsDefinition:
 def materialize_fact_orders(
     context: dg.AssetExecutionContext, contract: Contract, silver_orders: DataFrame
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    began = started()
     spark: SparkSession = context.resources.engine.spark_session
     io_manager = context.resources.io_manager
     start, end = _window(context)
@@ -117,6 +125,7 @@ def materialize_fact_orders(
     dims = _dimensions(spark, io_manager, (DIM_CUSTOMER, DIM_PRODUCT, DIM_DATE))
 
     lines = fact_order_lines(silver_orders, dims[DIM_CUSTOMER], dims[DIM_PRODUCT], dims[DIM_DATE])
+    before = latest_version(uri)
     _create_if_missing(lines, uri)
     upserted = _retrying_commit(
         context, io_manager, uri, lambda: _merge(spark, uri, lines, UPSERT_ORDER_LINES)
@@ -130,17 +139,21 @@ def materialize_fact_orders(
         key_columns=("customer_key", "product_key", "order_date_key"),
     )
 
+    version = table_version(uri)
+    metrics = compute_metrics(began, bytes_added(uri, before, version))
     table = _read(spark, uri)
     in_window = table.where(_window_predicate(start, end))
     yield dg.MaterializeResult(
         metadata={
-            "dagster/row_count": in_window.count(),
+            ROW_COUNT: upserted["inserted"] + upserted["updated"],  # the re-keyed rows are counted apart
+            "rows_in_window": in_window.count(),
             "lines_inserted": upserted["inserted"],
             "lines_updated": upserted["updated"],
             "rows_rekeyed": rekeyed,
             "table_uri": dg.MetadataValue.path(uri),
-            "delta_version": table_version(uri),
+            "delta_version": version,
             "partitions_written": dg.MetadataValue.json(_days(start, end)),
+            **metrics,
         }
     )
     yield foreign_keys_result(FACT_ORDERS_KEY, contract, in_window, dims)
@@ -169,6 +182,7 @@ def build_fact_customer_activity_asset(contract: Contract) -> dg.AssetsDefinitio
 def materialize_fact_customer_activity(
     context: dg.AssetExecutionContext, contract: Contract, silver_activity: DataFrame
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    began = started()
     spark: SparkSession = context.resources.engine.spark_session
     io_manager = context.resources.io_manager
     start, end = _window(context)
@@ -176,8 +190,9 @@ def materialize_fact_customer_activity(
     dims = _dimensions(spark, io_manager, (DIM_CUSTOMER, DIM_DATE))
 
     # The run's own days are rebuilt (and so re-keyed) below; re-key the other days' unknown members.
-    rekeyed = 0
-    if table_exists(uri):
+    rekeyed, rekey_bytes = 0, 0
+    before = latest_version(uri)
+    if before is not None:
         outside_window = _read(spark, uri).where(~F.expr(_window_predicate(start, end)))
         rekeyed = _rekey(
             context,
@@ -187,8 +202,10 @@ def materialize_fact_customer_activity(
             row_key=CUSTOMER_DAY_KEY,
             key_columns=("customer_key", "date_key"),
         )
+        rekey_bytes = bytes_added(uri, before)
     rows = fact_activity_rows(silver_activity, dims[DIM_CUSTOMER], dims[DIM_DATE])
-    yield dg.Output(rows, metadata={"rows_rekeyed": rekeyed})  # the IO manager replaces the run's days
+    # The IO manager replaces the run's days and adds its write to the re-key's bytes and the seconds so far.
+    yield dg.Output(rows, metadata={"rows_rekeyed": rekeyed, **compute_metrics(began, rekey_bytes)})
 
     table = _read(spark, uri)
     yield foreign_keys_result(

@@ -31,7 +31,15 @@ from pyspark.sql import types as T
 
 from lakehouse.engine import SparkEngine
 from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import delta_storage_options, join_uri, table_exists, table_version
+from lakehouse.io.storage import (
+    bytes_added,
+    delta_storage_options,
+    join_uri,
+    latest_version,
+    table_exists,
+    table_version,
+)
+from lakehouse.observability.metrics import ROW_COUNT, started, with_write_metrics
 
 PARTITION_COLUMN = "_run_date"
 WRITE_MODE_KEY = "delta/write_mode"
@@ -75,6 +83,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             raise DeltaWriteError(
                 f"{context.asset_key.to_user_string()}: expected a Spark DataFrame, got {type(obj).__name__}"
             )
+        start = started()
         uri = self.table_uri(context.asset_key.path)
         metadata = context.definition_metadata or {}
         mode = metadata.get(WRITE_MODE_KEY, "overwrite")
@@ -102,6 +111,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             rows = obj.count()
 
         merge_schema = bool(metadata.get(MERGE_SCHEMA_KEY, False))
+        before = latest_version(uri)
         if mode == "merge":
             keys = list(metadata.get(MERGE_KEYS_KEY) or [])
             if not keys:
@@ -118,7 +128,10 @@ class DeltaSparkIOManager(ConfigurableIOManager):
 
         version = table_version(uri)
         output_metadata: dict[str, Any] = {
-            "dagster/row_count": rows,
+            ROW_COUNT: rows,
+            **with_write_metrics(
+                context.output_metadata, bytes_written=bytes_added(uri, before, version), start=start
+            ),
             "table_uri": MetadataValue.path(uri),
             "delta_version": version,
             "write_mode": mode,

@@ -53,3 +53,45 @@ def table_version(uri: str) -> int:
     from deltalake import DeltaTable
 
     return DeltaTable(uri, storage_options=delta_storage_options(uri)).version()
+
+
+def latest_version(uri: str) -> int | None:
+    """The latest committed version of the Delta table at ``uri``, or None when there is no table yet."""
+    return table_version(uri) if table_exists(uri) else None
+
+
+def bytes_added(uri: str, after_version: int | None, up_to_version: int | None = None) -> int:
+    """Total size in bytes of the data files added to the Delta table at ``uri`` by the commits after
+    ``after_version`` (every commit when None) up to ``up_to_version`` (the latest when None); 0 when there
+    is no such commit (e.g. a MERGE that changed nothing commits nothing).
+
+    Read from the Delta log with delta-rs, commit by commit: a commit added the files of its snapshot that
+    the previous snapshot lacks, with their sizes from the ``add`` actions. A file one commit adds and a
+    later one rewrites counts in both, as both wrote it. Works for any engine's commits (no engine-specific
+    ``operationMetrics``). A concurrent writer's commits in the range count too.
+    """
+    from deltalake import DeltaTable
+
+    table = DeltaTable(uri, storage_options=delta_storage_options(uri))
+    last = table.version() if up_to_version is None else up_to_version
+    first = 0 if after_version is None else after_version + 1
+    if first > last:
+        return 0
+    previous = _data_file_sizes(table, first - 1) if first > 0 else {}
+    total = 0
+    for version in range(first, last + 1):
+        current = _data_file_sizes(table, version)
+        total += sum(size for path, size in current.items() if path not in previous)
+        previous = current
+    return total
+
+
+def _data_file_sizes(table, version: int) -> dict[str, int]:
+    """Path -> size of the data files in the snapshot of ``table`` at ``version``."""
+    import pyarrow as pa
+
+    table.load_as_version(version)
+    actions = pa.table(table.get_add_actions(flatten=True))
+    if actions.num_rows == 0:
+        return {}
+    return dict(zip(actions.column("path").to_pylist(), actions.column("size_bytes").to_pylist()))

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from lakehouse.contracts import Contract
 from lakehouse.governance import PiiMasking, raw_pii_columns
 from lakehouse.governance.column_schema import contract_column_schema, partition_column
+from lakehouse.observability.metrics import compute_metrics, started
 from lakehouse.partitions import daily_partitions
 from lakehouse.silver import transforms as T
 
@@ -91,13 +92,16 @@ def _since(df: DataFrame, first_day: date) -> DataFrame:
     return df.where(F.col(T.RUN_DATE) >= F.lit(first_day))
 
 
-def _output(df: DataFrame, contract: Contract, bronze: dict[str, Contract], **metadata) -> dg.Output:
-    """The contract-shaped output, refused if a column still carries PII that bronze classes as masked."""
+def _output(
+    df: DataFrame, contract: Contract, bronze: dict[str, Contract], start: float, **metadata
+) -> dg.Output:
+    """The contract-shaped output, refused if a column still carries PII that bronze classes as masked;
+    its metadata reports the compute since ``start`` (the IO manager adds the write)."""
     shaped = T.to_contract(df, contract)
     leaked = raw_pii_columns(shaped, bronze)
     if leaked:
         raise dg.Failure(f"{contract.name}: refusing to write unmasked PII column(s) {leaked}")
-    return dg.Output(shaped, metadata=metadata)
+    return dg.Output(shaped, metadata={**metadata, **compute_metrics(start)})
 
 
 # ------------------------------------------------------------------------------------------ assets
@@ -108,8 +112,9 @@ def build_silver_customers(contract: Contract, bronze: dict[str, Contract]) -> d
 
     @dg.asset(ins={"customers": dg.AssetIn(key=[BRONZE, "customers"])}, **_asset_kwargs(contract))
     def _customers(pii: PiiMasking, customers: DataFrame) -> dg.Output:
+        start = started()
         masked = pii.mask_contract_pii(customers, source)
-        return _output(T.silver_customers(masked), contract, bronze)
+        return _output(T.silver_customers(masked), contract, bronze, start)
 
     return _customers
 
@@ -119,8 +124,9 @@ def build_silver_products(contract: Contract, bronze: dict[str, Contract]) -> dg
 
     @dg.asset(ins={"products": dg.AssetIn(key=[BRONZE, "products"])}, **_asset_kwargs(contract))
     def _products(pii: PiiMasking, products: DataFrame) -> dg.Output:
+        start = started()
         masked = pii.mask_contract_pii(products, source)
-        return _output(T.silver_products(masked), contract, bronze)
+        return _output(T.silver_products(masked), contract, bronze, start)
 
     return _products
 
@@ -146,6 +152,7 @@ def build_silver_orders(
         orders: DataFrame,
         order_items: DataFrame,
     ) -> dg.Output:
+        start = started()
         _require_within_reach(contract.name, config.lookback_days, lookback_days)
         first_day = _window_start(context)
         reach = first_day - timedelta(days=config.lookback_days)
@@ -159,7 +166,7 @@ def build_silver_orders(
             )
         rows = T.silver_orders(headers, lines, first_day, config.lookback_days)
         return _output(
-            rows, contract, bronze, lookback_days=config.lookback_days, lines_without_header=unplaced
+            rows, contract, bronze, start, lookback_days=config.lookback_days, lines_without_header=unplaced
         )
 
     return _orders
@@ -175,9 +182,10 @@ def build_silver_behavior_events(contract: Contract, bronze: dict[str, Contract]
     def _behavior_events(
         config: BehaviorEventsConfig, pii: PiiMasking, behavior_events: DataFrame
     ) -> dg.Output:
+        start = started()
         masked = pii.mask_contract_pii(behavior_events, source)
         rows = T.silver_behavior_events(masked, config.session_inactivity_minutes)
-        return _output(rows, contract, bronze, session_inactivity_minutes=config.session_inactivity_minutes)
+        return _output(rows, contract, bronze, start, session_inactivity_minutes=config.session_inactivity_minutes)
 
     return _behavior_events
 
@@ -200,11 +208,12 @@ def build_silver_customer_activity(
         behavior_events: DataFrame,
         customers: DataFrame,
     ) -> dg.Output:
+        start = started()
         _require_within_reach(contract.name, config.customer_lookback_days, lookback_days)
         reach = _window_start(context) - timedelta(days=config.customer_lookback_days)
         rows = T.customer_activity(
             orders, behavior_events, _since(customers, reach), config.customer_lookback_days
         )
-        return _output(rows, contract, bronze, customer_lookback_days=config.customer_lookback_days)
+        return _output(rows, contract, bronze, start, customer_lookback_days=config.customer_lookback_days)
 
     return _customer_activity
