@@ -9,6 +9,7 @@ import dagster as dg
 from lakehouse.bronze import bronze_assets
 from lakehouse.gold.dimensions import dimension_assets
 from lakehouse.gold.facts import fact_assets
+from lakehouse.observability.json_logs import json_lines_logger
 from lakehouse.operations import operations_definitions
 from lakehouse.resources import build_resources
 from lakehouse.sensors import bronze_ingestion_definitions
@@ -27,5 +28,9 @@ def defs() -> dg.Definitions:
         dg.Definitions(assets=[*dimension_assets(), *fact_assets()]),
         bronze_ingestion_definitions(),
         operations_definitions(),
-        dg.Definitions(resources=build_resources(), executor=executor),
+        dg.Definitions(
+            resources=build_resources(),
+            executor=executor,
+            loggers={"console": dg.colored_console_logger, "json": json_lines_logger},
+        ),
     )
