@@ -1,0 +1,47 @@
+"""Data quality: Great Expectations 1.x suites as blocking, partition-scoped asset checks.
+
+* ``suites``: a table's suite as plain data, derived from its contract plus the expectations kept in
+  ``contracts/<layer>/<table>.expectations.json`` (severity ERROR | WARN and ``mostly`` per expectation).
+* ``validation``: validate a Spark DataFrame with GX on the engine; Data Docs under
+  ``$LAKEHOUSE_HOME/gx/data_docs`` (no Dagster here).
+* ``checks``: one ``great_expectations`` asset check per bronze, silver and gold table.
+
+See ``docs/quality.md``.
+"""
+
+from lakehouse.quality.checks import GREAT_EXPECTATIONS, build_quality_check, quality_checks
+from lakehouse.quality.suites import (
+    ExpectationsError,
+    ExpectationsFile,
+    ExpectationSpec,
+    Scope,
+    Severity,
+    Suite,
+    derive_expectations,
+    derive_suite,
+    load_expectations_file,
+    load_suite,
+    parse_expectations,
+)
+from lakehouse.quality.validation import ExpectationOutcome, SuiteOutcome, data_docs_dir, validate_frame
+
+__all__ = [
+    "GREAT_EXPECTATIONS",
+    "ExpectationOutcome",
+    "ExpectationSpec",
+    "ExpectationsError",
+    "ExpectationsFile",
+    "Scope",
+    "Severity",
+    "Suite",
+    "SuiteOutcome",
+    "build_quality_check",
+    "data_docs_dir",
+    "derive_expectations",
+    "derive_suite",
+    "load_expectations_file",
+    "load_suite",
+    "parse_expectations",
+    "quality_checks",
+    "validate_frame",
+]

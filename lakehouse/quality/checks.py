@@ -1,0 +1,171 @@
+"""One blocking ``great_expectations`` asset check per bronze, silver and gold table.
+
+Each check is a thin adapter: it reads the table the asset wrote (through the IO manager's
+``table_uri`` and the engine), keeps the days of the run's partition window (or the whole table when
+the suite's scope says so), validates them with the table's suite and returns one
+``AssetCheckResult``. Its severity comes from the data: a failed ERROR expectation fails the check
+with severity ERROR, which stops the assets downstream in the same run; failed WARN expectations only
+fail it with severity WARN, which blocks nothing.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse.contracts import load_contracts
+from lakehouse.io.storage import table_exists
+from lakehouse.quality.suites import PARTITION_COLUMN, Scope, Severity, Suite, load_suite
+from lakehouse.quality.validation import SuiteOutcome, validate_frame
+
+GREAT_EXPECTATIONS = "great_expectations"
+LAYERS = ("bronze", "silver", "gold")
+_DAGSTER_SEVERITY = {Severity.ERROR: dg.AssetCheckSeverity.ERROR, Severity.WARN: dg.AssetCheckSeverity.WARN}
+
+
+def quality_checks(assets: Sequence[dg.AssetsDefinition] | None = None) -> list[dg.AssetChecksDefinition]:
+    """A ``great_expectations`` check for every bronze, silver and gold table asset among ``assets``
+    (default: every asset of the three layers), partitioned as its asset is."""
+    if assets is None:
+        assets = _layer_assets()
+    contracts = load_contracts()
+    checks = []
+    for assets_def in assets:
+        for key in sorted(assets_def.keys, key=lambda k: k.to_user_string()):
+            contract = contracts.get(".".join(key.path))
+            if len(key.path) != 2 or key.path[0] not in LAYERS or contract is None:
+                continue
+            spec = assets_def.specs_by_key[key]
+            suite = load_suite(contract, partitioned=has_partition_column(spec))
+            checks.append(build_quality_check(suite, spec.partitions_def))
+    return checks
+
+
+def has_partition_column(spec: dg.AssetSpec) -> bool:
+    """Whether the asset's table carries ``_run_date``: a partitioned asset does, unless the column
+    schema it declares leaves it out (a dimension merged in place, such as gold/dim_product)."""
+    if spec.partitions_def is None:
+        return False
+    schema = spec.metadata.get("dagster/column_schema")
+    schema = getattr(schema, "schema", schema)  # a TableSchemaMetadataValue or the TableSchema itself
+    if isinstance(schema, dg.TableSchema):
+        return PARTITION_COLUMN in {column.name for column in schema.columns}
+    return True
+
+
+def build_quality_check(suite: Suite, partitions_def: dg.PartitionsDefinition | None) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey(list(suite.asset_key_path))
+    static_metadata: dict[str, Any] = {
+        "suite": suite.name,
+        "scope": suite.scope.value,
+        "expectations": len(suite.expectations),
+    }
+    if suite.contract_path is not None:
+        static_metadata["contract"] = dg.MetadataValue.path(str(suite.contract_path))
+    if suite.expectations_path is not None:
+        static_metadata["expectations_file"] = dg.MetadataValue.path(str(suite.expectations_path))
+
+    @dg.asset_check(
+        asset=key,
+        name=GREAT_EXPECTATIONS,
+        description=f"Great Expectations suite {suite.name} ({len(suite.expectations)} expectations, derived "
+        "from the contract plus its expectations file) on the "
+        + ("run's partition window." if suite.scope is Scope.PARTITION else "whole table."),
+        blocking=True,
+        required_resource_keys={"engine", "io_manager"},
+        partitions_def=partitions_def,
+        metadata=static_metadata,
+    )
+    def _great_expectations(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        return run_quality_check(context, suite)
+
+    return _great_expectations
+
+
+def run_quality_check(context: dg.AssetCheckExecutionContext, suite: Suite) -> dg.AssetCheckResult:
+    key = dg.AssetKey(list(suite.asset_key_path))
+    uri = context.resources.io_manager.table_uri(key.path)
+    if not table_exists(uri):
+        return dg.AssetCheckResult(
+            asset_key=key,
+            check_name=GREAT_EXPECTATIONS,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"no Delta table at {uri}: materialize {key.to_user_string()} first",
+        )
+    frame = context.resources.engine.spark_session.read.format("delta").load(uri)
+    if suite.scope is Scope.PARTITION:
+        window = context.partition_time_window
+        start, end = window.start.date(), window.end.date()
+        frame = in_window(frame, start, end)
+        scope = f"partitions [{start}, {end})"
+        run_name = f"{context.run.run_id}-{start}"
+    else:
+        scope = "whole table"
+        run_name = f"{context.run.run_id}-table"
+    outcome = validate_frame(frame, suite, run_name)
+    context.log.info(
+        f"{suite.name}: {len(outcome.results)} expectations on {outcome.rows} rows of the {scope}, "
+        f"{len(outcome.failed)} failed"
+    )
+    return check_result(outcome, key, scope)
+
+
+def in_window(frame: DataFrame, start: date, end: date) -> DataFrame:
+    """The rows of the days ``[start, end)``; a literal predicate, so Delta prunes the other partitions."""
+    column = F.col(PARTITION_COLUMN)
+    return frame.where((column >= F.lit(start)) & (column < F.lit(end)))
+
+
+def check_result(outcome: SuiteOutcome, key: dg.AssetKey, scope: str) -> dg.AssetCheckResult:
+    failed = outcome.failed
+    # A passing check carries the severity a failure of its suite could have.
+    could_block = any(spec.severity is Severity.ERROR for spec in outcome.suite.expectations)
+    severity = outcome.severity or (Severity.ERROR if could_block else Severity.WARN)
+    metadata: dict[str, Any] = {
+        "scope": scope,
+        "rows_validated": outcome.rows,
+        "expectations_evaluated": len(outcome.results),
+        "expectations_failed": len(failed),
+        "failed_expectations": dg.MetadataValue.json(
+            [{"id": r.spec.id, "severity": r.spec.severity.value, "unexpected_count": r.unexpected_count} for r in failed]
+        ),
+        "unexpected_counts": dg.MetadataValue.json(
+            {r.spec.id: r.unexpected_count for r in outcome.results if r.unexpected_count is not None}
+        ),
+        "failing_samples": dg.MetadataValue.json({r.spec.id: list(r.sample) for r in failed if r.sample}),
+        "expectation_results": dg.MetadataValue.json({r.spec.id: r.as_metadata() for r in outcome.results}),
+    }
+    if outcome.data_docs_path is not None:
+        metadata["data_docs"] = dg.MetadataValue.url(outcome.data_docs_path.as_uri())
+        metadata["data_docs_path"] = dg.MetadataValue.path(str(outcome.data_docs_path))
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=GREAT_EXPECTATIONS,
+        passed=outcome.success,
+        severity=_DAGSTER_SEVERITY[severity],
+        description=_describe(outcome, scope),
+        metadata=metadata,
+    )
+
+
+def _describe(outcome: SuiteOutcome, scope: str) -> str:
+    if outcome.success:
+        return f"{len(outcome.results)} expectations passed on {outcome.rows} rows ({scope})."
+    parts = []
+    for result in outcome.failed:
+        count = f", {result.unexpected_count} unexpected" if result.unexpected_count is not None else ""
+        parts.append(f"{result.spec.id} [{result.spec.severity.value}{count}]")
+    return f"{len(outcome.failed)} of {len(outcome.results)} expectations failed ({scope}): " + "; ".join(parts)
+
+
+def _layer_assets() -> list[dg.AssetsDefinition]:
+    from lakehouse.bronze import bronze_assets
+    from lakehouse.gold.dimensions import dimension_assets
+    from lakehouse.gold.facts import fact_assets
+    from lakehouse.silver import silver_assets
+
+    return [*bronze_assets(), *silver_assets(), *dimension_assets(), *fact_assets()]
