@@ -238,6 +238,207 @@ def dev(ctx: click.Context) -> None:
     os.execv(command[0], command)
 
 
+# -------------------------------------------------------------------------------------- operations
+
+
+def _table_key_or_error(key: str):
+    from lakehouse.operations import lake_table
+
+    try:
+        return lake_table(key)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="TABLE") from error
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+@cli.command()
+@click.option("--start", "start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="First day (a _run_date partition), included.")
+@click.option("--end", "end", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="Last day, included.")
+@click.option("--select", "select", multiple=True, metavar="LAYER/TABLE[+]",
+              help="Only these assets; a trailing + adds everything downstream (repeatable). Default: every asset.")
+@click.option("--continue-on-failure", is_flag=True,
+              help="Run the later days even after a day failed (default: stop, since later days build on it).")
+def backfill(start, end, select: tuple[str, ...], continue_on_failure: bool) -> None:
+    """Run lakehouse_daily_job for every day from --start to --end, oldest first, one run per day."""
+    from lakehouse.operations.runs import day_range, run_days
+
+    try:
+        days = day_range(start.date(), end.date())
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--start/--end") from error
+    console.print(f"[bold]backfill[/] {days[0]} to {days[-1]}: {len(days)} day(s), "
+                  f"{'assets ' + ', '.join(select) if select else 'every asset'}")
+    try:
+        results = run_days(days, select, progress=_progress, step=step, stop_on_failure=not continue_on_failure)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--select") from error
+    failed = [r for r in results if not r.success]
+    console.print(f"{len(results) - len(failed)} of {len(days)} day(s) succeeded")
+    if failed or len(results) < len(days):
+        raise click.ClickException(
+            f"backfill incomplete: {', '.join(r.day.isoformat() for r in failed)} failed; see the runs in the "
+            "Dagster UI (`lakehouse dev`), fix the cause and run the backfill again from the first failed day"
+        )
+
+
+@cli.group()
+def table() -> None:
+    """The lake's Delta tables (named <layer>/<table>): sizes, history, restore to a version."""
+
+
+@table.command("list")
+def table_list() -> None:
+    """Every Delta table of the lake: version, live files and bytes."""
+    from lakehouse.operations import lake_tables
+    from lakehouse.operations.tables import live_files, open_table
+
+    tables = lake_tables()
+    if not tables:
+        raise click.ClickException("the lake holds no tables yet: run `lakehouse demo` or `lakehouse backfill` first")
+    out = Table(header_style="bold")
+    for column in ("table", "version", "files", "size"):
+        out.add_column(column, justify="right" if column != "table" else "left")
+    for item in tables:
+        delta = open_table(item)
+        stats = live_files(delta)
+        out.add_row(item.key, str(delta.version()), f"{stats.files:,}", _human_bytes(stats.bytes))
+    console.print(out)
+
+
+@table.command("history")
+@click.argument("key", metavar="TABLE")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest versions to show.")
+def table_history(key: str, limit: int) -> None:
+    """A table's Delta versions, newest first, with the Dagster partition and run that wrote each."""
+    from lakehouse.operations import table_history as history
+    from lakehouse.operations.runs import local_instance, materialized_versions
+
+    item = _table_key_or_error(key)
+    entries = history(item, limit)
+    with local_instance() as instance:
+        written_by = materialized_versions(instance, item.asset_key_path)
+    out = Table(title=f"{item.key} ({item.uri})", header_style="bold")
+    for column in ("version", "time (UTC)", "operation", "rows / files", "partition", "run"):
+        out.add_column(column)
+    for entry in entries:
+        partition, run_id = written_by.get(entry.version, ("-", "-"))
+        if entry.operation == "RESTORE" or "lakehouse.restored_to" in entry.custom:
+            partition = f"restored to v{entry.custom.get('lakehouse.restored_to', entry.parameters.get('version', '?'))}"
+        out.add_row(
+            str(entry.version),
+            entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.operation,
+            _history_metrics(entry.metrics),
+            partition,
+            run_id[:8] if run_id != "-" else "-",
+        )
+    console.print(out)
+
+
+def _history_metrics(metrics: dict) -> str:
+    parts = []
+    for label, names in (
+        ("rows", ("numOutputRows", "num_inserted_rows", "numTargetRowsInserted")),
+        ("updated", ("numTargetRowsUpdated", "num_updated_rows")),
+        ("+files", ("numAddedFiles", "numFilesAdded", "numOutputFiles", "num_restored_file")),
+        ("-files", ("numRemovedFiles", "numFilesRemoved", "num_removed_file")),
+    ):
+        value = next((metrics[name] for name in names if name in metrics), None)
+        if value not in (None, 0, "0"):
+            parts.append(f"{label} {value}")
+    return ", ".join(parts) or "-"
+
+
+@table.command("restore")
+@click.argument("key", metavar="TABLE")
+@click.option("--version", "version", type=click.IntRange(min=0), required=True, help="The version to go back to.")
+@click.option("--reason", default=None, help="Why, recorded in the restore's commit.")
+def table_restore(key: str, version: int, reason: str | None) -> None:
+    """Make an earlier version the table's current content (a new version: a restore can be undone)."""
+    from lakehouse.operations import restore_table
+
+    item = _table_key_or_error(key)
+    with step(f"restoring {item.key} to version {version}"):
+        outcome = restore_table(item, version, reason)
+    console.print(
+        f"{item.key}: version {outcome.version_before} → [bold]{outcome.version_after}[/] "
+        f"(the content of version {outcome.restored_to}); undo with "
+        f"`lakehouse table restore {item.key} --version {outcome.version_before}`"
+    )
+
+
+@cli.group()
+def quarantine() -> None:
+    """The quarantine lane: rows that broke their bronze contract."""
+
+
+@quarantine.command("counts")
+@click.argument("tables", nargs=-1, metavar="[TABLE]...")
+def quarantine_counts(tables: tuple[str, ...]) -> None:
+    """Rows in bronze and in quarantine per source table and day, with the rules broken."""
+    from lakehouse.operations.quarantine import quarantine_days
+    from lakehouse.operations.tables import TableNotFound
+
+    try:
+        days = quarantine_days(list(tables) or None)
+    except TableNotFound as error:
+        raise click.ClickException(str(error)) from error
+    if not days:
+        raise click.ClickException("the lake holds no bronze tables yet: run `lakehouse demo` or `lakehouse backfill` first")
+    out = Table(header_style="bold")
+    for column in ("table", "day", "bronze", "quarantined", "rules broken"):
+        out.add_column(column, justify="right" if column in ("bronze", "quarantined") else "left")
+    for day in days:
+        rules = ", ".join(f"{rule} {count}" for rule, count in day.rules.most_common())
+        out.add_row(day.table, day.day.isoformat(), f"{day.bronze_rows:,}", f"{day.quarantined_rows:,}", rules or "-")
+    console.print(out)
+    console.print(f"{sum(d.quarantined_rows for d in days):,} row(s) quarantined in total")
+
+
+@cli.command()
+@click.option("--table", "tables", multiple=True, metavar="LAYER/TABLE", help="Only these tables (repeatable).")
+@click.option("--retention-hours", type=int, default=168, show_default=True,
+              help="Vacuum keeps files younger versions need for this long; at least 168 (7 days).")
+def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
+    """Compact (Z-order the facts by customer_key) and vacuum the lake's tables, as the weekly job does."""
+    from lakehouse.operations import LAYERS, MaintenancePlan, RetentionTooShort, maintain_table
+    from lakehouse.operations.jobs import tables_to_maintain
+    from lakehouse.settings import lake_root
+
+    try:
+        plan = MaintenancePlan(retention_hours=retention_hours)
+    except RetentionTooShort as error:
+        raise click.BadParameter(str(error), param_hint="--retention-hours") from error
+    chosen = tables_to_maintain(lake_root(), list(LAYERS), list(tables))
+    if not chosen:
+        raise click.ClickException("the lake holds no tables yet: run `lakehouse demo` or `lakehouse backfill` first")
+    out = Table(header_style="bold")
+    for column in ("table", "strategy", "files", "size", "vacuumed"):
+        out.add_column(column)
+    with step(f"maintaining {len(chosen)} table(s), vacuum retention {retention_hours} h"):
+        for item in chosen:
+            result = maintain_table(item, plan)
+            _progress(f"{item.key}: {result.strategy}, {result.live_before.files} → {result.live_after.files} files")
+            out.add_row(
+                item.key,
+                result.strategy,
+                f"{result.live_before.files:,} → {result.live_after.files:,}",
+                f"{_human_bytes(result.live_before.bytes)} → {_human_bytes(result.live_after.bytes)}",
+                f"{result.files_vacuumed:,}",
+            )
+    console.print(out)
+
+
 # -------------------------------------------------------------------------------------------- main
 
 
