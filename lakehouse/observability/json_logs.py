@@ -29,11 +29,11 @@ Where the logger writes (run config ``loggers: json: config: {output, path, log_
 
 Every line has ``timestamp`` (ISO 8601, UTC), ``level``, ``message``, ``logger``, ``run_id``, ``job``,
 ``step_key``, ``event_type`` (the ``DagsterEventType`` name, e.g. ``RUN_START``, ``STEP_START``,
-``ASSET_MATERIALIZATION``; null for a plain log message), ``asset_keys`` (the event's asset, else the assets
-the step materializes), ``partition`` (the event's partition, else the run's ``dagster/partition`` tag) and ``partition_range``
-(``{"start", "end"}`` of a single-run backfill) when known; materializations and check evaluations add their
-scalar ``metadata`` (row counts, bytes, durations...) and checks ``check_name``, ``passed``, ``severity``;
-failures add ``error``.
+``ASSET_MATERIALIZATION``; null for a plain log message), ``asset_keys`` (the event's asset, else the
+assets the step materializes), ``partition`` (the event's partition, else the run's ``dagster/partition``
+tag) and, for a single-run backfill, ``partition_range`` (``{"start", "end"}``). Materializations and
+check evaluations add their scalar ``metadata`` (row counts, bytes, durations...), checks ``check_name``,
+``passed`` and ``severity``; failures add ``error``.
 
 Dagster logs its own events at DEBUG (failures at ERROR), so the default threshold is DEBUG: the stream then
 holds what the run's event log holds. ``log_level: INFO`` keeps only messages and failures.
