@@ -53,7 +53,7 @@ def screenshots(tmp_path_factory) -> Path:
 @pytest.fixture(scope="package")
 def chromium() -> Iterator:
     """Debian's Chromium, headless, through Playwright. Missing Chromium is a failure, not a skip."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     if not CHROMIUM.exists():
         pytest.fail(
@@ -61,6 +61,7 @@ def chromium() -> Iterator:
             "(apt-get install chromium; .ci/run installs it)",
             pytrace=False,
         )
+    expect.set_options(timeout=15_000)  # pages query the webserver, which shares the machine with runs
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
