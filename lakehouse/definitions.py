@@ -9,6 +9,7 @@ import dagster as dg
 from lakehouse.bronze import bronze_assets
 from lakehouse.gold.dimensions import dimension_assets
 from lakehouse.gold.facts import fact_assets
+from lakehouse.lineage import with_lineage
 from lakehouse.observability.json_logs import json_lines_logger
 from lakehouse.operations import operations_definitions
 from lakehouse.resources import build_resources
@@ -23,9 +24,10 @@ def defs() -> dg.Definitions:
     # remote engine steps are thin clients and run in parallel processes.
     executor = dg.in_process_executor if deployment() is Deployment.LOCAL else dg.multiprocess_executor
     return dg.Definitions.merge(
-        dg.Definitions(assets=bronze_assets()),
-        dg.Definitions(assets=silver_assets()),
-        dg.Definitions(assets=[*dimension_assets(), *fact_assets()]),
+        # every materialization emits OpenLineage events (hooks on the assets: docs/lineage.md)
+        dg.Definitions(assets=with_lineage(bronze_assets())),
+        dg.Definitions(assets=with_lineage(silver_assets())),
+        dg.Definitions(assets=with_lineage([*dimension_assets(), *fact_assets()])),
         bronze_ingestion_definitions(),
         operations_definitions(),
         dg.Definitions(
