@@ -28,7 +28,7 @@ _DAGSTER_SEVERITY = {Severity.ERROR: dg.AssetCheckSeverity.ERROR, Severity.WARN:
 
 def quality_checks(assets: Sequence[dg.AssetsDefinition] | None = None) -> list[dg.AssetChecksDefinition]:
     """A ``great_expectations`` check for every bronze, silver and gold table asset among ``assets``
-    (default: every asset of the three layers), partitioned as its asset is."""
+    (default: every asset of the three layers)."""
     if assets is None:
         assets = _layer_assets()
     contracts = load_contracts()
@@ -40,7 +40,7 @@ def quality_checks(assets: Sequence[dg.AssetsDefinition] | None = None) -> list[
                 continue
             spec = assets_def.specs_by_key[key]
             suite = load_suite(contract, partitioned=has_partition_column(spec))
-            checks.append(build_quality_check(suite, spec.partitions_def))
+            checks.append(build_quality_check(suite))
     return checks
 
 
@@ -56,7 +56,9 @@ def has_partition_column(spec: dg.AssetSpec) -> bool:
     return True
 
 
-def build_quality_check(suite: Suite, partitions_def: dg.PartitionsDefinition | None) -> dg.AssetChecksDefinition:
+def build_quality_check(suite: Suite) -> dg.AssetChecksDefinition:
+    """The check of one table. It is not partitioned itself (partitioned checks are a Dagster preview):
+    in a partitioned run it validates the run's partition window, one day or a backfill range."""
     key = dg.AssetKey(list(suite.asset_key_path))
     static_metadata: dict[str, Any] = {
         "suite": suite.name,
@@ -76,7 +78,6 @@ def build_quality_check(suite: Suite, partitions_def: dg.PartitionsDefinition | 
         + ("run's partition window." if suite.scope is Scope.PARTITION else "whole table."),
         blocking=True,
         required_resource_keys={"engine", "io_manager"},
-        partitions_def=partitions_def,
         metadata=static_metadata,
     )
     def _great_expectations(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
@@ -97,13 +98,13 @@ def run_quality_check(context: dg.AssetCheckExecutionContext, suite: Suite) -> d
             description=f"no Delta table at {uri}: materialize {key.to_user_string()} first",
         )
     frame = context.resources.engine.spark_session.read.format("delta").load(uri)
-    if suite.scope is Scope.PARTITION:
+    if suite.scope is Scope.PARTITION and (context.has_partition_key or context.has_partition_key_range):
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         frame = in_window(frame, start, end)
         scope = f"partitions [{start}, {end})"
         run_name = f"{context.run.run_id}-{start}"
-    else:
+    else:  # a table-scoped suite, or a check run on its own, outside a partitioned run
         scope = "whole table"
         run_name = f"{context.run.run_id}-table"
     outcome = validate_frame(frame, suite, run_name)

@@ -212,7 +212,14 @@ def derive_suite(
         raise ExpectationsError(
             extra.path, [f"layer/table: {extra.layer}.{extra.table} does not match contract {contract.name}"]
         )
-    derived = derive_expectations(contract, partitioned)
+    partitioned = partitioned or contract.layer == "bronze"
+    scope = (extra.scope if extra is not None else None) or (Scope.PARTITION if partitioned else Scope.TABLE)
+    if scope is Scope.PARTITION and not partitioned:
+        raise ExpectationsError(
+            extra.path if extra else None,
+            [f"scope: {contract.name} has no {PARTITION_COLUMN} column to scope by; use scope 'table'"],
+        )
+    derived = derive_expectations(contract, partitioned, per_day=scope is Scope.PARTITION)
     if extra is not None:
         derived = _apply_settings(derived, extra)
         extra_ids = {spec.id for spec in extra.expectations}
@@ -222,13 +229,6 @@ def derive_suite(
                 extra.path, [f"expectations: id {i!r} is already derived from the contract" for i in clashes]
             )
     expectations = derived + (extra.expectations if extra is not None else ())
-    partitioned = partitioned or contract.layer == "bronze"
-    scope = (extra.scope if extra is not None else None) or (Scope.PARTITION if partitioned else Scope.TABLE)
-    if scope is Scope.PARTITION and not partitioned:
-        raise ExpectationsError(
-            extra.path if extra else None,
-            [f"scope: {contract.name} has no {PARTITION_COLUMN} column to scope by; use scope 'table'"],
-        )
     return Suite(
         layer=contract.layer,
         table=contract.table,
@@ -239,13 +239,21 @@ def derive_suite(
     )
 
 
-def derive_expectations(contract: Contract, partitioned: bool = True) -> tuple[ExpectationSpec, ...]:
-    """The expectations a contract implies, in contract order, every one ERROR."""
+def derive_expectations(
+    contract: Contract, partitioned: bool = True, per_day: bool = True
+) -> tuple[ExpectationSpec, ...]:
+    """The expectations a contract implies, in contract order, every one ERROR.
+
+    ``per_day``: keys are unique within each ``_run_date`` of the validated rows (a partition-scoped
+    suite: silver holds a key once per day, and a backfill window holds several days); a one-day window
+    validates exactly the contract's rule.
+    """
+    day = (PARTITION_COLUMN,) if per_day and partitioned else ()
     specs: list[ExpectationSpec] = [_table_columns(contract, partitioned)]
     specs += [_column_type(contract, c.name, c.type) for c in contract.columns]
     for rule in contract.rules:
-        specs += _from_rule(contract, rule)
-    specs += _primary_key(contract)
+        specs += _from_rule(contract, rule, day)
+    specs += _primary_key(contract, day)
     return tuple(specs)
 
 
@@ -277,7 +285,7 @@ def _column_type(contract: Contract, column: str, spark_type: str) -> Expectatio
     )
 
 
-def _from_rule(contract: Contract, rule) -> list[ExpectationSpec]:
+def _from_rule(contract: Contract, rule, day: tuple[str, ...] = ()) -> list[ExpectationSpec]:
     if isinstance(rule, NotNullRule):
         return [_spec(rule.id, "expect_column_values_to_not_be_null", {"column": rule.column}, rule.message)]
     if isinstance(rule, EnumRule):
@@ -298,7 +306,7 @@ def _from_rule(contract: Contract, rule) -> list[ExpectationSpec]:
     if isinstance(rule, RangeRule):
         return _from_range(rule)
     if isinstance(rule, UniqueRule):
-        return [_from_unique(contract, rule)]
+        return [_from_unique(contract, rule, day)]
     if isinstance(rule, ForeignKeyRule):
         return []
     raise TypeError(f"no expectation is derived for rule {rule!r}")  # pragma: no cover
@@ -332,11 +340,12 @@ def _pair_kwargs(greater: str, smaller: str) -> dict[str, Any]:
     return {"column_A": greater, "column_B": smaller, "or_equal": True, "ignore_row_if": "either_value_is_missing"}
 
 
-def _from_unique(contract: Contract, rule: UniqueRule) -> ExpectationSpec:
+def _from_unique(contract: Contract, rule: UniqueRule, day: tuple[str, ...] = ()) -> ExpectationSpec:
+    columns = rule.columns + tuple(c for c in day if c not in rule.columns)
     if contract.layer != "bronze":
-        return _unique_spec(rule.id, rule.columns, rule.message)
+        return _unique_spec(rule.id, columns, rule.message)
     # Bronze keeps exact redeliveries (same row image); only *different* images sharing a key conflict.
-    keys = ", ".join(_quoted(c) for c in rule.columns)
+    keys = ", ".join(_quoted(c) for c in columns)
     present = " AND ".join(f"{_quoted(c)} IS NOT NULL" for c in rule.columns)
     image = f"sha2(to_json(struct({', '.join(_quoted(c) for c in contract.column_names)})), 256)"
     query = (
@@ -351,7 +360,7 @@ def _from_unique(contract: Contract, rule: UniqueRule) -> ExpectationSpec:
     )
 
 
-def _primary_key(contract: Contract) -> list[ExpectationSpec]:
+def _primary_key(contract: Contract, day: tuple[str, ...] = ()) -> list[ExpectationSpec]:
     """Silver and gold keys are unique; a bronze key is not (a row per version, see its unique rule)."""
     if contract.layer == "bronze":
         return []
@@ -360,9 +369,8 @@ def _primary_key(contract: Contract) -> list[ExpectationSpec]:
     )
     if covered:
         return []
-    return [
-        _unique_spec(PRIMARY_KEY_UNIQUE_ID, contract.primary_key, f"the primary key {list(contract.primary_key)} is unique")
-    ]
+    columns = contract.primary_key + tuple(c for c in day if c not in contract.primary_key)
+    return [_unique_spec(PRIMARY_KEY_UNIQUE_ID, columns, f"the primary key {list(contract.primary_key)} is not unique")]
 
 
 def _unique_spec(expectation_id: str, columns: tuple[str, ...], message: str) -> ExpectationSpec:
@@ -528,6 +536,8 @@ def _describe(error) -> str:
             return "; ".join(
                 f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})" for key in unknown
             )
+    if error.validator == "not" and error.schema.get("description"):
+        return f"{field_path(path)}: {error.schema['description']}"  # the rule in words, not the instance
     return f"{field_path(path)}: {error.message}"
 
 
