@@ -25,6 +25,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOTS_ENV_VAR = "LAKEHOUSE_UI_SCREENSHOTS"
+SCREENSHOTS_KEY = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="package")
@@ -36,17 +37,19 @@ def dagster_webserver(local_services, generated_sources, tmp_path_factory) -> It
         DEPLOYMENT_ENV_VAR: Deployment.LOCAL.value,
         LAKE_ROOT_ENV_VAR: str(workdir / "lake"),
     }
-    with running_webserver(free_port(), dagster_home(workdir / "dagster_home"), workdir / "webserver.log", env) as server:
+    home = dagster_home(workdir / "dagster_home")
+    with running_webserver(free_port(), home, workdir / "webserver.log", env) as server:
         print(f"\ndagster-webserver at {server.url}, log {server.log}")
         yield server
 
 
 @pytest.fixture(scope="package")
-def screenshots(tmp_path_factory) -> Path:
+def screenshots(tmp_path_factory, pytestconfig) -> Path:
+    """``$LAKEHOUSE_UI_SCREENSHOTS`` or a directory under pytest's temp root; named in the terminal summary."""
     configured = os.environ.get(SCREENSHOTS_ENV_VAR)
     directory = Path(configured) if configured else tmp_path_factory.mktemp("ui-screenshots")
     directory.mkdir(parents=True, exist_ok=True)
-    print(f"\nUI screenshots in {directory}")
+    pytestconfig.stash[SCREENSHOTS_KEY] = directory
     return directory
 
 
@@ -90,3 +93,9 @@ def pytest_runtest_makereport(item, call):
         server = item.funcargs.get("dagster_webserver")
         if server is not None:
             report.sections.append((f"dagster-webserver log ({server.log})", server.log_text()))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    directory = config.stash.get(SCREENSHOTS_KEY, None)
+    if directory is not None:
+        terminalreporter.write_line(f"UI screenshots in {directory}")

@@ -1,4 +1,4 @@
-"""``dagster-webserver`` on the repository's ``workspace.yaml``, in its own process, and a small GraphQL client.
+"""``dagster-webserver`` on the repository's ``workspace.yaml`` in its own process, and small GraphQL helpers.
 
 The server gets a scratch ``DAGSTER_HOME`` whose instance launches runs straight away (no daemon), so a run
 started from the UI or the API executes in its own process against the same local services and lake.
@@ -133,7 +133,8 @@ def _wait_until_loaded(server: Webserver, process: subprocess.Popen, timeout: fl
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise WebserverError(
-                f"dagster-webserver exited with code {process.returncode}; log {server.log}:\n{server.log_text()}"
+                f"dagster-webserver exited with code {process.returncode}; "
+                f"log {server.log}:\n{server.log_text()}"
             )
         try:
             requests.get(f"{server.url}/server_info", timeout=2).raise_for_status()
@@ -152,7 +153,8 @@ def _wait_until_loaded(server: Webserver, process: subprocess.Popen, timeout: fl
             return
         time.sleep(0.25)
     raise WebserverError(
-        f"dagster-webserver did not load {LOCATION_NAME!r} within {timeout}s; log {server.log}:\n{server.log_text()}"
+        f"dagster-webserver did not load {LOCATION_NAME!r} within {timeout}s; "
+        f"log {server.log}:\n{server.log_text()}"
     )
 
 
@@ -245,7 +247,9 @@ def wait_for_run(server: Webserver, run_id: str, timeout: float = 180.0) -> dict
         if run["status"] in FINISHED:
             return run
         if time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} still {run['status']} after {timeout}s\n{run_failures(server, run_id)}")
+            raise TimeoutError(
+                f"run {run_id} still {run['status']} after {timeout}s\n{run_failures(server, run_id)}"
+            )
         time.sleep(0.5)
 
 
