@@ -175,13 +175,13 @@ def _lineage_reference_problems(contract: Contract, contracts: Mapping[str, Cont
             upstream = contracts.get(ref.table_name)
             if upstream is None:
                 problems.append(f"{at}: {str(ref)!r} names no contract ({ref.table_name} is not defined)")
-            elif ref.column not in upstream.column_names and ref.column not in _lineage_metadata_columns(upstream):
+            elif ref.column not in (*upstream.column_names, *_lineage_metadata_columns(upstream)):
                 problems.append(f"{at}: {str(ref)!r} is not a column of {ref.table_name}")
     return problems
 
 
 def _lineage_metadata_columns(contract: Contract) -> tuple[str, ...]:
-    """Columns a table has besides its contract's: bronze's metadata columns, the partition column elsewhere."""
+    """Columns a table has besides its contract's: bronze's metadata columns, elsewhere the partition."""
     return METADATA_COLUMNS if contract.layer == "bronze" else ("_run_date",)
 
 

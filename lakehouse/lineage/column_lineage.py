@@ -51,7 +51,10 @@ def column_lineage_facet(
             dataset = dataset_of(ref)
             inputs.append(
                 InputField(
-                    namespace=dataset.namespace, name=dataset.name, field=ref.column, transformations=[transformation]
+                    namespace=dataset.namespace,
+                    name=dataset.name,
+                    field=ref.column,
+                    transformations=[transformation],
                 )
             )
         fields[column] = Fields(inputFields=inputs)

@@ -125,6 +125,7 @@ def step_run_events(
         if step.succeeded and written is None:
             continue
         run_id = asset_run_id(step, asset.key_path)
+        failed = not step.succeeded
         job = _job(asset, namespace, producer)
         inputs = [InputDataset(namespace=d.namespace, name=d.name) for d in asset.inputs]
         events.append(
@@ -142,7 +143,7 @@ def step_run_events(
             RunEvent(
                 eventType=RunState.COMPLETE if step.succeeded else RunState.FAIL,
                 eventTime=_iso(step.finished_at),
-                run=Run(runId=run_id, facets=_run_facets(step, namespace, producer, failed=not step.succeeded)),
+                run=Run(runId=run_id, facets=_run_facets(step, namespace, producer, failed=failed)),
                 job=job,
                 inputs=inputs,
                 outputs=[_output(asset, written, step.checks.get(asset.key_path, ()), producer)],
@@ -233,7 +234,8 @@ def _output(
     if written is not None and any(
         v is not None for v in (written.row_count, written.bytes_written, written.files_written)
     ):
-        output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+        statistics = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet
+        output_facets["outputStatistics"] = statistics(
             rowCount=written.row_count,
             size=written.bytes_written,
             fileCount=written.files_written,

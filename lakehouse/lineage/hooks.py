@@ -150,7 +150,8 @@ class _AssetsPlan:
 
     @property
     def source_systems(self) -> set[str]:
-        return {a.source_table.split("://", 1)[0] for a in self.assets if a.source_table and "://" in a.source_table}
+        tables = [a.source_table for a in self.assets if a.source_table and "://" in a.source_table]
+        return {table.split("://", 1)[0] for table in tables}
 
 
 # ------------------------------------------------------------------------------------------ the hook
@@ -176,8 +177,10 @@ def emit_step_lineage(context: dg.HookContext, plan: _AssetsPlan, namespace: str
 
 def step_outcome(context: dg.HookContext) -> StepOutcome:
     """The step's latest attempt, from its events in the instance's event log."""
-    entries = [e for e in context.instance.all_logs(context.run_id, of_type=_STEP_EVENTS) if e.step_key == context.step_key]
-    starts = [i for i, e in enumerate(entries) if e.dagster_event.event_type == dg.DagsterEventType.STEP_START]
+    logs = context.instance.all_logs(context.run_id, of_type=_STEP_EVENTS)
+    entries = [e for e in logs if e.step_key == context.step_key]
+    start = dg.DagsterEventType.STEP_START
+    starts = [i for i, e in enumerate(entries) if e.dagster_event.event_type is start]
     attempt_entries = entries[starts[-1] :] if starts else entries
     started = attempt_entries[0].timestamp if attempt_entries else datetime.now(timezone.utc).timestamp()
     finished = None
@@ -314,7 +317,11 @@ def _nominal_window(partitions: Sequence[str], tags: Mapping[str, str]) -> tuple
     if not days:
         days = [
             tags[name]
-            for name in ("dagster/partition", "dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+            for name in (
+                "dagster/partition",
+                "dagster/asset_partition_range_start",
+                "dagster/asset_partition_range_end",
+            )
             if name in tags
         ]
     if not days or not all(_DAY.match(day) for day in days):

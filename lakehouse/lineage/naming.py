@@ -17,7 +17,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 _REDSHIFT_ENDPOINT = re.compile(
-    r"^(?P<cluster>[^.]+)\.[^.]+\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.redshift(?:-serverless)?\.amazonaws\.com$",
+    r"^(?P<cluster>[^.]+)\.[^.]+\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+    r"\.redshift(?:-serverless)?\.amazonaws\.com$",
     re.IGNORECASE,
 )
 

@@ -38,7 +38,9 @@ def validation_errors(event: dict[str, Any]) -> list[str]:
     core, facet_schemas, registry = _schemas()
     problems = [
         f"event {'/'.join(map(str, e.absolute_path))}: {e.message}"
-        for e in Draft202012Validator(core, registry=registry).iter_errors(event)
+        for e in Draft202012Validator(
+            core, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+        ).iter_errors(event)
     ]
     for where, facets in _facet_groups(event):
         for key, facet in facets.items():
@@ -46,7 +48,9 @@ def validation_errors(event: dict[str, Any]) -> list[str]:
             if schema is None:
                 problems.append(f"{where}.{key}: no schema for this facet in {SPEC_DIR}")
                 continue
-            validator = Draft202012Validator(schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            validator = Draft202012Validator(
+                schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
             problems.extend(
                 f"{where}.{key} {'/'.join(map(str, e.absolute_path))}: {e.message}"
                 for e in validator.iter_errors({key: facet})

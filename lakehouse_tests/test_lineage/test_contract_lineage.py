@@ -56,7 +56,8 @@ def _edit_column(root, table, column, **changes):
 
 def test_a_reference_to_an_unknown_column_is_named(contracts_copy):
     _edit_column(contracts_copy, "silver/customers", "city", lineage=["bronze/customers.town"])
-    with pytest.raises(ContractError, match=r"columns\[6\]\.lineage\[0\]: 'bronze/customers.town' is not a column of bronze.customers"):
+    expected = r"columns\[6\]\.lineage\[0\]: 'bronze/customers.town' is not a column of bronze.customers"
+    with pytest.raises(ContractError, match=expected):
         load_contracts(contracts_copy)
 
 
@@ -76,7 +77,9 @@ def test_lineage_needs_a_transformation_and_a_well_formed_reference(contracts_co
     _edit_column(contracts_copy, "silver/products", "sku", transformation=None)
     with pytest.raises(ContractError, match=r"columns\[1\]: .transformation. is a dependency of .lineage."):
         load_contracts(contracts_copy)
-    _edit_column(contracts_copy, "silver/products", "sku", transformation="identity", lineage=["products.sku"])
+    _edit_column(
+        contracts_copy, "silver/products", "sku", transformation="identity", lineage=["products.sku"]
+    )
     with pytest.raises(ContractError, match=r"does not match"):
         load_contracts(contracts_copy)
 

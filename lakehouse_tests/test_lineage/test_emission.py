@@ -14,6 +14,7 @@ from deltalake import DeltaTable
 from lakehouse.bronze.checks import BRONZE_CHECKS
 from lakehouse.contracts import load_contracts
 from lakehouse.lineage import with_lineage
+from lakehouse.partitions import daily_partitions
 from lakehouse_tests.test_lineage.conftest import lake_resources, lakehouse_assets
 from lakehouse_tests.test_lineage.openlineage_spec import validation_errors
 
@@ -29,7 +30,7 @@ SELECTION = [
 ]
 
 
-@dg.asset(key=PROBE_KEY, deps=[dg.AssetKey(["silver", "customers"])], partitions_def=dg.DailyPartitionsDefinition("2026-01-01"))
+@dg.asset(key=PROBE_KEY, deps=[dg.AssetKey(["silver", "customers"])], partitions_def=daily_partitions)
 def lineage_probe() -> None:
     raise RuntimeError("the probe fails on purpose")
 
@@ -108,10 +109,11 @@ def test_event_times_come_from_the_dagster_events(customers_run):
     _, events, _, materialized_at = customers_run
     assert len(materialized_at) == 4
     for event in events:
+        at = datetime.fromisoformat(event["eventTime"]).timestamp()
         if event["eventType"] == "START" and event["job"]["name"] in materialized_at:
-            assert datetime.fromisoformat(event["eventTime"]).timestamp() <= materialized_at[event["job"]["name"]]
+            assert at <= materialized_at[event["job"]["name"]]
         if event["eventType"] == "COMPLETE":
-            assert datetime.fromisoformat(event["eventTime"]).timestamp() >= materialized_at[event["job"]["name"]]
+            assert at >= materialized_at[event["job"]["name"]]
 
 
 def test_parent_is_the_dagster_run(customers_run):
@@ -157,12 +159,14 @@ def test_schema_and_output_statistics(customers_run):
     result, events, lake, _ = customers_run
     contracts = load_contracts()
     metadata = {
-        e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
     }
     for layer, table in (("silver", "customers"), ("gold", "dim_customer"), ("bronze", "customers")):
         output = _terminal(events, f"{layer}.{table}")["outputs"][0]
         fields = [f["name"] for f in output["facets"]["schema"]["fields"]]
-        assert fields[: len(contracts[f"{layer}.{table}"].columns)] == list(contracts[f"{layer}.{table}"].column_names)
+        declared = contracts[f"{layer}.{table}"].column_names
+        assert tuple(fields[: len(declared)]) == declared
         materialized = metadata[f"{layer}/{table}"]
         statistics = output["outputFacets"]["outputStatistics"]
         assert statistics["rowCount"] == materialized["dagster/row_count"].value > 0
@@ -172,7 +176,8 @@ def test_schema_and_output_statistics(customers_run):
             assert "size" not in statistics
         assert output["facets"]["version"]["datasetVersion"] == str(materialized["delta_version"].value)
     silver_rows = DeltaTable(str(lake / "silver" / "customers")).to_pyarrow_table().num_rows
-    assert _terminal(events, "silver.customers")["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == silver_rows
+    silver = _terminal(events, "silver.customers")["outputs"][0]
+    assert silver["outputFacets"]["outputStatistics"]["rowCount"] == silver_rows
 
 
 def test_column_lineage_of_silver_and_gold(customers_run):
@@ -198,12 +203,17 @@ def test_data_quality_assertions_from_the_checks(customers_run):
     result, events, _, _ = customers_run
     evaluations = defaultdict(dict)
     for evaluation in result.get_asset_check_evaluations():
-        evaluations[evaluation.asset_key.to_user_string().replace("/", ".")][evaluation.check_name] = evaluation.passed
-    bronze = _terminal(events, "bronze.customers")["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]
+        job = evaluation.asset_key.to_user_string().replace("/", ".")
+        evaluations[job][evaluation.check_name] = evaluation.passed
+
+    def assertions(job):
+        return _terminal(events, job)["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]
+
+    bronze = assertions("bronze.customers")
     assert {a["assertion"]: a["success"] for a in bronze} == evaluations["bronze.customers"]
     assert set(evaluations["bronze.customers"]) == set(BRONZE_CHECKS)
     assert {a["severity"] for a in bronze} <= {"error", "warn"}
-    gold = _terminal(events, "gold.dim_customer")["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]
+    gold = assertions("gold.dim_customer")
     assert {a["assertion"]: a["success"] for a in gold} == evaluations["gold.dim_customer"]
     assert len(gold) == 4
     for event in events:
@@ -220,5 +230,6 @@ def test_a_failing_asset_gets_a_fail_event_with_its_error(customers_run):
     assert "the probe fails on purpose" in error["message"]
     assert error["programmingLanguage"] == "python"
     assert "RuntimeError" in error["stackTrace"]
-    assert [(d["namespace"], d["name"]) for d in fail["inputs"]] == [("file", str((lake / "silver" / "customers").resolve()))]
+    silver = ("file", str((lake / "silver" / "customers").resolve()))
+    assert [(d["namespace"], d["name"]) for d in fail["inputs"]] == [silver]
     assert "outputStatistics" not in fail["outputs"][0].get("outputFacets", {})

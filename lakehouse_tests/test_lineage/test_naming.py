@@ -11,7 +11,9 @@ def test_a_local_delta_table_is_the_file_namespace_and_its_absolute_path(tmp_pat
     assert table_dataset(str(tmp_path / "lake" / "silver" / "customers")) == DatasetName(
         "file", str(tmp_path / "lake" / "silver" / "customers")
     )
-    assert table_dataset("lake/gold/dim_date") == DatasetName("file", str(tmp_path / "lake" / "gold" / "dim_date"))
+    assert table_dataset("lake/gold/dim_date") == DatasetName(
+        "file", str(tmp_path / "lake" / "gold" / "dim_date")
+    )
     assert table_dataset(f"file://{tmp_path}/lake/bronze/orders") == DatasetName(
         "file", str(tmp_path / "lake" / "bronze" / "orders")
     )
@@ -21,7 +23,9 @@ def test_an_s3_delta_table_is_the_bucket_namespace_and_its_key():
     assert table_dataset("s3://acme-lake/prod/lake/gold/fact_orders") == DatasetName(
         "s3://acme-lake", "prod/lake/gold/fact_orders"
     )
-    assert table_dataset("s3a://acme-lake/lake/bronze/orders/") == DatasetName("s3://acme-lake", "lake/bronze/orders")
+    assert table_dataset("s3a://acme-lake/lake/bronze/orders/") == DatasetName(
+        "s3://acme-lake", "lake/bronze/orders"
+    )
     with pytest.raises(ValueError, match="no bucket"):
         table_dataset("s3:///lake/bronze/orders")
     with pytest.raises(ValueError, match="no OpenLineage naming"):

@@ -67,7 +67,9 @@ def marquez_like_server() -> Iterator[tuple[str, list]]:
         thread.join(timeout=10)
 
 
-def test_http_transport_posts_every_event_to_the_lineage_endpoint(run_calendar, marquez_like_server, monkeypatch):
+def test_http_transport_posts_every_event_to_the_lineage_endpoint(
+    run_calendar, marquez_like_server, monkeypatch
+):
     url, received = marquez_like_server
     monkeypatch.setenv("OPENLINEAGE_URL", url)  # the Marquez default endpoint is api/v1/lineage
     result, _ = run_calendar()
@@ -109,7 +111,8 @@ def test_console_transport_logs_the_events(run_calendar, caplog, monkeypatch):
     with caplog.at_level(logging.INFO, logger="openlineage.client.transport.console"):
         result, _ = run_calendar()
     assert result.success
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "openlineage.client.transport.console"]
+    console = "openlineage.client.transport.console"
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == console]
     assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
     for event in events:
         assert validation_errors(event) == []
