@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 
 LAYERS = ("bronze", "quarantine", "silver", "gold")
 ASSET = "bronze/customers"
+WRITTEN_WITH = "quarantine/customers"  # the same multi-asset writes both
 PARTITION = "2026-01-01"
 RUN_TIMEOUT_S = 180
 # launching waits for the run's process to start; the machine may be busy
@@ -54,7 +55,7 @@ def test_materialize_a_partition_and_read_its_checks(page: Page, dagster_webserv
     # 3. Materialize: the multi-asset also writes quarantine/customers, which the UI asks to confirm.
     page.get_by_role("button", name="Materialize…").click()
     dialog = page.get_by_role("dialog").filter(has_text="Additional assets will be materialized")
-    expect(dialog.get_by_role("link", name="quarantine / customers")).to_be_visible()
+    expect(dialog.get_by_role("link", name=WRITTEN_WITH.replace("/", " / "))).to_be_visible()
     steps.shot("additional-assets")
     dialog.get_by_role("button", name="Confirm").click()
 
@@ -78,6 +79,9 @@ def test_materialize_a_partition_and_read_its_checks(page: Page, dagster_webserv
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}"))
     run_id = re.search(r"/runs/([0-9a-f-]{36})", page.url).group(1)
     expect(page.get_by_text(f"partition: {PARTITION}")).to_be_visible()
+    expect(page.get_by_text("2 assets", exact=True)).to_be_visible()
+    checks_in_run = len(asset.checks) + len(assets[WRITTEN_WITH].checks)
+    expect(page.get_by_text(f"{checks_in_run} checks", exact=True)).to_be_visible()
     steps.shot("run-started")
     run = wait_for_run(dagster_webserver, run_id, timeout=RUN_TIMEOUT_S)
     assert run["status"] == "SUCCESS", run_failures(dagster_webserver, run_id)

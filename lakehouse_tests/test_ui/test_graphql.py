@@ -73,7 +73,7 @@ def test_every_layer_is_a_group_of_the_asset_graph(assets):
     assert bronze and {a.key[1] for a in assets.values() if a.group == "quarantine"} == bronze
 
 
-def test_the_selected_assets_have_blocking_checks(assets):
+def test_the_selected_assets_are_partitioned_and_checked(assets):
     assert all(path in assets for path in SELECTION)
     assert assets["bronze/customers"].checks, "bronze/customers declares no checks"
     assert all(assets[path].partitioned for path in SELECTION)
