@@ -12,6 +12,7 @@ from lakehouse.gold.facts import fact_assets
 from lakehouse.lineage import with_lineage
 from lakehouse.observability.json_logs import json_lines_logger
 from lakehouse.operations import operations_definitions
+from lakehouse.quality import quality_checks
 from lakehouse.resources import build_resources
 from lakehouse.sensors import bronze_ingestion_definitions
 from lakehouse.silver.definitions import silver_assets
@@ -28,6 +29,8 @@ def defs() -> dg.Definitions:
         dg.Definitions(assets=with_lineage(bronze_assets())),
         dg.Definitions(assets=with_lineage(silver_assets())),
         dg.Definitions(assets=with_lineage([*dimension_assets(), *fact_assets()])),
+        # a blocking great_expectations check per bronze, silver and gold table (docs/quality.md)
+        dg.Definitions(asset_checks=quality_checks()),
         bronze_ingestion_definitions(),
         operations_definitions(),
         dg.Definitions(

@@ -51,6 +51,7 @@ EXPECTED_CHECKS = sorted(
         "gold/fact_orders:foreign_keys_resolve",
         "gold/fact_orders:reconciles_with_silver",
     ]
+    + [f"{table}:great_expectations" for table in EXPECTED_ASSET_KEYS if not table.startswith("quarantine/")]
 )
 
 
