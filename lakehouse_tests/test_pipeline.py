@@ -13,6 +13,7 @@ from lakehouse.gold.dimensions import dimension_assets
 from lakehouse.gold.facts import fact_assets
 from lakehouse.governance import PiiMasking
 from lakehouse.io import DeltaSparkIOManager
+from lakehouse.quality import quality_checks
 from lakehouse.services.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
 
@@ -31,6 +32,7 @@ def pipeline(engine, local_services, generated_sources, tmp_path_factory):
         "pii": PiiMasking(salt="pipeline-test-salt", allow_development_salt=True),
     }
     assets = [*bronze_assets(), *silver_assets(), *dimension_assets(), *fact_assets()]
+    assets += quality_checks(assets)
     results = []
     with dg.DagsterInstance.ephemeral() as instance:
         for day in DAYS:
@@ -45,7 +47,7 @@ def test_every_day_runs_and_every_check_passes(pipeline):
     assert [r.success for r in results] == [True] * len(DAYS)
     for result in results:
         evaluations = result.get_asset_check_evaluations()
-        assert len(evaluations) == 32
+        assert len(evaluations) == 47  # 32 contract and integrity checks, 15 great_expectations suites
         assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
 
 
