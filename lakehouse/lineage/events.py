@@ -106,8 +106,42 @@ class StepOutcome:
 def asset_run_id(step: StepOutcome, key_path: Sequence[str]) -> str:
     """The OpenLineage run id of one asset's materialization attempt: the same for its START and its
     COMPLETE or FAIL, time-ordered (UUIDv7) by the step's start."""
-    data = f"{step.dagster_run_id}/{step.step_key}/{step.attempt}/{'/'.join(key_path)}".encode()
-    return str(generate_static_uuid(step.started_at, data))
+    return materialization_run_id(step.dagster_run_id, step.step_key, step.attempt, step.started_at, key_path)
+
+
+def materialization_run_id(
+    dagster_run_id: str, step_key: str, attempt: int, started_at: datetime, key_path: Sequence[str]
+) -> str:
+    data = f"{dagster_run_id}/{step_key}/{attempt}/{'/'.join(key_path)}".encode()
+    return str(generate_static_uuid(started_at, data))
+
+
+def checks_run_event(
+    asset: AssetLineage,
+    run_id: str,
+    event_time: datetime,
+    checks: Sequence[CheckOutcome],
+    parent: tuple[str, str],
+    namespace: str,
+    producer: str = PRODUCER,
+) -> RunEvent:
+    """An ``OTHER`` event adding the results of checks that ran in steps of their own to the run of the
+    asset's materialization (``run_id``); ``parent`` is the Dagster (job name, run id)."""
+    parent_facet = _parent_facet(*parent, namespace, producer)
+    return RunEvent(
+        eventType=RunState.OTHER,
+        eventTime=_iso(event_time),
+        run=Run(runId=run_id, facets={"parent": parent_facet}),
+        job=_job(asset, namespace, producer),
+        outputs=[
+            OutputDataset(
+                namespace=asset.output.namespace,
+                name=asset.output.name,
+                facets={"dataQualityAssertions": _assertions(checks, producer)},
+            )
+        ],
+        producer=producer,
+    )
 
 
 def step_run_events(
@@ -167,17 +201,7 @@ def _job(asset: AssetLineage, namespace: str, producer: str) -> Job:
 
 
 def _run_facets(step: StepOutcome, namespace: str, producer: str, failed: bool) -> dict:
-    facets: dict = {
-        "parent": parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=step.dagster_run_id),
-            job=parent_run.Job(namespace=namespace, name=step.dagster_job_name),
-            root=parent_run.Root(
-                run=parent_run.RootRun(runId=step.dagster_run_id),
-                job=parent_run.RootJob(namespace=namespace, name=step.dagster_job_name),
-            ),
-            producer=producer,
-        )
-    }
+    facets: dict = {"parent": _parent_facet(step.dagster_job_name, step.dagster_run_id, namespace, producer)}
     if step.nominal_window is not None:
         start, end = step.nominal_window
         facets["nominalTime"] = nominal_time_run.NominalTimeRunFacet(
@@ -195,6 +219,36 @@ def _run_facets(step: StepOutcome, namespace: str, producer: str, failed: bool) 
             producer=producer,
         )
     return facets
+
+
+def _parent_facet(job_name: str, run_id: str, namespace: str, producer: str) -> parent_run.ParentRunFacet:
+    return parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=run_id),
+        job=parent_run.Job(namespace=namespace, name=job_name),
+        root=parent_run.Root(
+            run=parent_run.RootRun(runId=run_id),
+            job=parent_run.RootJob(namespace=namespace, name=job_name),
+        ),
+        producer=producer,
+    )
+
+
+def _assertions(
+    checks: Sequence[CheckOutcome], producer: str
+) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
+    return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+        assertions=[
+            data_quality_assertions_dataset.Assertion(
+                assertion=check.name,
+                success=check.passed,
+                severity=check.severity,
+                name=check.name,
+                description=check.description,
+            )
+            for check in checks
+        ],
+        producer=producer,
+    )
 
 
 def _output(
@@ -217,19 +271,7 @@ def _output(
             datasetVersion=written.version, producer=producer
         )
     if checks:
-        facets["dataQualityAssertions"] = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
-            assertions=[
-                data_quality_assertions_dataset.Assertion(
-                    assertion=check.name,
-                    success=check.passed,
-                    severity=check.severity,
-                    name=check.name,
-                    description=check.description,
-                )
-                for check in checks
-            ],
-            producer=producer,
-        )
+        facets["dataQualityAssertions"] = _assertions(checks, producer)
     output_facets: dict = {}
     if written is not None and any(
         v is not None for v in (written.row_count, written.bytes_written, written.files_written)

@@ -39,6 +39,8 @@ from lakehouse.lineage.events import (
     SchemaField,
     StepOutcome,
     Written,
+    checks_run_event,
+    materialization_run_id,
     step_run_events,
 )
 from lakehouse.lineage.naming import DatasetName, redshift_dataset, snowflake_dataset, table_dataset
@@ -68,14 +70,23 @@ def with_lineage(assets: Iterable[Any], namespace: str | None = None) -> list[An
     """The assets with lineage hooks and ``dagster/column_lineage`` metadata; anything that is not an
     ``AssetsDefinition`` (specs, source assets) passes through unchanged.
 
+    Asset checks that run in steps of their own (``AssetChecksDefinition``) may be passed too: their
+    results are sent as an ``OTHER`` event of the run of the asset's materialization, when the asset was
+    materialized earlier in the same Dagster run.
+
     ``namespace`` overrides the OpenLineage namespace of the jobs (default: ``$OPENLINEAGE_NAMESPACE``,
     else ``lakehouse``), read when a step ends.
     """
     contracts = {_key_path_of(c): c for c in load_contracts().values()}
-    return [
-        _with_lineage(asset, contracts, namespace) if isinstance(asset, dg.AssetsDefinition) else asset
-        for asset in assets
-    ]
+    wrapped = []
+    for asset in assets:
+        if isinstance(asset, dg.AssetChecksDefinition):
+            wrapped.append(_with_check_lineage(asset, namespace))
+        elif isinstance(asset, dg.AssetsDefinition):
+            wrapped.append(_with_lineage(asset, contracts, namespace))
+        else:
+            wrapped.append(asset)
+    return wrapped
 
 
 def _key_path_of(contract: Contract) -> tuple[str, ...]:
@@ -106,6 +117,20 @@ def _with_lineage(
         emit_step_lineage(context, plan, namespace)
 
     return asset.with_hooks({_on_success, _on_failure})
+
+
+def _with_check_lineage(checks: dg.AssetChecksDefinition, namespace: str | None) -> dg.AssetChecksDefinition:
+    name = checks.node_def.name
+
+    @dg.success_hook(name=f"{name}_openlineage_checks", required_resource_keys={IO_MANAGER_KEY})
+    def _on_success(context: dg.HookContext) -> None:
+        emit_check_lineage(context, namespace)
+
+    @dg.failure_hook(name=f"{name}_openlineage_checks_failed", required_resource_keys={IO_MANAGER_KEY})
+    def _on_failure(context: dg.HookContext) -> None:
+        emit_check_lineage(context, namespace)
+
+    return checks.with_hooks({_on_success, _on_failure})
 
 
 # ------------------------------------------------------------------------------ what the assets are
@@ -175,13 +200,87 @@ def emit_step_lineage(context: dg.HookContext, plan: _AssetsPlan, namespace: str
         )
 
 
+def emit_check_lineage(context: dg.HookContext, namespace: str | None = None) -> None:
+    """Send the results of a check step as an ``OTHER`` event of each checked asset's materialization
+    run in this Dagster run; never raises."""
+    try:
+        logs = context.instance.all_logs(context.run_id, of_type=_STEP_EVENTS)
+        own, _ = _latest_attempt([e for e in logs if e.step_key == context.step_key])
+        checks: dict[dg.AssetKey, list[CheckOutcome]] = {}
+        for entry in own:
+            if entry.dagster_event.event_type is dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+                evaluation = entry.dagster_event.asset_check_evaluation_data
+                checks.setdefault(evaluation.asset_key, []).append(_check_outcome(evaluation))
+        ended = own[-1].timestamp if own else datetime.now(timezone.utc).timestamp()
+        io_manager = getattr(context.resources, IO_MANAGER_KEY)
+        events = []
+        for key, outcomes in checks.items():
+            run_id = _materialization_run_id(logs, context.run_id, key)
+            if run_id is None:
+                continue  # the asset was not materialized in this run: no run of it to add to
+            output = table_dataset(io_manager.table_uri(key.path))
+            asset = AssetLineage(key_path=tuple(key.path), output=output)
+            events.append(
+                checks_run_event(
+                    asset,
+                    run_id,
+                    _utc(ended),
+                    outcomes,
+                    (context.job_name, context.run_id),
+                    lineage_namespace(namespace),
+                )
+            )
+        if events:
+            client = lineage_client()
+            try:
+                for event in events:
+                    client.emit(event)
+            finally:
+                client.close(CLOSE_TIMEOUT_SECONDS)
+    except Exception as error:  # lineage is an observer: it must never fail the run
+        context.log.warning(
+            f"OpenLineage events of step {context.step_key} not emitted: {type(error).__name__}: {error}"
+        )
+
+
+def _materialization_run_id(logs: Sequence[Any], dagster_run_id: str, key: dg.AssetKey) -> str | None:
+    """The OpenLineage run id the asset's latest materialization in this Dagster run was emitted with."""
+    materializations = [
+        e
+        for e in logs
+        if e.dagster_event.event_type is dg.DagsterEventType.ASSET_MATERIALIZATION
+        and e.dagster_event.asset_key == key
+    ]
+    if not materializations:
+        return None
+    step_key = materializations[-1].step_key
+    position = list(logs).index(materializations[-1])
+    entries, attempt = _latest_attempt([e for e in logs[:position] if e.step_key == step_key])
+    if not entries:
+        return None
+    return materialization_run_id(dagster_run_id, step_key, attempt, _utc(entries[0].timestamp), key.path)
+
+
+def _latest_attempt(entries: Sequence[Any]) -> tuple[list[Any], int]:
+    """The events from the step's last STEP_START on, and how many attempts it has had."""
+    start = dg.DagsterEventType.STEP_START
+    starts = [i for i, e in enumerate(entries) if e.dagster_event.event_type is start]
+    return (list(entries[starts[-1] :]) if starts else list(entries)), max(len(starts), 1)
+
+
+def _check_outcome(evaluation: Any) -> CheckOutcome:
+    return CheckOutcome(
+        name=evaluation.check_name,
+        passed=evaluation.passed,
+        severity=evaluation.severity.value.lower(),
+        description=evaluation.description,
+    )
+
+
 def step_outcome(context: dg.HookContext) -> StepOutcome:
     """The step's latest attempt, from its events in the instance's event log."""
     logs = context.instance.all_logs(context.run_id, of_type=_STEP_EVENTS)
-    entries = [e for e in logs if e.step_key == context.step_key]
-    start = dg.DagsterEventType.STEP_START
-    starts = [i for i, e in enumerate(entries) if e.dagster_event.event_type is start]
-    attempt_entries = entries[starts[-1] :] if starts else entries
+    attempt_entries, attempt = _latest_attempt([e for e in logs if e.step_key == context.step_key])
     started = attempt_entries[0].timestamp if attempt_entries else datetime.now(timezone.utc).timestamp()
     finished = None
     succeeded = context.op_exception is None
@@ -198,14 +297,7 @@ def step_outcome(context: dg.HookContext) -> StepOutcome:
                 partitions.append(materialization.partition)
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
-            checks.setdefault(tuple(evaluation.asset_key.path), []).append(
-                CheckOutcome(
-                    name=evaluation.check_name,
-                    passed=evaluation.passed,
-                    severity=evaluation.severity.value.lower(),
-                    description=evaluation.description,
-                )
-            )
+            checks.setdefault(tuple(evaluation.asset_key.path), []).append(_check_outcome(evaluation))
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
             finished, succeeded = entry.timestamp, True
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -225,7 +317,7 @@ def step_outcome(context: dg.HookContext) -> StepOutcome:
         dagster_run_id=context.run_id,
         dagster_job_name=context.job_name,
         step_key=context.step_key,
-        attempt=max(len(starts), 1),
+        attempt=attempt,
         started_at=_utc(started),
         finished_at=_utc(finished if finished is not None else datetime.now(timezone.utc).timestamp()),
         succeeded=succeeded,

@@ -35,6 +35,13 @@ def lineage_probe() -> None:
     raise RuntimeError("the probe fails on purpose")
 
 
+@dg.asset_check(asset=dg.AssetKey(["silver", "customers"]))
+def separate_step_check() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=False, severity=dg.AssetCheckSeverity.WARN, description="A check in a step of its own."
+    )
+
+
 @pytest.fixture(scope="module")
 def customers_run(engine, local_services, generated_sources, tmp_path_factory, isolated_module_environment):
     tmp = tmp_path_factory.mktemp("lineage")
@@ -45,6 +52,7 @@ def customers_run(engine, local_services, generated_sources, tmp_path_factory, i
     isolated_module_environment.setenv("OPENLINEAGE_CONFIG", str(config))
     defs = dg.Definitions(
         assets=[*lakehouse_assets(), *with_lineage([lineage_probe])],
+        asset_checks=with_lineage([separate_step_check]),
         jobs=[dg.define_asset_job(JOB, selection=SELECTION)],
         resources=lake_resources(engine, local_services, lake_root),
     )
@@ -57,7 +65,8 @@ def customers_run(engine, local_services, generated_sources, tmp_path_factory, i
             for entry in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
         }
     events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
-    return result, events, Path(lake_root), materialized_at
+    other = [e for e in events if e["eventType"] == "OTHER"]
+    return result, [e for e in events if e["eventType"] != "OTHER"], Path(lake_root), materialized_at, other
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +83,7 @@ def _by_job(events) -> dict[str, list[dict]]:
 
 
 def test_every_event_is_valid_openlineage(customers_run):
-    _, events, _, _ = customers_run
+    _, events, _, _, _ = customers_run
     assert len(events) == 10
     for event in events:
         assert validation_errors(event) == [], event["job"]["name"]
@@ -82,7 +91,7 @@ def test_every_event_is_valid_openlineage(customers_run):
 
 
 def test_start_then_complete_or_fail_per_materialization(customers_run):
-    result, events, _, _ = customers_run
+    result, events, _, _, _ = customers_run
     assert not result.success  # the probe fails; everything upstream of it materializes
     by_run = defaultdict(list)
     for event in events:
@@ -106,7 +115,7 @@ def test_start_then_complete_or_fail_per_materialization(customers_run):
 
 
 def test_event_times_come_from_the_dagster_events(customers_run):
-    _, events, _, materialized_at = customers_run
+    _, events, _, materialized_at, _ = customers_run
     assert len(materialized_at) == 4
     for event in events:
         at = datetime.fromisoformat(event["eventTime"]).timestamp()
@@ -117,7 +126,7 @@ def test_event_times_come_from_the_dagster_events(customers_run):
 
 
 def test_parent_is_the_dagster_run(customers_run):
-    result, events, _, _ = customers_run
+    result, events, _, _, _ = customers_run
     for event in events:
         parent = event["run"]["facets"]["parent"]
         assert parent["run"]["runId"] == result.run_id
@@ -128,7 +137,7 @@ def test_parent_is_the_dagster_run(customers_run):
 
 
 def test_datasets_are_named_by_the_naming_spec(customers_run, local_services):
-    _, events, lake, _ = customers_run
+    _, events, lake, _, _ = customers_run
     jobs = _by_job(events)
 
     def names(event, side):
@@ -156,7 +165,7 @@ def _terminal(events, job):
 
 
 def test_schema_and_output_statistics(customers_run):
-    result, events, lake, _ = customers_run
+    result, events, lake, _, _ = customers_run
     contracts = load_contracts()
     metadata = {
         e.asset_key.to_user_string(): e.materialization.metadata
@@ -181,7 +190,7 @@ def test_schema_and_output_statistics(customers_run):
 
 
 def test_column_lineage_of_silver_and_gold(customers_run):
-    _, events, lake, _ = customers_run
+    _, events, lake, _, _ = customers_run
     silver = _terminal(events, "silver.customers")["outputs"][0]["facets"]["columnLineage"]["fields"]
     contract = load_contracts()["silver.customers"]
     assert set(silver) == set(contract.column_names)
@@ -200,7 +209,7 @@ def test_column_lineage_of_silver_and_gold(customers_run):
 
 
 def test_data_quality_assertions_from_the_checks(customers_run):
-    result, events, _, _ = customers_run
+    result, events, _, _, _ = customers_run
     evaluations = defaultdict(dict)
     for evaluation in result.get_asset_check_evaluations():
         job = evaluation.asset_key.to_user_string().replace("/", ".")
@@ -223,7 +232,7 @@ def test_data_quality_assertions_from_the_checks(customers_run):
 
 
 def test_a_failing_asset_gets_a_fail_event_with_its_error(customers_run):
-    _, events, lake, _ = customers_run
+    _, events, lake, _, _ = customers_run
     fail = _terminal(events, "gold.lineage_probe")
     assert fail["eventType"] == "FAIL"
     error = fail["run"]["facets"]["errorMessage"]
@@ -233,3 +242,26 @@ def test_a_failing_asset_gets_a_fail_event_with_its_error(customers_run):
     silver = ("file", str((lake / "silver" / "customers").resolve()))
     assert [(d["namespace"], d["name"]) for d in fail["inputs"]] == [silver]
     assert "outputStatistics" not in fail["outputs"][0].get("outputFacets", {})
+
+
+def test_checks_in_steps_of_their_own_are_added_to_the_materialization_run(customers_run):
+    result, events, _, _, other = customers_run
+    (event,) = other
+    assert validation_errors(event) == []
+    silver = _terminal(events, "silver.customers")
+    assert event["run"]["runId"] == silver["run"]["runId"]
+    assert event["job"]["name"] == "silver.customers"
+    assert event["run"]["facets"]["parent"]["run"]["runId"] == result.run_id
+    assert datetime.fromisoformat(event["eventTime"]) >= datetime.fromisoformat(silver["eventTime"])
+    assert [(d["namespace"], d["name"]) for d in event["outputs"]] == [
+        (d["namespace"], d["name"]) for d in silver["outputs"]
+    ]
+    (assertion,) = event["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]
+    assert assertion == {
+        "assertion": "separate_step_check",
+        "name": "separate_step_check",
+        "success": False,
+        "severity": "warn",
+        "description": "A check in a step of its own.",
+        "params": {},
+    }
