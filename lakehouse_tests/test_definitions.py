@@ -62,6 +62,23 @@ def test_asset_keys_and_checks_snapshot(local_services):
     assert sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys) == EXPECTED_CHECKS
 
 
+EXPECTED_JOBS = sorted(
+    [f"bronze_{table}_job" for table in SOURCE_TABLES] + ["lake_maintenance_job", "lakehouse_daily_job"]
+)
+EXPECTED_SCHEDULES = sorted(
+    [f"bronze_{table}_daily_schedule" for table in SOURCE_TABLES]
+    + ["lake_maintenance_weekly_schedule", "lakehouse_daily_schedule"]
+)
+
+
+def test_jobs_and_schedules_snapshot(local_services):
+    """Jobs and schedules are named deliberately too: operators and runbooks refer to them by name."""
+    definitions = build_definitions()
+    jobs = {job.name for job in definitions.resolve_all_job_defs()} - {"__ASSET_JOB"}
+    assert sorted(jobs) == EXPECTED_JOBS
+    assert sorted(schedule.name for schedule in definitions.schedules or []) == EXPECTED_SCHEDULES
+
+
 def test_every_asset_has_owners_group_kinds_and_description(local_services):
     for spec in build_definitions().resolve_all_asset_specs():
         name = spec.key.to_user_string()

@@ -6,6 +6,7 @@ script runs); ``dagster`` commands run as a user runs them, in a subprocess; ``e
 environment of the commands after them.
 """
 
+import json
 import os
 import shlex
 import shutil
@@ -196,14 +197,22 @@ def test_replay_quarantined_rows_after_a_contract_fix(stack, backfilled):
 
     runbook = Runbook("replay-quarantine", stack["env"])
     runbook.run({"first-day": DAYS[0], "last-day": DAYS[-1]}, before={"backfill": fix_the_contract})
-    assert "channel_allowed" in runbook.output_of("quarantine counts", 0)
-    assert "channel_allowed" not in runbook.output_of("quarantine counts", 1)
+    total = lambda output: int(output.strip().splitlines()[-1].split()[0].replace(",", ""))  # noqa: E731
+    assert total(runbook.output_of("quarantine counts", 1)) < total(runbook.output_of("quarantine counts", 0))
     after = {d.day.isoformat(): d for d in quarantine_days(["orders"])}
     for day in DAYS:
         moved = before[day].quarantined_rows - after[day].quarantined_rows
-        assert moved >= before[day].rules["channel_allowed"] > 0, day  # orphaned lines' orders came back too
-        assert after[day].bronze_rows == before[day].bronze_rows + moved, day
-        assert after[day].rules["channel_allowed"] == 0
+        assert moved > 0, day
+        assert after[day].bronze_rows == before[day].bronze_rows + moved, day  # the day's total is unchanged
+        assert after[day].rules["channel_allowed"] < before[day].rules["channel_allowed"], day
+    # what still breaks channel_allowed is the generator's real dirt, never the store channel
+    quarantined = DeltaTable(str(stack["lake"] / "quarantine" / "orders")).to_pyarrow_table().to_pylist()
+    channels = [
+        json.loads(row["_original_payload"]).get("CHANNEL", json.loads(row["_original_payload"]).get("channel"))
+        for row in quarantined
+        if any(reason["rule_id"] == "channel_allowed" for reason in row["_error_reasons"])
+    ]
+    assert channels and "store" not in channels
     # the replayed rows reached silver
     silver_after = _day_rows(stack["lake"] / "silver" / "orders")
     assert all(silver_after[day] > silver_before[day] for day in DAYS)
@@ -214,9 +223,9 @@ def test_reset_a_watermark(stack, backfilled):
     runbook.run({"re-check-from-day": DAYS[0]})
     preview = runbook.output_of("sensor preview")
     # the loaded days match the source: only the day never loaded is requested, nothing twice
-    assert "2026-01-03" in preview, preview
-    for day in DAYS:
-        assert f"'{day}'" not in preview and f'"{day}"' not in preview, preview
+    assert "Sensor returning run requests for 1 run(s)" in preview, preview
+    requested = [line.split("requested ", 1)[1].strip() for line in preview.splitlines() if "; requested " in line]
+    assert requested == ["2026-01-03"], preview
     assert 'Set cursor state for sensor bronze_orders_watermark_sensor' in runbook.output_of("--set")
     assert "Cleared cursor state for sensor bronze_orders_watermark_sensor" in runbook.output_of("--delete")
 
@@ -247,7 +256,6 @@ def test_repair_scd2_from_delta_history(stack, backfilled, engine):
     runbook = Runbook("repair-scd2", stack["env"])
     runbook.run({"last-good-version": last_good_version, "first-affected-day": DAYS[-1], "last-day": DAYS[-1]})
     repaired = DeltaTable(uri)
-    assert repaired.history(10)[-1]["operation"] != "RESTORE" or True
     operations = [c["operation"] for c in repaired.history(4)]
     assert "RESTORE" in operations
     assert _sorted_rows(repaired) == good_rows  # the replayed day re-merged to the same history
