@@ -45,7 +45,7 @@ def dagster_webserver(local_services, generated_sources, tmp_path_factory) -> It
 
 @pytest.fixture(scope="package")
 def screenshots(tmp_path_factory, pytestconfig) -> Path:
-    """``$LAKEHOUSE_UI_SCREENSHOTS`` or a directory under pytest's temp root; named in the terminal summary."""
+    """``$LAKEHOUSE_UI_SCREENSHOTS`` or a directory under pytest's temp root, named in the summary."""
     configured = os.environ.get(SCREENSHOTS_ENV_VAR)
     directory = Path(configured) if configured else tmp_path_factory.mktemp("ui-screenshots")
     directory.mkdir(parents=True, exist_ok=True)

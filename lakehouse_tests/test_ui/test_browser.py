@@ -104,4 +104,6 @@ def test_materialize_a_partition_and_read_its_checks(page: Page, dagster_webserv
         result = page.get_by_text("Evaluation result", exact=True).locator("xpath=following-sibling::*[1]")
         results[check] = result.inner_text().strip()
         steps.shot(f"check-{check}")
+    page.get_by_role("tab", name="Execution history").click()
+    steps.shot("check-execution-history")
     assert results == {check: "Passed" for check in asset.checks}

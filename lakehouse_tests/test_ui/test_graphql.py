@@ -106,16 +106,17 @@ def test_every_check_of_the_materialized_assets_passed(dagster_webserver, assets
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the check specs of partitioned assets (bronze/checks.py, gold) declare no partitions_def: "
-    "Dagster plans each check for the run's partition but records its evaluation without one, so that "
-    "partition's execution stays SKIPPED and the UI shows Partition '—'; "
-    "AssetCheckSpec(partitions_def=daily_partitions) records one SUCCEEDED execution for the partition",
+    reason="Dagster 1.13.27 plans an unpartitioned check of a partitioned asset for the run's partition "
+    "(from the run's partitions subset) but records its evaluation without a partition, so every run "
+    "launched from the UI or the API leaves a second, SKIPPED execution per check in its execution history. "
+    "Every check of the lakehouse is unpartitioned (bronze/checks.py, gold, the Great Expectations checks); "
+    "AssetCheckSpec(partitions_def=daily_partitions), a preview feature, records one SUCCEEDED execution.",
 )
-def test_check_results_are_recorded_for_the_run_partition(dagster_webserver, assets, materialized_run):
+def test_each_check_has_one_execution_per_run(dagster_webserver, assets, materialized_run):
     run_id = materialized_run["runId"]
     recorded = {}
     for path in SELECTION:
         for check in assets[path].checks:
             executions = check_executions(dagster_webserver, assets[path], check, run_id)
-            recorded[(path, check)] = [(e["partition"], e["status"]) for e in executions]
-    assert recorded == {key: [(PARTITION, "SUCCEEDED")] for key in recorded}
+            recorded[(path, check)] = [e["status"] for e in executions]
+    assert recorded == {key: ["SUCCEEDED"] for key in recorded}
