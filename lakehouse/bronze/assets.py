@@ -171,7 +171,9 @@ def materialize_bronze(
         # The quarantine lane first, so that bronze's materialization can carry the quarantine rate: counted
         # on the small partition just written rather than by evaluating the validation once more.
         yield dg.Output(quarantined, output_name=QUARANTINE, metadata=compute_metrics(start))
-        rows_quarantined = spark.read.format("delta").load(quarantine_uri).where(window_predicate(window)).count()
+        rows_quarantined = (
+            spark.read.format("delta").load(quarantine_uri).where(window_predicate(window)).count()
+        )
         yield dg.Output(
             valid,
             output_name=BRONZE,

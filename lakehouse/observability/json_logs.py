@@ -164,7 +164,7 @@ def log_entry(record: logging.LogRecord, step_assets: Mapping[str, list[str]]) -
 
 
 def assets_by_step(job_def: dg.JobDefinition | None) -> dict[str, list[str]]:
-    """Step key (the asset's op name) -> the asset keys that step materializes.
+    """Step key (the op's name) -> the asset keys that step materializes or checks.
 
     Dagster 1.13 has no public map from a job's ops to its assets, so this reads the job's asset layer; if
     that ever changes, lines still carry the asset of every asset event, only plain messages lose theirs.
@@ -174,7 +174,10 @@ def assets_by_step(job_def: dg.JobDefinition | None) -> dict[str, list[str]]:
     except AttributeError:
         return {}
     return {
-        assets_def.node_def.name: sorted(key.to_user_string() for key in assets_def.keys)
+        assets_def.node_def.name: sorted(
+            {key.to_user_string() for key in assets_def.keys}
+            | {check.asset_key.to_user_string() for check in assets_def.check_keys}
+        )
         for assets_def in assets_defs
         if assets_def.is_executable and assets_def.node_def is not None
     }

@@ -34,7 +34,9 @@ def compute_metrics(start: float, bytes_written: int = 0) -> dict[str, Any]:
     return {BYTES_WRITTEN: int(bytes_written), DURATION_SECONDS: round(time.perf_counter() - start, 3)}
 
 
-def with_write_metrics(reported: Mapping[str, Any] | None, *, bytes_written: int, start: float) -> dict[str, Any]:
+def with_write_metrics(
+    reported: Mapping[str, Any] | None, *, bytes_written: int, start: float
+) -> dict[str, Any]:
     """What the asset ``reported`` (``compute_metrics`` in its ``Output``) plus a write that began at
     ``start`` and added ``bytes_written`` bytes."""
     reported = reported or {}

@@ -185,7 +185,9 @@ def build_silver_behavior_events(contract: Contract, bronze: dict[str, Contract]
         start = started()
         masked = pii.mask_contract_pii(behavior_events, source)
         rows = T.silver_behavior_events(masked, config.session_inactivity_minutes)
-        return _output(rows, contract, bronze, start, session_inactivity_minutes=config.session_inactivity_minutes)
+        return _output(
+            rows, contract, bronze, start, session_inactivity_minutes=config.session_inactivity_minutes
+        )
 
     return _behavior_events
 

@@ -12,6 +12,7 @@ from deltalake import DeltaTable
 from lakehouse.bronze.checks import BRONZE_CHECKS
 from lakehouse.generator import ALL_TABLES, RowKind, TableSpec
 from lakehouse_tests.test_bronze.conftest import materialize_bronze
+from lakehouse_tests.test_observability.support import committed_bytes
 
 DAYS = ("2026-01-01", "2026-01-02")
 METADATA = ("record_source", "record_table", "ingest_timestamp", "_batch_id", "_run_date")
@@ -101,6 +102,38 @@ def test_every_valid_row_reaches_bronze(two_days, generated_sources, lake_root):
         assert bronze.num_rows == expected, _bronze_name(spec)
 
 
+def _materialization_metadata(result, table: str) -> dict[str, list[dict]]:
+    """Layer -> the metadata of each of its materializations by the table's step."""
+    by_layer: dict[str, list[dict]] = {}
+    for materialization in result.asset_materializations_for_node(f"bronze_{table}"):
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        by_layer.setdefault(materialization.asset_key.path[0], []).append(metadata)
+    return by_layer
+
+
+def test_materializations_carry_rows_bytes_duration_and_the_quarantine_rate(two_days, lake_root):
+    rates = []
+    for spec in ALL_TABLES:
+        name = _bronze_name(spec)
+        by_layer = _materialization_metadata(two_days, name)
+        assert {layer: len(m) for layer, m in by_layer.items()} == {"bronze": 2, "quarantine": 2}  # 1 a day
+        bronze, quarantine = by_layer["bronze"][0], by_layer["quarantine"][0]
+        written = _table(lake_root, "bronze", name).num_rows
+        quarantined = _table(lake_root, "quarantine", name).num_rows
+        assert bronze["dagster/row_count"] == written > 0
+        assert quarantine["dagster/row_count"] == bronze["rows_quarantined"] == quarantined
+        assert bronze["rows_extracted"] == written + quarantined
+        assert bronze["quarantine_rate"] == pytest.approx(quarantined / bronze["rows_extracted"])
+        rates.append(bronze["quarantine_rate"])
+        for layer, metadata in (("bronze", bronze), ("quarantine", quarantine)):
+            uri = f"{lake_root}/{layer}/{name}"
+            assert metadata["bytes_written"] == committed_bytes(uri, None, metadata["delta_version"])
+        assert bronze["bytes_written"] > 0
+        # compute and write, not the write alone: quarantine is written first, so bronze's time includes it
+        assert 0 < quarantine["duration_seconds"] < bronze["duration_seconds"]
+    assert any(rate > 0 for rate in rates)
+
+
 def test_metadata_columns_on_every_bronze_row(two_days, lake_root):
     orders = _table(lake_root, "bronze", "orders")
     assert set(orders.column("record_source").to_pylist()) == {"snowflake"}
@@ -137,6 +170,10 @@ def test_empty_window_writes_a_valid_empty_partition(bronze_resources, lake_root
     result = materialize_bronze(bronze_resources, partition="2026-02-15")
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
+    for spec in ALL_TABLES:
+        [bronze] = _materialization_metadata(result, _bronze_name(spec))["bronze"]
+        counts = (bronze["rows_extracted"], bronze["rows_quarantined"], bronze["quarantine_rate"])
+        assert counts == (0, 0, 0.0)
     for spec in ALL_TABLES:
         for layer in ("bronze", "quarantine"):
             assert _table(lake_root, layer, _bronze_name(spec)).num_rows == 0

@@ -31,6 +31,7 @@ from lakehouse.gold.dimensions import (
 )
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.partitions import daily_partitions
+from lakehouse_tests.test_observability.support import committed_bytes, materialization_metadata
 
 SILVER_PRODUCTS_SCHEMA = (
     "product_id bigint, sku string, product_name string, category string, brand string, "
@@ -218,6 +219,12 @@ def test_dim_product_asset_merges_its_window_and_passes_its_checks(engine, spark
         UNKNOWN_MEMBER_EXISTS: True,
         SURROGATE_KEY_UNIQUE: True,
     }
+    metadata = materialization_metadata(result, "gold__dim_product")[0]  # one per day, the run's numbers
+    assert metadata["dagster/row_count"] == metadata["rows_inserted"] + metadata["rows_updated"] == 2
+    assert metadata["table_rows"] == 2
+    dim_uri = str(lake_root / "gold" / "dim_product")
+    assert metadata["bytes_written"] == committed_bytes(dim_uri, None, metadata["delta_version"]) > 0
+    assert isinstance(metadata["duration_seconds"], float) and metadata["duration_seconds"] > 0
 
 
 # -------------------------------------------------------------------------------------- dim_date
@@ -266,10 +273,16 @@ def test_dim_date_asset_overwrites_through_the_io_manager_and_passes_its_checks(
         "engine": engine,
         "io_manager": DeltaSparkIOManager(root_uri=str(tmp_path / "lake"), engine=engine),
     }
+    uri = str(Path(tmp_path) / "lake" / "gold" / "dim_date")
     for _ in range(2):  # a second run replaces the table, it does not add to it
+        before = DeltaTable(uri).version() if DeltaTable.is_deltatable(uri) else None
         result = dg.materialize([assets[DIM_DATE]], resources=resources)
         assert result.success
-    table = DeltaTable(str(Path(tmp_path) / "lake" / "gold" / "dim_date")).to_pyarrow_table()
+        [metadata] = materialization_metadata(result, "gold__dim_date")
+        assert metadata["bytes_written"] == committed_bytes(uri, before, metadata["delta_version"]) > 0
+        assert isinstance(metadata["duration_seconds"], float) and metadata["duration_seconds"] > 0
+    table = DeltaTable(uri).to_pyarrow_table()
+    assert metadata["dagster/row_count"] == table.num_rows
     assert table.num_rows == (date(2031, 1, 1) - date(2025, 1, 1)).days + 1
     assert [(f.name, str(f.type)) for f in table.schema][:2] == [
         ("date_key", "int32"),

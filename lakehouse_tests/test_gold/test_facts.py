@@ -21,6 +21,7 @@ from lakehouse.gold.facts import (
 from lakehouse.gold.integrity import FACT_CHECKS
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.partitions import daily_partitions
+from lakehouse_tests.test_observability.support import committed_bytes, materialization_metadata
 from lakehouse_tests.test_gold.test_star import (
     D1,
     D2,
@@ -222,6 +223,28 @@ def test_late_members_get_key_zero_then_are_rekeyed_by_the_next_run_and_nothing_
     again = materialize(lake, partition=D3.isoformat())
     assert again.asset_materializations_for_node("gold__fact_orders")[0].metadata["rows_rekeyed"].value == 0
     assert fact_tables(lake) == (orders_after, activity_after)
+
+
+def test_materializations_report_rows_bytes_and_duration_of_every_commit_of_the_run(lake):
+    materialize(lake, partition=D2.isoformat())  # members not arrived yet: rows keyed 0
+    lake.write_dimensions(late_arrived=True)
+    facts = (FACT_ORDERS_KEY, FACT_CUSTOMER_ACTIVITY_KEY)
+    before = {key: DeltaTable(lake.uri(key)).version() for key in facts}
+    result = materialize(lake, partition=D1.isoformat())  # writes D1 and re-keys D2's rows: several commits
+
+    [orders] = materialization_metadata(result, "gold__fact_orders")
+    assert orders["dagster/row_count"] == orders["lines_inserted"] + orders["lines_updated"] > 0
+    assert orders["rows_rekeyed"] == 2
+    [activity] = materialization_metadata(result, "gold__fact_customer_activity")
+    in_d1 = [row for row in lake.rows(FACT_CUSTOMER_ACTIVITY_KEY) if D1 in row]
+    assert activity["dagster/row_count"] == len(in_d1) > 0
+    assert activity["rows_rekeyed"] == 1
+    for key, metadata in zip(facts, (orders, activity), strict=True):
+        # two commits, both counted: the upsert (orders) or the IO manager's write (activity), and the re-key
+        assert metadata["delta_version"] == before[key] + 2
+        committed = committed_bytes(lake.uri(key), before[key], metadata["delta_version"])
+        assert metadata["bytes_written"] == committed > 0
+        assert isinstance(metadata["duration_seconds"], float) and 0 < metadata["duration_seconds"] < 300
 
 
 def test_missing_dimension_fails_with_its_name(lake):

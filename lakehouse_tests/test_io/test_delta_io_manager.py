@@ -22,6 +22,7 @@ from lakehouse.engine import SparkEngine
 from lakehouse.io import DeltaWriteError
 from lakehouse.partitions import daily_partitions
 from lakehouse_tests.support import step_failure_message
+from lakehouse_tests.test_observability.support import committed_bytes
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -189,6 +190,23 @@ def test_materialization_metadata(resources, lake_root):
     assert metadata["table_uri"] == f"{lake_root}/bronze/events"
     assert metadata["partitions_written"] == ["2026-01-01", "2026-01-02"]
     assert [c.name for c in metadata["dagster/column_schema"].columns] == ["id", "label", "_run_date"]
+
+
+def test_materialization_metrics_rows_bytes_and_duration_of_each_write(resources, lake_root):
+    uri = f"{lake_root}/bronze/events"
+    before = None
+    for rows_per_day in (3, 5):  # a first write creates the table; a second replaces the same days
+        result = _materialize(
+            resources, [events], window=("2026-01-01", "2026-01-03"), config={"rows_per_day": rows_per_day}
+        )
+        materializations = result.asset_materializations_for_node("bronze__events")
+        assert len(materializations) == 3  # one per day of the window, with the run's numbers
+        metadata = {k: v.value for k, v in materializations[0].metadata.items()}
+        assert metadata["dagster/row_count"] == 3 * rows_per_day == len(_delta_rows(uri))
+        version = metadata["delta_version"]
+        assert metadata["bytes_written"] == committed_bytes(uri, before, version) > 0
+        assert isinstance(metadata["duration_seconds"], float) and 0 < metadata["duration_seconds"] < 120
+        before = version
 
 
 def test_every_table_written_is_read_back_by_delta_rs_with_the_same_rows(engine, resources, lake_root):

@@ -1,11 +1,21 @@
-"""What a Delta table's commits added, read independently of ``lakehouse.io.storage.bytes_added`` (which
-compares delta-rs snapshots): each commit's own log entry, through delta-rs's history, and the raw
-``_delta_log`` JSON of a local table."""
+"""Reading what materializations report, and what a Delta table's commits added independently of
+``lakehouse.io.storage.bytes_added`` (which compares delta-rs snapshots): each commit's own log entry,
+through delta-rs's history, and the raw ``_delta_log`` JSON of a local table."""
 
 import json
 from pathlib import Path
+from typing import Any
 
+import dagster as dg
 from deltalake import DeltaTable
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult, node: str) -> list[dict[str, Any]]:
+    """The raw metadata values of each materialization the step of ``node`` reported, in order."""
+    return [
+        {key: value.value for key, value in materialization.metadata.items()}
+        for materialization in result.asset_materializations_for_node(node)
+    ]
 
 
 def committed_bytes(uri: str, after_version: int | None, up_to_version: int) -> int:

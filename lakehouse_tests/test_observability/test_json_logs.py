@@ -70,6 +70,10 @@ def test_step_events_and_messages_carry_the_steps_assets(partition_run):
     assert by_event["STEP_SUCCESS"]["asset_keys"] == PRODUCTS
     [extracted] = [line for line in step_lines if line["message"].startswith("extracted ")]
     assert (extracted["event_type"], extracted["level"], extracted["asset_keys"]) == (None, "INFO", PRODUCTS)
+    # every step of the run (separate check steps too) names the assets it works on
+    for line in lines:
+        if line["step_key"]:
+            assert line["asset_keys"] and set(line["asset_keys"]) <= set(PRODUCTS), line
 
 
 def test_materializations_and_checks_carry_their_asset_and_metrics(partition_run):
@@ -102,7 +106,7 @@ def test_a_single_run_backfill_logs_its_partition_range(engine, local_services, 
     assert {json.dumps(line["partition_range"]) for line in lines} == {
         json.dumps({"start": DAY, "end": "2026-01-02"})
     }
-    [start] = [line for line in lines if line["event_type"] == "STEP_START"]
+    [start] = [line for line in lines if line["event_type"] == "STEP_START" and line["step_key"] == STEP]
     assert start["partition"] is None  # a range, not one partition
     materialized = [line for line in lines if line["event_type"] == "ASSET_MATERIALIZATION"]
     assert sorted((line["asset_keys"][0], line["partition"]) for line in materialized) == [
@@ -139,7 +143,9 @@ def test_by_default_lines_are_appended_to_a_file_under_lakehouse_home(monkeypatc
 def test_stdout_output_and_log_level(capsys):
     assert _run_greeting({"loggers": {"json": {"config": {"output": "stdout", "log_level": "INFO"}}}}).success
     lines = _lines(capsys.readouterr().out)
-    assert [(line["level"], line["message"], line["event_type"]) for line in lines] == [("INFO", "hello", None)]
+    assert [(line["level"], line["message"], line["event_type"]) for line in lines] == [
+        ("INFO", "hello", None)
+    ]
 
 
 def test_the_run_config_constant_selects_both_loggers(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from lakehouse.observability.metrics import (
     started,
     with_write_metrics,
 )
-from lakehouse_tests.test_observability.delta_log import committed_bytes, logged_add_sizes
+from lakehouse_tests.test_observability.support import committed_bytes, logged_add_sizes
 
 REPLACE_DAY_2 = "_run_date >= DATE'2026-01-02' AND _run_date < DATE'2026-01-03'"
 
@@ -25,12 +25,13 @@ def table(spark, tmp_path) -> str:
     """A partitioned table with four commits: create, write three days, replace day 2, MERGE that rewrites."""
     uri = str(tmp_path / "events")
     rows = spark.sql(
-        "SELECT id, concat('event-', id) AS label, date_add(DATE'2026-01-01', CAST(id % 3 AS INT)) AS _run_date "
-        "FROM range(300)"
+        "SELECT id, concat('event-', id) AS label, "
+        "date_add(DATE'2026-01-01', CAST(id % 3 AS INT)) AS _run_date FROM range(300)"
     )
     rows.limit(0).write.format("delta").mode("append").partitionBy("_run_date").save(uri)
     rows.write.format("delta").mode("append").save(uri)
-    rows.where(REPLACE_DAY_2).write.format("delta").mode("overwrite").option("replaceWhere", REPLACE_DAY_2).save(uri)
+    day_2 = rows.where(REPLACE_DAY_2)
+    day_2.write.format("delta").mode("overwrite").option("replaceWhere", REPLACE_DAY_2).save(uri)
     rows.where("id < 10").withColumn("label", rows.label.substr(1, 3)).createOrReplaceTempView("changes")
     spark.sql(
         f"MERGE INTO delta.`{uri}` AS t USING changes AS s ON t.id = s.id WHEN MATCHED THEN UPDATE SET *"
