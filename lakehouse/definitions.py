@@ -30,7 +30,7 @@ def defs() -> dg.Definitions:
         dg.Definitions(assets=with_lineage(silver_assets())),
         dg.Definitions(assets=with_lineage([*dimension_assets(), *fact_assets()])),
         # a blocking great_expectations check per bronze, silver and gold table (docs/quality.md)
-        dg.Definitions(asset_checks=quality_checks()),
+        dg.Definitions(asset_checks=with_lineage(quality_checks())),
         bronze_ingestion_definitions(),
         operations_definitions(),
         dg.Definitions(

@@ -119,7 +119,7 @@ def _with_lineage(
     return asset.with_hooks({_on_success, _on_failure})
 
 
-def _with_check_lineage(checks: dg.AssetChecksDefinition, namespace: str | None) -> dg.AssetChecksDefinition:
+def _with_check_lineage(checks: dg.AssetChecksDefinition, namespace: str | None) -> dg.AssetsDefinition:
     name = checks.node_def.name
 
     @dg.success_hook(name=f"{name}_openlineage_checks", required_resource_keys={IO_MANAGER_KEY})

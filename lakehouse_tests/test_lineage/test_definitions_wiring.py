@@ -10,17 +10,20 @@ from lakehouse.definitions import defs as build_definitions
 
 def test_every_asset_of_the_definitions_emits_lineage(local_services):
     definitions = build_definitions()
-    assets = [a for a in definitions.assets or [] if isinstance(a, dg.AssetsDefinition)]
+    everything = [*(definitions.assets or []), *(definitions.asset_checks or [])]
+    assets = [a for a in everything if isinstance(a, dg.AssetsDefinition)]
     lakehouse_keys = {
         key for a in assets for key in a.keys if key.path[0] in ("bronze", "quarantine", "silver", "gold")
     }
     assert len(lakehouse_keys) == 20
     for asset in assets:
-        if not set(asset.keys) & lakehouse_keys:
-            continue
         hooks = {hook.name for hook in asset.hook_defs}
         name = asset.node_def.name
-        assert {f"{name}_openlineage_complete", f"{name}_openlineage_fail"} <= hooks, name
+        if set(asset.keys) & lakehouse_keys:
+            assert {f"{name}_openlineage_complete", f"{name}_openlineage_fail"} <= hooks, name
+        elif asset.check_keys and not asset.keys:  # checks in steps of their own (great_expectations)
+            assert {f"{name}_openlineage_checks", f"{name}_openlineage_checks_failed"} <= hooks, name
+    assert any(a.check_keys and not a.keys for a in assets)
     definitions.validate_loadable(definitions)
 
 
