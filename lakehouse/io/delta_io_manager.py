@@ -61,6 +61,12 @@ class DeltaSparkIOManager(ConfigurableIOManager):
     ``delta/write_mode`` (``overwrite`` default, ``append``, ``merge``), ``delta/merge_keys`` (columns
     matched by ``merge``), ``delta/merge_schema`` (allow new columns), ``delta/partition_column``
     (default ``_run_date``).
+
+    Every write reports, as materialization metadata, ``dagster/row_count``, ``bytes_written`` (the size of
+    the data files its commits added, from the Delta log), ``duration_seconds`` (what the asset reported
+    in its ``Output``'s metadata for its compute, plus the write; see ``lakehouse.observability.metrics``),
+    ``delta_version``, ``table_uri``, the write mode, commit retries, the column schema and, for a
+    partitioned asset, the days written.
     """
 
     root_uri: str = Field(description="Lake root: a local path or s3://bucket/prefix.")
