@@ -132,7 +132,10 @@ def check_result(outcome: SuiteOutcome, key: dg.AssetKey, scope: str) -> dg.Asse
         "expectations_evaluated": len(outcome.results),
         "expectations_failed": len(failed),
         "failed_expectations": dg.MetadataValue.json(
-            [{"id": r.spec.id, "severity": r.spec.severity.value, "unexpected_count": r.unexpected_count} for r in failed]
+            [
+                {"id": r.spec.id, "severity": r.spec.severity.value, "unexpected_count": r.unexpected_count}
+                for r in failed
+            ]
         ),
         "unexpected_counts": dg.MetadataValue.json(
             {r.spec.id: r.unexpected_count for r in outcome.results if r.unexpected_count is not None}
@@ -160,7 +163,9 @@ def _describe(outcome: SuiteOutcome, scope: str) -> str:
     for result in outcome.failed:
         count = f", {result.unexpected_count} unexpected" if result.unexpected_count is not None else ""
         parts.append(f"{result.spec.id} [{result.spec.severity.value}{count}]")
-    return f"{len(outcome.failed)} of {len(outcome.results)} expectations failed ({scope}): " + "; ".join(parts)
+    return f"{len(outcome.failed)} of {len(outcome.results)} expectations failed ({scope}): " + "; ".join(
+        parts
+    )
 
 
 def _layer_assets() -> list[dg.AssetsDefinition]:

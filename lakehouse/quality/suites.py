@@ -126,7 +126,9 @@ class ExpectationSpec:
 
     def __post_init__(self) -> None:
         if self.mostly is not None and self.type not in ROW_LEVEL_TYPES:
-            raise ValueError(f"expectation {self.id}: mostly applies to row-level expectations, not {self.type}")
+            raise ValueError(
+                f"expectation {self.id}: mostly applies to row-level expectations, not {self.type}"
+            )
         if self.mostly is not None and not 0 < self.mostly <= 1:
             raise ValueError(f"expectation {self.id}: mostly must be in (0, 1], got {self.mostly}")
 
@@ -169,10 +171,10 @@ class Suite:
         """A stable digest of everything that is validated: equal fingerprints, equal GX suites."""
         import hashlib
 
-        payload = [
-            [s.id, s.type, s.gx_kwargs, s.severity.value, s.description] for s in self.expectations
-        ]
-        return hashlib.sha256(json.dumps([self.name, payload], sort_keys=True, default=str).encode()).hexdigest()
+        payload = [[s.id, s.type, s.gx_kwargs, s.severity.value, s.description] for s in self.expectations]
+        return hashlib.sha256(
+            json.dumps([self.name, payload], sort_keys=True, default=str).encode()
+        ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -300,7 +302,10 @@ def _from_rule(contract: Contract, rule, day: tuple[str, ...] = ()) -> list[Expe
     if isinstance(rule, RegexRule):
         return [
             _spec(
-                rule.id, "expect_column_values_to_match_regex", {"column": rule.column, "regex": rule.pattern}, rule.message
+                rule.id,
+                "expect_column_values_to_match_regex",
+                {"column": rule.column, "regex": rule.pattern},
+                rule.message,
             )
         ]
     if isinstance(rule, RangeRule):
@@ -337,7 +342,12 @@ def _from_range(rule: RangeRule) -> list[ExpectationSpec]:
 
 
 def _pair_kwargs(greater: str, smaller: str) -> dict[str, Any]:
-    return {"column_A": greater, "column_B": smaller, "or_equal": True, "ignore_row_if": "either_value_is_missing"}
+    return {
+        "column_A": greater,
+        "column_B": smaller,
+        "or_equal": True,
+        "ignore_row_if": "either_value_is_missing",
+    }
 
 
 def _from_unique(contract: Contract, rule: UniqueRule, day: tuple[str, ...] = ()) -> ExpectationSpec:
@@ -365,18 +375,25 @@ def _primary_key(contract: Contract, day: tuple[str, ...] = ()) -> list[Expectat
     if contract.layer == "bronze":
         return []
     covered = any(
-        isinstance(rule, UniqueRule) and set(rule.columns) == set(contract.primary_key) for rule in contract.rules
+        isinstance(rule, UniqueRule) and set(rule.columns) == set(contract.primary_key)
+        for rule in contract.rules
     )
     if covered:
         return []
     columns = contract.primary_key + tuple(c for c in day if c not in contract.primary_key)
-    return [_unique_spec(PRIMARY_KEY_UNIQUE_ID, columns, f"the primary key {list(contract.primary_key)} is not unique")]
+    return [
+        _unique_spec(
+            PRIMARY_KEY_UNIQUE_ID, columns, f"the primary key {list(contract.primary_key)} is not unique"
+        )
+    ]
 
 
 def _unique_spec(expectation_id: str, columns: tuple[str, ...], message: str) -> ExpectationSpec:
     if len(columns) == 1:
         return _spec(expectation_id, "expect_column_values_to_be_unique", {"column": columns[0]}, message)
-    return _spec(expectation_id, "expect_compound_columns_to_be_unique", {"column_list": list(columns)}, message)
+    return _spec(
+        expectation_id, "expect_compound_columns_to_be_unique", {"column_list": list(columns)}, message
+    )
 
 
 def _spec(expectation_id: str, kind: str, kwargs: dict[str, Any], message: str) -> ExpectationSpec:
@@ -392,13 +409,19 @@ def _quoted(column: str) -> str:
     return f"`{column}`"
 
 
-def _apply_settings(derived: tuple[ExpectationSpec, ...], extra: ExpectationsFile) -> tuple[ExpectationSpec, ...]:
+def _apply_settings(
+    derived: tuple[ExpectationSpec, ...], extra: ExpectationsFile
+) -> tuple[ExpectationSpec, ...]:
     by_id = {spec.id: spec for spec in derived}
     unknown = sorted(set(extra.derived) - set(by_id))
     if unknown:
         known = ", ".join(by_id)
         raise ExpectationsError(
-            extra.path, [f"derived.{name}: no expectation of that id is derived from the contract (known: {known})" for name in unknown]
+            extra.path,
+            [
+                f"derived.{name}: no expectation of that id is derived from the contract (known: {known})"
+                for name in unknown
+            ],
         )
     problems: list[str] = []
     settings: dict[str, ExpectationSpec] = {}
@@ -433,7 +456,11 @@ def _schema_at(path: str) -> dict[str, Any]:
 
 def expectations_path(contract: Contract, root: Path | None = None) -> Path:
     """Where the table's expectations file lives: next to its contract."""
-    base = contract.path.parent if contract.path is not None and root is None else (root or contracts_dir()) / contract.layer
+    base = (
+        contract.path.parent
+        if contract.path is not None and root is None
+        else (root or contracts_dir()) / contract.layer
+    )
     return base / f"{contract.table}{EXPECTATIONS_SUFFIX}"
 
 
@@ -443,12 +470,17 @@ def load_expectations_file(path: Path | str, contract: Contract | None = None) -
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ExpectationsError(path, [f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"]) from None
+        raise ExpectationsError(
+            path, [f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"]
+        ) from None
     return parse_expectations(document, path, contract)
 
 
 def parse_expectations(
-    document: Any, path: Path | str | None = None, contract: Contract | None = None, schema: Mapping | None = None
+    document: Any,
+    path: Path | str | None = None,
+    contract: Contract | None = None,
+    schema: Mapping | None = None,
 ) -> ExpectationsFile:
     """Validate an already-parsed expectations document (``path`` is used in messages)."""
     validator = Draft202012Validator(dict(schema) if schema is not None else expectations_schema())
@@ -492,7 +524,9 @@ def _semantic_problems(parsed: ExpectationsFile, contract: Contract | None) -> l
             try:
                 re.compile(spec.kwargs["regex"])
             except re.error as error:
-                problems.append(f"expectations[{index}].kwargs.regex: not a valid regular expression: {error}")
+                problems.append(
+                    f"expectations[{index}].kwargs.regex: not a valid regular expression: {error}"
+                )
     if contract is None:
         return problems
     if (parsed.layer, parsed.table) != (contract.layer, contract.table):
@@ -501,7 +535,9 @@ def _semantic_problems(parsed: ExpectationsFile, contract: Contract | None) -> l
     for index, spec in enumerate(parsed.expectations):
         for argument, column in _column_arguments(spec.kwargs):
             if column not in known:
-                problems.append(f"expectations[{index}].kwargs.{argument}: {column!r} is not a column of {contract.name}")
+                problems.append(
+                    f"expectations[{index}].kwargs.{argument}: {column!r} is not a column of {contract.name}"
+                )
     return problems
 
 
@@ -534,7 +570,8 @@ def _describe(error) -> str:
         unknown = [key for key in error.instance if key not in allowed]
         if unknown and allowed:
             return "; ".join(
-                f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})" for key in unknown
+                f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})"
+                for key in unknown
             )
     if error.validator == "not" and error.schema.get("description"):
         return f"{field_path(path)}: {error.schema['description']}"  # the rule in words, not the instance

@@ -101,7 +101,9 @@ def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | 
 
     gx = _context_for(docs_dir or data_docs_dir())
     checkpoint = gx.checkpoint(suite)
-    result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=_safe(run_name)))
+    result = checkpoint.run(
+        batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=_safe(run_name))
+    )
     [(identifier, run_result)] = list(result.run_results.items())
     gx.write_page(identifier)
     outcomes = tuple(_outcome(suite, r, df) for r in run_result.results)
@@ -125,7 +127,9 @@ def _outcome(suite: Suite, result, df: DataFrame) -> ExpectationOutcome:
     error = None
     if result.exception_info and result.exception_info.get("raised_exception"):
         error = str(result.exception_info.get("exception_message") or "the expectation raised")
-    sample: tuple[Any, ...] = tuple(_json_clean(v) for v in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE])
+    sample: tuple[Any, ...] = tuple(
+        _json_clean(v) for v in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+    )
     unexpected = details.get("unexpected_count")
     if spec.type == "unexpected_rows_expectation":
         unexpected = details.get("observed_value")
@@ -205,7 +209,10 @@ class _GxContext:
             data_docs_sites={
                 DATA_DOCS_SITE: {
                     "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir),
+                    },
                     "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                 }
             },

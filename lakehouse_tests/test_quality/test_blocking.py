@@ -11,12 +11,21 @@ from lakehouse.contracts import load_contracts
 from lakehouse.gold.dimensions import dimension_assets
 from lakehouse.governance import PiiMasking
 from lakehouse.io import DeltaSparkIOManager
-from lakehouse.quality import GREAT_EXPECTATIONS, build_quality_check, derive_suite, parse_expectations, quality_checks
+from lakehouse.quality import (
+    GREAT_EXPECTATIONS,
+    build_quality_check,
+    derive_suite,
+    parse_expectations,
+    quality_checks,
+)
 from lakehouse.services.resources import snowflake_resource
 from lakehouse.silver import silver_assets
 
-BRONZE, SILVER, GOLD = (dg.AssetKey(["bronze", "products"]), dg.AssetKey(["silver", "products"]),
-                        dg.AssetKey(["gold", "dim_product"]))
+BRONZE, SILVER, GOLD = (
+    dg.AssetKey(["bronze", "products"]),
+    dg.AssetKey(["silver", "products"]),
+    dg.AssetKey(["gold", "dim_product"]),
+)
 DAY = "2026-01-01"
 
 
@@ -62,11 +71,17 @@ def _run(chain, severity, local_services, engine, lake_root):
         "snowflake": snowflake_resource(local_services),
         "pii": PiiMasking(salt="quality-test-salt", allow_development_salt=True),
     }
-    return dg.materialize([*chain, _silver_check(severity)], resources=resources, partition_key=DAY, raise_on_error=False)
+    return dg.materialize(
+        [*chain, _silver_check(severity)], resources=resources, partition_key=DAY, raise_on_error=False
+    )
 
 
 def _evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations() if e.check_name == GREAT_EXPECTATIONS}
+    return {
+        e.asset_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == GREAT_EXPECTATIONS
+    }
 
 
 def _materialized(result) -> set[dg.AssetKey]:

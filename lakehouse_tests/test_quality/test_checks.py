@@ -31,8 +31,18 @@ SCHEMA = (
 
 def _row(product_id: int, day: date, price: str = "9.99", currency: str = "USD"):
     changed = datetime(day.year, day.month, day.day, 10, 0)
-    return (product_id, f"SKU-{product_id:06d}", f"Product {product_id}", "toys", "Acme", Decimal(price), currency,
-            True, changed, day)
+    return (
+        product_id,
+        f"SKU-{product_id:06d}",
+        f"Product {product_id}",
+        "toys",
+        "Acme",
+        Decimal(price),
+        currency,
+        True,
+        changed,
+        day,
+    )
 
 
 ROWS = {
@@ -52,7 +62,10 @@ def products(context: dg.AssetExecutionContext):
 @pytest.fixture
 def lake(engine, tmp_path, monkeypatch):
     monkeypatch.setenv(HOME_ENV_VAR, str(tmp_path / "home"))  # Data Docs go under $LAKEHOUSE_HOME/gx
-    return {"engine": engine, "io_manager": DeltaSparkIOManager(root_uri=str(tmp_path / "lake"), engine=engine)}
+    return {
+        "engine": engine,
+        "io_manager": DeltaSparkIOManager(root_uri=str(tmp_path / "lake"), engine=engine),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +74,9 @@ def contract():
 
 
 def _evaluate(resources, check, day: str, instance=None) -> dg.AssetCheckEvaluation:
-    result = dg.materialize([products, check], resources=resources, partition_key=day, raise_on_error=False,
-                            instance=instance)
+    result = dg.materialize(
+        [products, check], resources=resources, partition_key=day, raise_on_error=False, instance=instance
+    )
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.check_name == GREAT_EXPECTATIONS
     return evaluation
@@ -100,7 +114,10 @@ def test_an_error_expectation_failing_fails_the_check_with_error_severity_and_sa
             "currency_format": 1,
             "unit_price_not_negative": 1,
         }
-        assert _value(evaluation, "failing_samples") == {"currency_format": ["usd"], "unit_price_not_negative": ["-1.00"]}
+        assert _value(evaluation, "failing_samples") == {
+            "currency_format": ["usd"],
+            "unit_price_not_negative": ["-1.00"],
+        }
         results = _value(evaluation, "expectation_results")
         assert results["currency_format"]["type"] == "expect_column_values_to_match_regex"
         assert results["currency_format"]["unexpected_percent"] == 50.0
@@ -115,7 +132,10 @@ def test_only_warn_expectations_failing_gives_warn_severity(lake, contract):
             "expectations_version": 1,
             "layer": "silver",
             "table": "products",
-            "derived": {"currency_format": {"severity": "WARN"}, "unit_price_not_negative": {"severity": "WARN"}},
+            "derived": {
+                "currency_format": {"severity": "WARN"},
+                "unit_price_not_negative": {"severity": "WARN"},
+            },
         },
         contract=contract,
     )
@@ -127,10 +147,18 @@ def test_only_warn_expectations_failing_gives_warn_severity(lake, contract):
 
 def test_mostly_is_a_threshold_kept_as_data(lake, contract):
     """Half the day's rows break the currency rule: mostly 0.5 passes, mostly 0.51 does not."""
+
     def suite(mostly: float):
         extra = parse_expectations(
-            {"expectations_version": 1, "layer": "silver", "table": "products",
-             "derived": {"currency_format": {"mostly": mostly}, "unit_price_not_negative": {"mostly": mostly}}},
+            {
+                "expectations_version": 1,
+                "layer": "silver",
+                "table": "products",
+                "derived": {
+                    "currency_format": {"mostly": mostly},
+                    "unit_price_not_negative": {"mostly": mostly},
+                },
+            },
             contract=contract,
         )
         return derive_suite(contract, extra)
@@ -141,7 +169,9 @@ def test_mostly_is_a_threshold_kept_as_data(lake, contract):
 
 
 def test_a_table_scoped_suite_validates_every_day(lake, contract):
-    extra = parse_expectations({"expectations_version": 1, "layer": "silver", "table": "products", "scope": "table"})
+    extra = parse_expectations(
+        {"expectations_version": 1, "layer": "silver", "table": "products", "scope": "table"}
+    )
     suite = derive_suite(contract, extra)
     assert suite.scope is Scope.TABLE
     check = build_quality_check(suite)

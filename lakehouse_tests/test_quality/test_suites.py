@@ -39,10 +39,19 @@ def test_bronze_orders_suite_follows_its_contract(contracts):
     assert specs["total_amount_type"].kwargs == {"column": "total_amount", "type_": "DecimalType"}
     assert specs["updated_at_type"].kwargs == {"column": "updated_at", "type_": "TimestampNTZType"}
     # one not-null expectation per non-nullable column, with the contract's rule ids
-    not_null = {s.kwargs["column"] for s in suite.expectations if s.type == "expect_column_values_to_not_be_null"}
+    not_null = {
+        s.kwargs["column"] for s in suite.expectations if s.type == "expect_column_values_to_not_be_null"
+    }
     assert not_null == {c.name for c in contract.columns if not c.nullable}
     assert specs["status_allowed"].type == "expect_column_values_to_be_in_set"
-    assert specs["status_allowed"].kwargs["value_set"] == ["placed", "paid", "shipped", "delivered", "cancelled", "returned"]
+    assert specs["status_allowed"].kwargs["value_set"] == [
+        "placed",
+        "paid",
+        "shipped",
+        "delivered",
+        "cancelled",
+        "returned",
+    ]
     assert specs["currency_format"].kwargs == {"column": "currency", "regex": "^[A-Z]{3}$"}
     assert specs["total_amount_not_negative"].kwargs == {"column": "total_amount", "min_value": 0}
     # order_ts <= updated_at, a NULL on either side passing as in the contract
@@ -68,7 +77,9 @@ def test_silver_keys_are_unique_per_day_and_columns_exact(contracts):
     contract = contracts["silver.orders"]
     specs = _by_id(derive_suite(contract))
     assert specs["order_line_unique_per_day"].type == "expect_compound_columns_to_be_unique"
-    assert specs["order_line_unique_per_day"].kwargs == {"column_list": ["order_id", "line_number", "_run_date"]}
+    assert specs["order_line_unique_per_day"].kwargs == {
+        "column_list": ["order_id", "line_number", "_run_date"]
+    }
     # silver refuses new columns: exactly the contract's columns and the partition column
     assert specs["table_columns"].kwargs == {
         "column_set": [*contract.column_names, "_run_date"],
@@ -91,7 +102,9 @@ def test_table_scope_validates_keys_over_the_whole_table(contracts):
 def test_an_unpartitioned_table_cannot_be_scoped_by_partition(contracts):
     contract = contracts["gold.dim_product"]
     assert derive_suite(contract, partitioned=False).scope is Scope.TABLE
-    extra = parse_expectations({"expectations_version": 1, "layer": "gold", "table": "dim_product", "scope": "partition"})
+    extra = parse_expectations(
+        {"expectations_version": 1, "layer": "gold", "table": "dim_product", "scope": "partition"}
+    )
     with pytest.raises(ExpectationsError, match="no _run_date column to scope by"):
         derive_suite(contract, extra, partitioned=False)
 
@@ -105,8 +118,15 @@ def test_range_with_value_and_column_bounds_gives_one_expectation_per_bound():
             column("created", "timestamp_ntz"),
         ],
         [
-            {"id": "starts_window", "kind": "range", "column": "starts", "min": "2020-01-01 00:00:00",
-             "min_column": "created", "max_column": "ends", "message": "starts is out of its window"},
+            {
+                "id": "starts_window",
+                "kind": "range",
+                "column": "starts",
+                "min": "2020-01-01 00:00:00",
+                "min_column": "created",
+                "max_column": "ends",
+                "message": "starts is out of its window",
+            },
         ],
         primary_key=["id"],
         change_column="created",
@@ -159,9 +179,19 @@ def test_malformed_expectations_name_the_field(contracts):
     base = {"expectations_version": 1, "layer": "silver", "table": "products"}
 
     def expectation(**fields):
-        return {**base, "expectations": [{"id": "e", "type": "expect_column_values_to_not_be_null",
-                                          "kwargs": {"column": "sku"}, "severity": "WARN",
-                                          "description": "d", **fields}]}
+        return {
+            **base,
+            "expectations": [
+                {
+                    "id": "e",
+                    "type": "expect_column_values_to_not_be_null",
+                    "kwargs": {"column": "sku"},
+                    "severity": "WARN",
+                    "description": "d",
+                    **fields,
+                }
+            ],
+        }
 
     assert _problems(expectation(severity="FATAL")) == [
         "expectations[0].severity: 'FATAL' is not one of ['ERROR', 'WARN']"
@@ -173,17 +203,31 @@ def test_malformed_expectations_name_the_field(contracts):
         "expectations[0].kwargs.colum: unknown field (allowed: column)",
         "expectations[0].kwargs.column: required field is missing",
     }
-    assert _problems(expectation(type="expect_table_row_count_to_be_between", kwargs={"min_value": 1}, mostly=0.5)) == [
-        "expectations[0]: mostly applies to row-level expectations only."
-    ]
-    assert _problems(expectation(type="expect_the_moon"))[0].startswith("expectations[0].type: 'expect_the_moon' is not one of")
+    assert _problems(
+        expectation(type="expect_table_row_count_to_be_between", kwargs={"min_value": 1}, mostly=0.5)
+    ) == ["expectations[0]: mostly applies to row-level expectations only."]
+    assert _problems(expectation(type="expect_the_moon"))[0].startswith(
+        "expectations[0].type: 'expect_the_moon' is not one of"
+    )
     with pytest.raises(ExpectationsError, match="derived.nope: no expectation of that id"):
         derive_suite(contract, parse_expectations({**base, "derived": {"nope": {"severity": "WARN"}}}))
     with pytest.raises(ExpectationsError, match="'currency_format' is already derived"):
         derive_suite(
             contract,
-            parse_expectations({**base, "expectations": [{"id": "currency_format", "type": "expect_column_values_to_not_be_null",
-                                                          "kwargs": {"column": "sku"}, "severity": "WARN", "description": "d"}]}),
+            parse_expectations(
+                {
+                    **base,
+                    "expectations": [
+                        {
+                            "id": "currency_format",
+                            "type": "expect_column_values_to_not_be_null",
+                            "kwargs": {"column": "sku"},
+                            "severity": "WARN",
+                            "description": "d",
+                        }
+                    ],
+                }
+            ),
         )
 
 
