@@ -34,11 +34,16 @@ def default_events_file() -> Path:
     return lakehouse_home() / LINEAGE_DIR / DEFAULT_FILE_NAME
 
 
+def lineage_disabled() -> bool:
+    """``OPENLINEAGE_DISABLED=true``: nothing is built or sent."""
+    return os.environ.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true"
+
+
 def is_configured() -> bool:
     """Whether any of the OpenLineage client's own configuration sources is present."""
     if os.environ.get("OPENLINEAGE_CONFIG") or os.environ.get("OPENLINEAGE_URL"):
         return True
-    if os.environ.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
+    if lineage_disabled():
         return True
     if any(name.startswith(OpenLineageClient.DYNAMIC_ENV_VARS_PREFIX) for name in os.environ):
         return True

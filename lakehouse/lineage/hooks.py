@@ -26,7 +26,7 @@ from typing import Any
 import dagster as dg
 
 from lakehouse.contracts import Contract, load_contracts
-from lakehouse.lineage.client import lineage_client, lineage_namespace
+from lakehouse.lineage.client import lineage_client, lineage_disabled, lineage_namespace
 from lakehouse.lineage.column_lineage import (
     COLUMN_LINEAGE_METADATA_KEY,
     column_lineage_facet,
@@ -184,6 +184,8 @@ class _AssetsPlan:
 
 def emit_step_lineage(context: dg.HookContext, plan: _AssetsPlan, namespace: str | None = None) -> None:
     """Build and emit the step's events; never raises (a failure is a warning on the run)."""
+    if lineage_disabled():
+        return
     try:
         step = step_outcome(context)
         assets = [_asset_lineage(a, context.resources) for a in plan.assets]
@@ -203,6 +205,8 @@ def emit_step_lineage(context: dg.HookContext, plan: _AssetsPlan, namespace: str
 def emit_check_lineage(context: dg.HookContext, namespace: str | None = None) -> None:
     """Send the results of a check step as an ``OTHER`` event of each checked asset's materialization
     run in this Dagster run; never raises."""
+    if lineage_disabled():
+        return
     try:
         logs = context.instance.all_logs(context.run_id, of_type=_STEP_EVENTS)
         own, _ = _latest_attempt([e for e in logs if e.step_key == context.step_key])

@@ -132,3 +132,13 @@ def test_without_configuration_events_go_to_a_file_under_lakehouse_home(run_cale
     for event in events:
         assert validation_errors(event) == []
     assert events[0]["run"]["runId"] == events[1]["run"]["runId"]
+
+
+def test_openlineage_disabled_emits_nothing(run_calendar, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("LAKEHOUSE_HOME", str(home))
+    monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
+    result, logs = run_calendar()
+    assert result.success
+    assert not (home / "lineage").exists()
+    assert not [entry for entry in logs if entry.level == logging.WARNING and "OpenLineage" in entry.user_message]
