@@ -1,9 +1,15 @@
 """The metrics every materialization carries: the bytes a Delta commit added, read from the log of real
-tables the engine wrote, and how the IO manager adds its write to what an asset reported."""
+tables the engine wrote; how the IO manager adds its write to what an asset reported; and every asset of
+one day of the medallion reporting them."""
 
 import dagster as dg
 import pytest
 
+from lakehouse.bronze import bronze_assets
+from lakehouse.gold.dimensions import dimension_assets
+from lakehouse.gold.facts import fact_assets
+from lakehouse.governance import PiiMasking
+from lakehouse.io import DeltaSparkIOManager
 from lakehouse.io.storage import bytes_added, latest_version, table_version
 from lakehouse.observability.metrics import (
     BYTES_WRITTEN,
@@ -15,6 +21,8 @@ from lakehouse.observability.metrics import (
     started,
     with_write_metrics,
 )
+from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.silver import silver_assets
 from lakehouse_tests.test_observability.support import committed_bytes, logged_add_sizes
 
 REPLACE_DAY_2 = "_run_date >= DATE'2026-01-02' AND _run_date < DATE'2026-01-03'"
@@ -82,3 +90,40 @@ def test_the_io_manager_adds_its_write_to_what_the_asset_reported():
 def test_quarantine_rate_is_the_share_of_extracted_rows_and_zero_when_nothing_was_extracted():
     assert quarantine_metrics(3, 12) == {ROWS_QUARANTINED: 3, QUARANTINE_RATE: 0.25}
     assert quarantine_metrics(0, 0) == {ROWS_QUARANTINED: 0, QUARANTINE_RATE: 0.0}
+
+
+def test_every_materialization_of_every_asset_carries_the_metrics(
+    engine, local_services, generated_sources, tmp_path
+):
+    """One day of the whole medallion on a fresh lake: every asset reports rows, bytes (equal to what its
+    table's commits added, from the Delta log) and duration; bronze its quarantine."""
+    lake_root = str(tmp_path / "lake")
+    io_manager = DeltaSparkIOManager(root_uri=lake_root, engine=engine)
+    resources = {
+        "engine": engine,
+        "io_manager": io_manager,
+        "snowflake": snowflake_resource(local_services),
+        "redshift": redshift_resource(local_services),
+        "pii": PiiMasking(salt="metrics-test-salt", allow_development_salt=True),
+    }
+    assets = [*bronze_assets(), *silver_assets(), *dimension_assets(), *fact_assets()]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(assets, resources=resources, partition_key="2026-01-01", instance=instance)
+    assert result.success
+    materializations = result.get_asset_materialization_events()
+    keys = {event.asset_key for event in materializations}
+    assert keys == {key for asset in assets for key in asset.keys} and len(keys) == 20
+    for event in materializations:
+        key = event.asset_key
+        metadata = {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+        assert isinstance(metadata["dagster/row_count"], int) and metadata["dagster/row_count"] >= 0, key
+        assert isinstance(metadata["duration_seconds"], float) and metadata["duration_seconds"] > 0, key
+        uri = io_manager.table_uri(key.path)
+        assert metadata["bytes_written"] == committed_bytes(uri, None, metadata["delta_version"]), key
+        if key.path[0] == "bronze":
+            assert metadata["rows_quarantined"] + metadata["dagster/row_count"] == metadata["rows_extracted"]
+            assert metadata["quarantine_rate"] == pytest.approx(
+                metadata["rows_quarantined"] / metadata["rows_extracted"]
+            )
+        if key.path[0] != "quarantine":
+            assert metadata["bytes_written"] > 0, key  # every one of these has rows on the first day
