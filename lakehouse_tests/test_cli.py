@@ -130,3 +130,50 @@ def test_sql_on_an_empty_lake_is_a_clear_error(tmp_path):
     result = _run(tmp_path, "sql", "SELECT 1")
     assert result.returncode == 1
     assert "the lake holds no tables yet" in result.stderr
+
+
+def test_table_history_names_the_partition_and_run_of_each_version(cli_home):
+    result = _run(cli_home, "table", "history", "gold/dim_customer")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MERGE" in result.stdout
+    assert "2026-01-01" in result.stdout and "2026-01-02" in result.stdout  # written by the demo's runs
+    listing = _run(cli_home, "table", "list")
+    assert listing.returncode == 0 and "gold/fact_orders" in listing.stdout and "quarantine/orders" in listing.stdout
+
+
+def test_backfill_of_a_selection_shows_progress_per_day(cli_home):
+    result = _run(cli_home, "backfill", "--start", "2026-01-02", "--end", "2026-01-02", "--select", "gold/fact_orders")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "lakehouse_daily_job for 2026-01-02 (1 asset(s), day 1 of 1)" in result.stdout
+    assert "2026-01-02 succeeded: 1 asset(s) materialized" in result.stdout
+    assert "1 of 1 day(s) succeeded" in result.stdout
+
+
+def test_maintain_compacts_z_orders_the_facts_and_refuses_a_short_retention(cli_home):
+    result = _run(cli_home, "maintain", "--table", "gold/fact_orders", "--table", "silver/orders")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "gold/fact_orders: z_order" in result.stdout and "silver/orders: compact" in result.stdout
+    refused = _run(cli_home, "maintain", "--retention-hours", "24")
+    assert refused.returncode == 2
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "under the minimum of 168 h (7 days)" in lines[0], refused.stderr
+
+
+def test_operations_errors_are_one_line(cli_home):
+    for args, message in (
+        (("table", "restore", "gold/dim_customer", "--version", "999"), "there is no version 999"),
+        (("table", "history", "gold/nope"), "no Delta table gold/nope"),
+        (("table", "history", "nope"), "is not a table key <layer>/<table>"),
+        (("backfill", "--start", "2026-01-03", "--end", "2026-01-01"), "ends (2026-01-01) before it starts"),
+        (("backfill", "--start", "2026-01-01", "--end", "2026-01-01", "--select", "gold/nope"), "no asset gold/nope"),
+    ):
+        result = _run(cli_home, *args)
+        assert result.returncode != 0, args
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and message in lines[0], (args, result.stderr)
+
+
+def test_quarantine_counts_per_table_and_day(cli_home):
+    result = _run(cli_home, "quarantine", "counts", "orders")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2026-01-01" in result.stdout and "row(s) quarantined in total" in result.stdout

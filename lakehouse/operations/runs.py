@@ -8,6 +8,7 @@ the days after it are reported as not run.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -83,9 +84,13 @@ def run_days(
     """One run of ``lakehouse_daily_job`` per day, in day order; returns one ``DayRun`` per day run."""
     from lakehouse.definitions import defs as build_definitions
 
-    definitions = build_definitions()
-    job = definitions.resolve_job_def(DAILY_JOB_NAME)
-    selection = resolve_selection(definitions, select)
+    with warnings.catch_warnings():
+        # beta and preview notices of the Dagster APIs the definitions use are not news to an operator
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        definitions = build_definitions()
+        job = definitions.resolve_job_def(DAILY_JOB_NAME)
+        selection = resolve_selection(definitions, select)
     progress = progress or (lambda _message: None)
     step = step or (lambda _title: nullcontext())
     what = "every asset" if selection is None else f"{len(selection)} asset(s)"
