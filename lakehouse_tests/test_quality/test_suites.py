@@ -253,3 +253,29 @@ def test_invalid_json_is_reported_with_its_position(tmp_path):
         load_expectations_file(path)
     assert str(raised.value) == f"{path}: not valid JSON at line 2, column 12: Expecting value"
     assert json.loads(json.dumps(str(raised.value)))
+
+
+def test_one_blocking_check_per_layer_table_with_the_scope_its_table_allows():
+    from lakehouse.gold.dimensions import dimension_assets
+    from lakehouse.quality import GREAT_EXPECTATIONS, quality_checks
+    from lakehouse.quality.checks import has_partition_column
+
+    checks = quality_checks()
+    keys = sorted(c.check_key.asset_key.to_user_string() for c in checks)
+    assert len(keys) == len(set(keys)) == 15
+    assert not any(key.startswith("quarantine/") for key in keys)
+    for check in checks:
+        [spec] = check.check_specs
+        assert spec.name == GREAT_EXPECTATIONS and spec.blocking
+    scopes = {
+        c.check_key.asset_key.to_user_string(): next(iter(c.check_specs)).metadata["scope"] for c in checks
+    }
+    assert {k for k, scope in scopes.items() if scope == "table"} == {
+        "gold/dim_customer",
+        "gold/dim_product",
+        "gold/dim_date",
+    }
+    specs = {s.key.to_user_string(): s for a in dimension_assets() for s in a.specs}
+    assert has_partition_column(specs["gold/dim_customer"])  # merged, but carries _run_date
+    assert not has_partition_column(specs["gold/dim_product"])  # partitioned asset, no _run_date column
+    assert not has_partition_column(specs["gold/dim_date"])  # unpartitioned
