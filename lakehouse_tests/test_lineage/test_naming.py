@@ -26,6 +26,9 @@ def test_an_s3_delta_table_is_the_bucket_namespace_and_its_key():
     assert table_dataset("s3a://acme-lake/lake/bronze/orders/") == DatasetName(
         "s3://acme-lake", "lake/bronze/orders"
     )
+    assert table_dataset("gs://acme-lake/lake/gold/dim_date") == DatasetName(
+        "gs://acme-lake", "lake/gold/dim_date"
+    )
     with pytest.raises(ValueError, match="no bucket"):
         table_dataset("s3:///lake/bronze/orders")
     with pytest.raises(ValueError, match="no OpenLineage naming"):
