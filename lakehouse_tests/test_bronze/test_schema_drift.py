@@ -127,7 +127,10 @@ def test_changed_type_is_cast_and_unparsable_values_quarantined(bronze_resources
     bronze = _rows(lake_root, "bronze")
     assert str(bronze.schema.field("unit_price").type) == "decimal128(12, 2)"
     assert bronze.column("unit_price").null_count == 0
-    alignment = result.asset_materializations_for_node("bronze_products")[0].metadata["schema_alignment"].value
+    [materialization] = [
+        m for m in result.asset_materializations_for_node("bronze_products") if m.asset_key.path[0] == "bronze"
+    ]
+    alignment = materialization.metadata["schema_alignment"].value
     assert alignment["type_changes"][0]["column"] == "unit_price"
 
 
