@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from deltalake import DeltaTable
 
 from lakehouse.cli import cli
+from lakehouse.definitions import defs as build_definitions
 from lakehouse.operations.quarantine import quarantine_days
 from lakehouse_tests.fixtures.services import scratch_home
 from lakehouse_tests.test_operations.runbooks import RUNBOOKS_DIR, Command, runbook_names, runnable_commands
@@ -168,8 +169,10 @@ def test_backfill_runs_every_day_of_the_range_in_order(stack, backfilled):
     assert first, "no lakehouse_daily_job runs recorded"
     assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
     full = backfilled.output_of(f"--end {DAYS[-1]}")
+    checks = len(build_definitions().resolve_asset_graph().asset_check_keys)
+    assets = len(build_definitions().resolve_asset_graph().get_all_asset_keys())
     for day in DAYS:
-        assert f"{day} succeeded: 20 asset(s) materialized, 32 of 32 checks passed" in full, full
+        assert f"{day} succeeded: {assets} asset(s) materialized, {checks} of {checks} checks passed" in full, full
     assert full.index(DAYS[0] + " succeeded") < full.index(DAYS[1] + " succeeded")
     for key in ("bronze/orders", "quarantine/orders", "silver/orders", "gold/fact_orders", "silver/customer_activity"):
         assert sorted(_day_rows(stack["lake"] / key)) == list(DAYS), key
