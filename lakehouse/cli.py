@@ -240,6 +240,8 @@ def dev(ctx: click.Context) -> None:
 
 # -------------------------------------------------------------------------------------- operations
 
+_EMPTY_LAKE = "the lake holds no tables yet: run `lakehouse demo` or `lakehouse backfill` first"
+
 
 def _table_key_or_error(key: str):
     from lakehouse.operations import lake_table
@@ -265,9 +267,11 @@ def _human_bytes(size: int) -> str:
 @click.option("--end", "end", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
               help="Last day, included.")
 @click.option("--select", "select", multiple=True, metavar="LAYER/TABLE[+]",
-              help="Only these assets; a trailing + adds everything downstream (repeatable). Default: every asset.")
+              help="Only these assets; a trailing + adds everything downstream (repeatable). "
+                   "Default: every asset.")
 @click.option("--continue-on-failure", is_flag=True,
-              help="Run the later days even after a day failed (default: stop, since later days build on it).")
+              help="Run the later days even after a day failed "
+                   "(default: stop, since later days build on it).")
 def backfill(start, end, select: tuple[str, ...], continue_on_failure: bool) -> None:
     """Run lakehouse_daily_job for every day from --start to --end, oldest first, one run per day."""
     from lakehouse.operations.runs import day_range, run_days
@@ -279,14 +283,17 @@ def backfill(start, end, select: tuple[str, ...], continue_on_failure: bool) -> 
     console.print(f"[bold]backfill[/] {days[0]} to {days[-1]}: {len(days)} day(s), "
                   f"{'assets ' + ', '.join(select) if select else 'every asset'}")
     try:
-        results = run_days(days, select, progress=_progress, step=step, stop_on_failure=not continue_on_failure)
+        results = run_days(
+            days, select, progress=_progress, step=step, stop_on_failure=not continue_on_failure
+        )
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--select") from error
     failed = [r for r in results if not r.success]
     console.print(f"{len(results) - len(failed)} of {len(days)} day(s) succeeded")
     if failed or len(results) < len(days):
         raise click.ClickException(
-            f"backfill incomplete: {', '.join(r.day.isoformat() for r in failed)} failed; see the runs in the "
+            f"backfill incomplete: {', '.join(r.day.isoformat() for r in failed)} failed; "
+            "see the runs in the "
             "Dagster UI (`lakehouse dev`), fix the cause and run the backfill again from the first failed day"
         )
 
@@ -304,7 +311,7 @@ def table_list() -> None:
 
     tables = lake_tables()
     if not tables:
-        raise click.ClickException("the lake holds no tables yet: run `lakehouse demo` or `lakehouse backfill` first")
+        raise click.ClickException(_EMPTY_LAKE)
     out = Table(header_style="bold")
     for column in ("table", "version", "files", "size"):
         out.add_column(column, justify="right" if column != "table" else "left")
@@ -317,7 +324,8 @@ def table_list() -> None:
 
 @table.command("history")
 @click.argument("key", metavar="TABLE")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest versions to show.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Newest versions to show.")
 def table_history(key: str, limit: int) -> None:
     """A table's Delta versions, newest first, with the Dagster partition and run that wrote each."""
     from lakehouse.operations import table_history as history
@@ -333,7 +341,8 @@ def table_history(key: str, limit: int) -> None:
     for entry in entries:
         partition, run_id = written_by.get(entry.version, ("-", "-"))
         if entry.operation == "RESTORE" or "lakehouse.restored_to" in entry.custom:
-            partition = f"restored to v{entry.custom.get('lakehouse.restored_to', entry.parameters.get('version', '?'))}"
+            target = entry.custom.get("lakehouse.restored_to", entry.parameters.get("version", "?"))
+            partition = f"restored to v{target}"
         out.add_row(
             str(entry.version),
             entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
@@ -361,7 +370,8 @@ def _history_metrics(metrics: dict) -> str:
 
 @table.command("restore")
 @click.argument("key", metavar="TABLE")
-@click.option("--version", "version", type=click.IntRange(min=0), required=True, help="The version to go back to.")
+@click.option("--version", "version", type=click.IntRange(min=0), required=True,
+              help="The version to go back to.")
 @click.option("--reason", default=None, help="Why, recorded in the restore's commit.")
 def table_restore(key: str, version: int, reason: str | None) -> None:
     """Make an earlier version the table's current content (a new version: a restore can be undone)."""
@@ -394,19 +404,22 @@ def quarantine_counts(tables: tuple[str, ...]) -> None:
     except TableNotFound as error:
         raise click.ClickException(str(error)) from error
     if not days:
-        raise click.ClickException("the lake holds no bronze tables yet: run `lakehouse demo` or `lakehouse backfill` first")
+        raise click.ClickException(_EMPTY_LAKE)
     out = Table(header_style="bold")
     for column in ("table", "day", "bronze", "quarantined", "rules broken"):
         out.add_column(column, justify="right" if column in ("bronze", "quarantined") else "left")
     for day in days:
         rules = ", ".join(f"{rule} {count}" for rule, count in day.rules.most_common())
-        out.add_row(day.table, day.day.isoformat(), f"{day.bronze_rows:,}", f"{day.quarantined_rows:,}", rules or "-")
+        out.add_row(
+            day.table, day.day.isoformat(), f"{day.bronze_rows:,}", f"{day.quarantined_rows:,}", rules or "-"
+        )
     console.print(out)
     console.print(f"{sum(d.quarantined_rows for d in days):,} row(s) quarantined in total")
 
 
 @cli.command()
-@click.option("--table", "tables", multiple=True, metavar="LAYER/TABLE", help="Only these tables (repeatable).")
+@click.option("--table", "tables", multiple=True, metavar="LAYER/TABLE",
+              help="Only these tables (repeatable).")
 @click.option("--retention-hours", type=int, default=168, show_default=True,
               help="Vacuum keeps files younger versions need for this long; at least 168 (7 days).")
 def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
@@ -421,14 +434,15 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
         raise click.BadParameter(str(error), param_hint="--retention-hours") from error
     chosen = tables_to_maintain(lake_root(), list(LAYERS), list(tables))
     if not chosen:
-        raise click.ClickException("the lake holds no tables yet: run `lakehouse demo` or `lakehouse backfill` first")
+        raise click.ClickException(_EMPTY_LAKE)
     out = Table(header_style="bold")
     for column in ("table", "strategy", "files", "size", "vacuumed"):
         out.add_column(column)
     with step(f"maintaining {len(chosen)} table(s), vacuum retention {retention_hours} h"):
         for item in chosen:
             result = maintain_table(item, plan)
-            _progress(f"{item.key}: {result.strategy}, {result.live_before.files} → {result.live_after.files} files")
+            files = f"{result.live_before.files} → {result.live_after.files} files"
+            _progress(f"{item.key}: {result.strategy}, {files}")
             out.add_row(
                 item.key,
                 result.strategy,

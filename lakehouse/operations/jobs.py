@@ -56,9 +56,12 @@ class LakeMaintenanceConfig(dg.Config):
     target_file_size_bytes: Optional[int] = Field(
         default=None, ge=1, description="Target file size; unset: the table's delta.targetFileSize or 100 MB."
     )
-    layers: list[str] = Field(default_factory=lambda: list(LAYERS), description="Layers whose tables to maintain.")
+    layers: list[str] = Field(
+        default_factory=lambda: list(LAYERS), description="Layers whose tables to maintain."
+    )
     tables: list[str] = Field(
-        default_factory=list, description="Only these tables (<layer>/<table>); empty: every table of the layers."
+        default_factory=list,
+        description="Only these tables (<layer>/<table>); empty: every table of the layers.",
     )
 
     def plan(self) -> MaintenancePlan:
@@ -131,14 +134,16 @@ def maintain_lake_tables(context: dg.OpExecutionContext, config: LakeMaintenance
             )
         )
         context.log.info(
-            f"{table.key}: {result.strategy}, files {result.live_before.files} → {result.live_after.files}, "
+            f"{table.key}: {result.strategy}, "
+            f"files {result.live_before.files} → {result.live_after.files}, "
             f"bytes {result.live_before.bytes:,} → {result.live_after.bytes:,}, "
             f"{result.files_vacuumed} file(s) vacuumed"
         )
     context.add_output_metadata(maintenance_summary(results))
     if failed:
         raise dg.Failure(
-            description=f"maintenance failed for {len(failed)} of {len(tables)} table(s): {', '.join(failed)}",
+            description=f"maintenance failed for {len(failed)} of {len(tables)} table(s): "
+            f"{', '.join(failed)}",
             metadata={key: dg.MetadataValue.text(message) for key, message in failed.items()},
         )
 

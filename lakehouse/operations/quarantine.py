@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.contracts import ERROR_REASONS_COLUMN
-from lakehouse.operations.tables import LakeTable, lake_table, lake_tables, open_table, TableNotFound
+from lakehouse.operations.tables import LakeTable, TableNotFound, lake_table, lake_tables, open_table
 from lakehouse.sensors.lake_stats import PARTITION_COLUMN, delta_day_counts
 
 
@@ -39,7 +39,8 @@ def quarantine_days(tables: list[str] | None = None, root: str | None = None) ->
         bronze_counts = delta_day_counts(bronze.uri)
         quarantine_counts = delta_day_counts(quarantine.uri)
         if not bronze_counts and not quarantine_counts:
-            raise TableNotFound(f"no bronze or quarantine table {name} in the lake at {bronze.uri.rsplit('/', 2)[0]}")
+            root_uri = bronze.uri.rsplit("/", 2)[0]
+            raise TableNotFound(f"no bronze or quarantine table {name} in the lake at {root_uri}")
         rules = _rules_per_day(quarantine)
         for day in sorted(set(bronze_counts) | set(quarantine_counts)):
             days.append(
@@ -81,4 +82,5 @@ def _rules_per_day(table: LakeTable) -> dict[date, Counter[str]]:
 def _repeat_indices(lengths: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Row index repeated once per element of its list: ``[2, 0, 1]`` -> ``[0, 0, 2]``."""
     values = lengths.to_pylist()
-    return pa.array([index for index, length in enumerate(values) for _ in range(length or 0)], type=pa.int64())
+    indices = [index for index, length in enumerate(values) for _ in range(length or 0)]
+    return pa.array(indices, type=pa.int64())

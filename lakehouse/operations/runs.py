@@ -44,7 +44,8 @@ def day_range(start: date, end: date) -> list[date]:
     if outside:
         bounds = f"{keys[0]} to {keys[-1]}" if keys else "nowhere yet"
         raise ValueError(
-            f"{outside[0]} is not a partition: partitions run from {bounds} (a day is a partition once it has ended, UTC)"
+            f"{outside[0]} is not a partition: partitions run from {bounds} "
+            "(a day is a partition once it has ended, UTC)"
         )
     return days
 
@@ -62,7 +63,9 @@ def resolve_selection(definitions: dg.Definitions, patterns: Sequence[str]) -> l
         downstream = text.endswith(DOWNSTREAM_SUFFIX)
         key = dg.AssetKey.from_user_string(text.removesuffix(DOWNSTREAM_SUFFIX).strip("/"))
         if key not in known:
-            raise ValueError(f"no asset {key.to_user_string()}; assets are named <layer>/<table>, e.g. gold/dim_customer")
+            raise ValueError(
+                f"no asset {key.to_user_string()}; assets are named <layer>/<table>, e.g. gold/dim_customer"
+            )
         part = dg.AssetSelection.assets(key)
         if downstream:
             part = part.downstream()
@@ -125,7 +128,9 @@ def summarize_run(day: date, result: dg.ExecuteInProcessResult) -> DayRun:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            failures.append(f"{event.step_key}: {error.message.strip().splitlines()[0] if error else 'failed'}")
+            text = error.message.strip() if error else ""
+            first_line = text.splitlines()[0] if text else "failed"
+            failures.append(f"{event.step_key}: {first_line}")
     return DayRun(
         day=day,
         success=result.success,
@@ -157,7 +162,9 @@ def local_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(dagster_home()))
 
 
-def materialized_versions(instance: dg.DagsterInstance, asset_key: Sequence[str], limit: int = 200) -> dict[int, tuple[str, str]]:
+def materialized_versions(
+    instance: dg.DagsterInstance, asset_key: Sequence[str], limit: int = 200
+) -> dict[int, tuple[str, str]]:
     """Delta version -> (partition, run id) of the asset's materializations recorded by Dagster."""
     records = instance.fetch_materializations(dg.AssetKey(list(asset_key)), limit=limit).records
     versions: dict[int, tuple[str, str]] = {}

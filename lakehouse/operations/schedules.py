@@ -25,7 +25,8 @@ def lakehouse_daily_schedule(
     return dg.build_schedule_from_partitioned_job(
         lakehouse_daily_job(),
         name=DAILY_SCHEDULE_NAME,
-        description=f"Yesterday's partition of every asset, at {DAILY_HOUR_UTC:02d}:{DAILY_MINUTE_UTC:02d} UTC.",
+        description=f"Yesterday's partition of every asset, "
+        f"at {DAILY_HOUR_UTC:02d}:{DAILY_MINUTE_UTC:02d} UTC.",
         hour_of_day=DAILY_HOUR_UTC,
         minute_of_hour=DAILY_MINUTE_UTC,
         default_status=default_status,

@@ -93,7 +93,8 @@ def test_fact_tables_are_z_ordered_by_customer_key(lake):
     # (a Z-curve of one column is that column's order), so a reader filtering on it skips row groups
     delta = DeltaTable(table.uri)
     for path in pa.table(delta.get_add_actions(flatten=True)).column("path").to_pylist():
-        keys = pq.read_table(f"{table.uri}/{path}", columns=["customer_key"]).column("customer_key").to_pylist()
+        data = pq.read_table(f"{table.uri}/{path}", columns=["customer_key"])
+        keys = data.column("customer_key").to_pylist()
         assert len(keys) == APPENDS * 100
         assert keys == sorted(keys)
 
@@ -198,5 +199,6 @@ def test_maintenance_job_config_chooses_tables_and_z_order(lake, engine):
     assert result.success
     observed = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
     assert [e.asset_key.to_user_string() for e in observed] == ["silver/orders"]
-    assert observed[0].event_specific_data.asset_observation.metadata["maintenance/strategy"].value == "z_order"
+    metadata = observed[0].event_specific_data.asset_observation.metadata
+    assert metadata["maintenance/strategy"].value == "z_order"
     assert DeltaTable(f"{lake}/gold/fact_orders").history(1)[0]["operation"] == "WRITE"  # untouched
