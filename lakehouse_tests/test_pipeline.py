@@ -2,16 +2,19 @@
 the gold star, every blocking check passing, and the SCD2 history of dim_customer equal to what the
 generator's change stream implies."""
 
+import re
 from collections import defaultdict
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
 from lakehouse.bronze import bronze_assets
+from lakehouse.contracts import load_contracts
 from lakehouse.gold.dimensions import dimension_assets
 from lakehouse.gold.facts import fact_assets
-from lakehouse.governance import PiiMasking
+from lakehouse.governance import HASH_SUFFIX, PiiMasking, masked_columns
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.quality import quality_checks
 from lakehouse.services.resources import redshift_resource, snowflake_resource
@@ -19,6 +22,7 @@ from lakehouse.silver import silver_assets
 
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
 TRACKED = ("COUNTRY_CODE", "CITY", "SEGMENT", "LOYALTY_TIER", "EMAIL")
+HEX_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +105,35 @@ def test_every_order_line_reaches_the_fact_once(pipeline):
     fact_lines = list(zip(fact.column("order_id").to_pylist(), fact.column("line_number").to_pylist()))
     assert len(fact_lines) == len(set(fact_lines)) == len(silver_lines)
     assert set(fact_lines) == silver_lines
+
+
+def _clear_pii(generated_sources) -> set[str]:
+    """Every value the source data holds in a column a bronze contract classifies direct or sensitive."""
+    values: set[str] = set()
+    for contract in load_contracts(layer="bronze").values():
+        masked = set(masked_columns(contract))
+        rows = generated_sources.rows(contract.source.table)
+        for name in rows.column_names:
+            if name.lower() in masked:
+                values |= {str(v).strip().lower() for v in rows.column(name).to_pylist() if v is not None}
+    values.discard("")
+    return values
+
+
+def test_gold_holds_no_clear_pii(pipeline, generated_sources):
+    """No string column of any gold table holds a name, e-mail address or phone number of the sources, and
+    every masked column holds only salted SHA-256 hashes."""
+    lake_root, _ = pipeline
+    clear = _clear_pii(generated_sources)
+    assert any("@" in v for v in clear) and len(clear) > 100  # the sources do hold PII to leak
+    for contract in load_contracts(layer="gold").values():
+        table = DeltaTable(f"{lake_root}/gold/{contract.table}").to_pyarrow_table()
+        assert table.num_rows > 0, contract.table
+        for field in table.schema:
+            if not pa.types.is_string(field.type) and not pa.types.is_large_string(field.type):
+                continue
+            values = {v for v in table.column(field.name).to_pylist() if v is not None}
+            if field.name.endswith(HASH_SUFFIX):
+                assert values and all(HEX_SHA256.fullmatch(v) for v in values), (contract.table, field.name)
+            leaked = sorted(v for v in values if v.strip().lower() in clear)
+            assert leaked == [], (contract.table, field.name, leaked[:5])
