@@ -9,8 +9,8 @@ the days after it are reported as not run.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -178,17 +178,11 @@ def materialized_versions(
     return versions
 
 
-class _instance(AbstractContextManager):
-    def __init__(self, instance: dg.DagsterInstance | None) -> None:
-        self._given = instance
-        self._owned: dg.DagsterInstance | None = None
-
-    def __enter__(self) -> dg.DagsterInstance:
-        if self._given is not None:
-            return self._given
-        self._owned = local_instance()
-        return self._owned
-
-    def __exit__(self, *exc) -> None:
-        if self._owned is not None:
-            self._owned.dispose()
+@contextmanager
+def _instance(given: dg.DagsterInstance | None) -> Iterator[dg.DagsterInstance]:
+    """The given instance, or the local one, opened and disposed of here."""
+    if given is not None:
+        yield given
+        return
+    with local_instance() as owned:
+        yield owned
