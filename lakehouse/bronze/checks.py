@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import METADATA_COLUMNS, Contract, UniqueRule
+from lakehouse.partitions import blocking_daily_check
 from lakehouse.sources.extract import Window
 
 NOTHING_LOST = "nothing_lost"
@@ -34,7 +35,7 @@ _DESCRIPTIONS = {
 
 def bronze_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name, asset=asset_key, description=_DESCRIPTIONS[name], blocking=True)
+        blocking_daily_check(name, asset_key, _DESCRIPTIONS[name])
         for name in BRONZE_CHECKS
     ]
 

@@ -32,7 +32,7 @@ from lakehouse.governance.column_schema import column, contract_column_schema
 from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import bytes_added, delta_storage_options, join_uri, table_exists, table_version
 from lakehouse.observability.metrics import ROW_COUNT, compute_metrics, started
-from lakehouse.partitions import daily_partitions
+from lakehouse.partitions import blocking_daily_check, daily_partitions
 
 GOLD = "gold"
 DIM_CUSTOMER = dg.AssetKey([GOLD, "dim_customer"])
@@ -182,7 +182,7 @@ def customer_check_specs() -> list[dg.AssetCheckSpec]:
         SURROGATE_KEY_UNIQUE,
     )
     return [
-        dg.AssetCheckSpec(name, asset=DIM_CUSTOMER, description=_CHECK_DESCRIPTIONS[name], blocking=True)
+        blocking_daily_check(name, DIM_CUSTOMER, _CHECK_DESCRIPTIONS[name])
         for name in names
     ]
 
@@ -515,7 +515,7 @@ def _dim_product_asset(contract: Contract) -> dg.AssetsDefinition:
         description=contract.description,
         metadata=_definition_metadata(contract),
         check_specs=[
-            dg.AssetCheckSpec(name, asset=DIM_PRODUCT, description=_CHECK_DESCRIPTIONS[name], blocking=True)
+            blocking_daily_check(name, DIM_PRODUCT, _CHECK_DESCRIPTIONS[name])
             for name in (UNKNOWN_MEMBER_EXISTS, SURROGATE_KEY_UNIQUE)
         ],
         required_resource_keys={"engine", "io_manager"},

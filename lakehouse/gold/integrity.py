@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame
 
 from lakehouse.contracts import Contract
 from lakehouse.gold.star import foreign_key_report, reconcile_customer_activity, reconcile_order_lines
+from lakehouse.partitions import blocking_daily_check
 
 FOREIGN_KEYS_RESOLVE = "foreign_keys_resolve"
 RECONCILES_WITH_SILVER = "reconciles_with_silver"
@@ -37,7 +38,7 @@ _DESCRIPTIONS = {
 
 def fact_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name, asset=asset_key, description=_DESCRIPTIONS[name], blocking=True)
+        blocking_daily_check(name, asset_key, _DESCRIPTIONS[name])
         for name in FACT_CHECKS
     ]
 

@@ -40,7 +40,7 @@ def quality_checks(assets: Sequence[dg.AssetsDefinition] | None = None) -> list[
                 continue
             spec = assets_def.specs_by_key[key]
             suite = load_suite(contract, partitioned=has_partition_column(spec))
-            checks.append(build_quality_check(suite))
+            checks.append(build_quality_check(suite, partitions_def=spec.partitions_def))
     return checks
 
 
@@ -56,9 +56,12 @@ def has_partition_column(spec: dg.AssetSpec) -> bool:
     return True
 
 
-def build_quality_check(suite: Suite) -> dg.AssetChecksDefinition:
-    """The check of one table. It is not partitioned itself (partitioned checks are a Dagster preview):
-    in a partitioned run it validates the run's partition window, one day or a backfill range."""
+def build_quality_check(
+    suite: Suite, partitions_def: dg.PartitionsDefinition | None = None
+) -> dg.AssetChecksDefinition:
+    """The check of one table, partitioned like its asset (``partitions_def``) so that a one-day run
+    records its result for that day. In a partitioned run it validates the run's partition window, one
+    day or a backfill range."""
     key = dg.AssetKey(list(suite.asset_key_path))
     static_metadata: dict[str, Any] = {
         "suite": suite.name,
@@ -77,6 +80,7 @@ def build_quality_check(suite: Suite) -> dg.AssetChecksDefinition:
         "from the contract plus its expectations file) on the "
         + ("run's partition window." if suite.scope is Scope.PARTITION else "whole table."),
         blocking=True,
+        partitions_def=partitions_def,
         required_resource_keys={"engine", "io_manager"},
         metadata=static_metadata,
     )

@@ -104,14 +104,6 @@ def test_every_check_of_the_materialized_assets_passed(dagster_webserver, assets
     assert results == {key: ("SUCCEEDED", True) for key in expected}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dagster 1.13.27 plans an unpartitioned check of a partitioned asset for the run's partition "
-    "(from the run's partitions subset) but records its evaluation without a partition, so every run "
-    "launched from the UI or the API leaves a second, SKIPPED execution per check in its execution history. "
-    "Every check of the lakehouse is unpartitioned (bronze/checks.py, gold, the Great Expectations checks); "
-    "AssetCheckSpec(partitions_def=daily_partitions), a preview feature, records one SUCCEEDED execution.",
-)
 def test_each_check_has_one_execution_per_run(dagster_webserver, assets, materialized_run):
     run_id = materialized_run["runId"]
     recorded = {}
