@@ -6,31 +6,49 @@ dev`` shows them in the UI afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 
+from lakehouse.observability.json_logs import default_log_path
+from lakehouse.operations.runs import DayRun, run_days
 from lakehouse.settings import lakehouse_home
 
 DAGSTER_YAML = """\
 # Written by `lakehouse`: runs and event logs of the local lakehouse.
 telemetry:
   enabled: false
+# Every run of this instance (UI, schedules, sensors, `lakehouse demo` and `backfill`) also writes its
+# log as JSON lines, one object per record with run id, step, asset keys and partition
+# (docs/observability.md).
+python_logs:
+  dagster_handler_config:
+    handlers:
+      json:
+        class: logging.FileHandler
+        filename: {json_log}
+        formatter: json
+    formatters:
+      json:
+        (): lakehouse.observability.json_logs.JsonLinesFormatter
 """
 
 
 def dagster_home() -> Path:
-    """``$DAGSTER_HOME`` if set, else ``$LAKEHOUSE_HOME/dagster`` (created with a minimal dagster.yaml)."""
+    """``$DAGSTER_HOME`` if set, else ``$LAKEHOUSE_HOME/dagster``, created with a dagster.yaml that turns
+telemetry off and sends every run's log to ``$LAKEHOUSE_HOME/logs/lakehouse.jsonl`` as JSON lines."""
     configured = os.environ.get("DAGSTER_HOME")
     home = Path(configured) if configured else lakehouse_home() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        json_log = default_log_path()
+        json_log.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(DAGSTER_YAML.format(json_log=json.dumps(str(json_log))))
     return home
 
 
@@ -45,78 +63,18 @@ def reset_local_lake() -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@dataclass
-class CheckOutcome:
-    asset: str
-    check: str
-    passed: bool
-    severity: str
-
-
-@dataclass
-class DayResult:
-    day: date
-    success: bool
-    run_id: str
-    rows: dict[str, int] = field(default_factory=dict)
-    checks: list[CheckOutcome] = field(default_factory=list)
-
-
 def materialize_days(
     days: Iterable[date],
     progress: Callable[[str], None] | None = None,
     step: Callable[[str], AbstractContextManager] | None = None,
-) -> list[DayResult]:
-    """One run per day over every asset, in day order, each recorded in the local Dagster instance."""
-    import dagster as dg
-
-    from lakehouse.definitions import defs as build_definitions
-
+) -> list[DayRun]:
+    """One run of the daily job over every asset and check per day, in day order, each recorded in the
+    local Dagster instance. Every day runs, even after a failed one, so the summary shows them all."""
     os.environ["DAGSTER_HOME"] = str(dagster_home())
-    definitions = build_definitions()
-    assets = list(definitions.assets or [])
-    if not assets:
-        if progress:
-            progress("the definitions hold no assets yet: nothing to materialize")
-        return []
-    step = step or (lambda _title: nullcontext())
-    results: list[DayResult] = []
-    with dg.DagsterInstance.get() as instance:
-        for day in sorted(days):
-            with step(f"materializing every asset for {day.isoformat()}"):
-                result = dg.materialize(
-                    assets,
-                    resources=definitions.resources,
-                    partition_key=day.isoformat(),
-                    instance=instance,
-                    raise_on_error=False,
-                    tags={"lakehouse/source": "demo"},
-                    # the full event log is in the Dagster UI; the terminal shows warnings and errors
-                    run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-                )
-            results.append(_summarize(day, result))
-    return results
+    return run_days(days, progress=progress, step=step, stop_on_failure=False, tags={"lakehouse/source": "demo"})
 
 
-def _summarize(day: date, result) -> DayResult:
-    summary = DayResult(day=day, success=result.success, run_id=result.run_id)
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        rows = materialization.metadata.get("dagster/row_count")
-        summary.rows[materialization.asset_key.to_user_string()] = int(rows.value) if rows is not None else -1
-    for event in result.get_asset_check_evaluations():
-        summary.checks.append(
-            CheckOutcome(
-                asset=event.asset_key.to_user_string(),
-                check=event.check_name,
-                passed=event.passed,
-                severity=event.severity.value,
-            )
-        )
-    return summary
-
-
-def print_summary(console, results: list[DayResult]) -> None:
+def print_summary(console, results: list[DayRun]) -> None:
     from rich.table import Table
 
     if not results:
@@ -134,13 +92,12 @@ def print_summary(console, results: list[DayResult]) -> None:
     for column in ("day", "checks passed", "failed"):
         checks_table.add_column(column)
     for result in results:
-        failed_checks = [c for c in result.checks if not c.passed]
         checks_table.add_row(
             result.day.isoformat(),
-            f"{len(result.checks) - len(failed_checks)} of {len(result.checks)}",
-            ", ".join(f"[red]{c.asset}:{c.check} ({c.severity})[/]" for c in failed_checks) or "-",
+            f"{result.checks_passed} of {result.checks_passed + len(result.failed_checks)}",
+            ", ".join(f"[red]{check}[/]" for check in result.failed_checks) or "-",
         )
-    if any(r.checks for r in results):
+    if any(r.checks_passed or r.failed_checks for r in results):
         console.print(checks_table)
     failed = [r for r in results if not r.success]
     console.print(

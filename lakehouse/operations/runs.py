@@ -31,6 +31,8 @@ class DayRun:
     checks_passed: int = 0
     failed_checks: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows written per asset (``dagster/row_count``), -1 where a materialization reports none."""
 
 
 def day_range(start: date, end: date) -> list[date]:
@@ -139,7 +141,17 @@ def summarize_run(day: date, result: dg.ExecuteInProcessResult) -> DayRun:
         checks_passed=sum(1 for e in evaluations if e.passed),
         failed_checks=[f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed],
         failed_steps=failures,
+        rows=rows_written(result),
     )
+
+
+def rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    rows = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        count = materialization.metadata.get("dagster/row_count")
+        rows[materialization.asset_key.to_user_string()] = int(count.value) if count is not None else -1
+    return rows
 
 
 def describe(run: DayRun) -> str:
