@@ -1,5 +1,6 @@
 """The `lakehouse` command as a user runs it, in its own LAKEHOUSE_HOME."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -52,6 +53,21 @@ def test_generate_loads_both_sources_with_progress(cli_home):
 def test_demo_runs_end_to_end(cli_home):
     result = _run(cli_home, "demo", "--scale-factor", "0.002", "--days", "2", "--dirt", "0.02")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count("47 of 47 checks passed") == 2, result.stdout  # every check of the daily job, each day
+
+
+def test_demo_runs_log_json_lines_and_lineage_to_the_home(cli_home):
+    """The local instance the demo records its runs in sends every run's log to the JSON-lines file, and
+    every materialization emits OpenLineage events to the default file transport."""
+    log = [json.loads(line) for line in (cli_home / "logs" / "lakehouse.jsonl").read_text().splitlines()]
+    materializations = [e for e in log if e["event_type"] == "ASSET_MATERIALIZATION"]
+    assert {e["partition"] for e in materializations} == {"2026-01-01", "2026-01-02"}
+    assert len({e["run_id"] for e in materializations}) == 2
+    assert all(e["job"] == "lakehouse_daily_job" and len(e["asset_keys"]) == 1 for e in materializations)
+    assert {key for e in materializations for key in e["asset_keys"]} >= {"bronze/orders", "gold/dim_customer"}
+    events = [json.loads(line) for line in (cli_home / "lineage" / "openlineage.jsonl").read_text().splitlines()]
+    completed = {e["job"]["name"] for e in events if e["eventType"] == "COMPLETE"}
+    assert {"bronze.orders", "silver.orders", "gold.fact_orders"} <= completed
 
 
 def test_another_generation_is_refused_unless_replaced(cli_home):
