@@ -90,11 +90,12 @@ def contracts_dir() -> Path:
 
 def contract_schema(root: Path | None = None) -> dict[str, Any]:
     """The JSON Schema every contract file must satisfy."""
-    return _schema_at(str((root or contracts_dir()) / SCHEMA_FILE_NAME))
+    return json_schema_at(str((root or contracts_dir()) / SCHEMA_FILE_NAME))
 
 
 @cache
-def _schema_at(path: str) -> dict[str, Any]:
+def json_schema_at(path: str) -> dict[str, Any]:
+    """The JSON Schema in the file at ``path``, checked to be a valid Draft 2020-12 schema; read once."""
     schema = json.loads(Path(path).read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     return schema

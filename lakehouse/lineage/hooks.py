@@ -20,7 +20,6 @@ import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -190,16 +189,24 @@ def emit_step_lineage(context: dg.HookContext, plan: _AssetsPlan, namespace: str
         step = step_outcome(context)
         assets = [_asset_lineage(a, context.resources) for a in plan.assets]
         events = step_run_events(step, assets, lineage_namespace(namespace))
-        client = lineage_client()
-        try:
-            for event in events:
-                client.emit(event)
-        finally:
-            client.close(CLOSE_TIMEOUT_SECONDS)
+        _emit(events)
     except Exception as error:  # lineage is an observer: it must never fail the run
-        context.log.warning(
-            f"OpenLineage events of step {context.step_key} not emitted: {type(error).__name__}: {error}"
-        )
+        _warn_not_emitted(context, error)
+
+
+def _emit(events: Sequence[Any]) -> None:
+    client = lineage_client()
+    try:
+        for event in events:
+            client.emit(event)
+    finally:
+        client.close(CLOSE_TIMEOUT_SECONDS)
+
+
+def _warn_not_emitted(context: dg.HookContext, error: Exception) -> None:
+    context.log.warning(
+        f"OpenLineage events of step {context.step_key} not emitted: {type(error).__name__}: {error}"
+    )
 
 
 def emit_check_lineage(context: dg.HookContext, namespace: str | None = None) -> None:
@@ -235,16 +242,9 @@ def emit_check_lineage(context: dg.HookContext, namespace: str | None = None) ->
                 )
             )
         if events:
-            client = lineage_client()
-            try:
-                for event in events:
-                    client.emit(event)
-            finally:
-                client.close(CLOSE_TIMEOUT_SECONDS)
+            _emit(events)
     except Exception as error:  # lineage is an observer: it must never fail the run
-        context.log.warning(
-            f"OpenLineage events of step {context.step_key} not emitted: {type(error).__name__}: {error}"
-        )
+        _warn_not_emitted(context, error)
 
 
 def _materialization_run_id(logs: Sequence[Any], dagster_run_id: str, key: dg.AssetKey) -> str | None:

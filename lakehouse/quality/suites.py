@@ -31,7 +31,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ from lakehouse.contracts import (
     RegexRule,
     UniqueRule,
     contracts_dir,
+    json_schema_at,
     type_rule_id,
 )
 
@@ -444,14 +444,7 @@ def _apply_settings(
 
 
 def expectations_schema(root: Path | None = None) -> dict[str, Any]:
-    return _schema_at(str((root or contracts_dir()) / EXPECTATIONS_SCHEMA_FILE_NAME))
-
-
-@cache
-def _schema_at(path: str) -> dict[str, Any]:
-    schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return schema
+    return json_schema_at(str((root or contracts_dir()) / EXPECTATIONS_SCHEMA_FILE_NAME))
 
 
 def expectations_path(contract: Contract, root: Path | None = None) -> Path:

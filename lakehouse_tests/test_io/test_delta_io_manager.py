@@ -19,7 +19,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.engine import SparkEngine
-from lakehouse.io import DeltaWriteError
 from lakehouse.partitions import daily_partitions
 from lakehouse_tests.support import step_failure_message
 from lakehouse_tests.test_observability.support import committed_bytes

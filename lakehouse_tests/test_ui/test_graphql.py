@@ -112,3 +112,37 @@ def test_each_check_has_one_execution_per_run(dagster_webserver, assets, materia
             executions = check_executions(dagster_webserver, assets[path], check, run_id)
             recorded[(path, check)] = [e["status"] for e in executions]
     assert recorded == {key: ["SUCCEEDED"] for key in recorded}
+
+
+FRESHNESS = """
+query Freshness {
+  assetNodes {
+    assetKey { path }
+    internalFreshnessPolicy {
+      __typename
+      ... on CronFreshnessPolicy { deadlineCron lowerBoundDeltaSeconds timezone }
+    }
+    freshnessStatusInfo { freshnessStatus }
+  }
+}
+"""
+
+
+def test_gold_assets_show_their_service_level(dagster_webserver):
+    """What the asset catalog shows as each gold asset's freshness: due by 06:00 UTC, and a state."""
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in dagster_webserver.graphql(FRESHNESS)["assetNodes"]}
+    gold = {path: node for path, node in nodes.items() if path.startswith("gold/")}
+    assert len(gold) == 5
+    for path, node in nodes.items():
+        policy = node["internalFreshnessPolicy"]
+        if path not in gold:
+            assert policy is None, path
+            continue
+        assert policy == {
+            "__typename": "CronFreshnessPolicy",
+            "deadlineCron": "0 6 * * *",
+            "lowerBoundDeltaSeconds": 6 * 3600,
+            "timezone": "UTC",
+        }, path
+        # never materialized on this server, so the daemon has no verdict yet
+        assert node["freshnessStatusInfo"]["freshnessStatus"] in ("UNKNOWN", "PASS", "WARN", "FAIL"), path
