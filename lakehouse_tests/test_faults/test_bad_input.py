@@ -1,0 +1,86 @@
+"""Bad input and quality gates: the generator's bad rows ingested for real, and an ERROR violation downstream.
+
+Bronze ingests every day of the session's generated sources in one backfill run; the generator's defect
+manifest is the ground truth. Each kind of defect present (table, kind, column) counts as one fault: every row
+of it must be in quarantine with the rule it breaks among its reasons, and every good row must reach bronze.
+"""
+
+import json
+from collections import Counter, defaultdict
+
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+
+from lakehouse.contracts import contract_for_source
+from lakehouse.generator import ALL_TABLES, RowKind
+from lakehouse_tests.fixtures.sources import SOURCES_CONFIG
+from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root, materialize_bronze  # noqa: F401
+from lakehouse_tests.test_bronze.test_bronze_assets import _bronze_name, _locator_of, _manifest_locator
+from lakehouse_tests.test_contracts.test_generated_data import expected_rule
+from lakehouse_tests.test_quality.test_blocking import GOLD, SILVER, _materialized, _run, chain  # noqa: F401
+
+DAYS = tuple(SOURCES_CONFIG.day(i).isoformat() for i in range(SOURCES_CONFIG.days))
+
+
+def test_every_bad_row_is_quarantined_with_its_reason_and_every_good_row_delivered(
+    bronze_resources, lake_root, generated_sources, faults  # noqa: F811
+):
+    result = materialize_bronze(bronze_resources, window=(DAYS[0], DAYS[-1]))
+    assert result.success
+    in_window = {d for d in DAYS}
+    failures = []
+    for spec in ALL_TABLES:
+        name, contract = _bronze_name(spec), contract_for_source(spec.qualified_name)
+        quarantine = DeltaTable(f"{lake_root}/quarantine/{name}").to_pyarrow_table()
+        reasons = defaultdict(list)  # locator -> rule ids of each quarantined row at that locator
+        for payload, row_reasons in zip(
+            quarantine.column("_original_payload").to_pylist(), quarantine.column("_error_reasons").to_pylist()
+        ):
+            reasons[_locator_of(spec, json.loads(payload))].append({r["rule_id"] for r in row_reasons})
+        defects = [
+            d for d in generated_sources.defects
+            if d.table == spec.qualified_name and d.change_date.isoformat() in in_window
+        ]
+        by_target = defaultdict(list)
+        for defect in defects:
+            by_target[(defect.kind, defect.column)].append(defect)
+        for (kind, column), targeted in sorted(by_target.items()):
+            missing = 0
+            for defect in targeted:
+                rule = expected_rule(contract, defect)
+                held = reasons.get(_manifest_locator(spec, defect.locator), [])
+                if not any(rule in ids for ids in held):
+                    missing += 1
+            faults.record(f"bad input: {name}.{column.lower()} {kind}", survived=missing == 0, rows_lost=missing,
+                          detail=f"{len(targeted)} rows")
+            if missing:
+                failures.append(f"{name}.{column} {kind}: {missing} of {len(targeted)} not quarantined for {rule}")
+        assert quarantine.num_rows == len(defects), f"{name}: quarantine holds rows the manifest does not list"
+
+        truth = generated_sources.rows(spec, kinds=(RowKind.VALID, RowKind.DUPLICATE))
+        good = sum(1 for d in pc.cast(truth.column(spec.change_column), "date32").to_pylist() if d.isoformat() in in_window)
+        delivered = DeltaTable(f"{lake_root}/bronze/{name}").to_pyarrow_table().num_rows
+        faults.record(f"bad input: {name} good rows delivered", survived=delivered == good,
+                      rows_lost=max(good - delivered, 0), detail=f"{good} good rows")
+        if delivered != good:
+            failures.append(f"{name}: {delivered} of {good} good rows in bronze")
+    assert failures == []
+
+
+def test_an_error_contract_violation_blocks_the_downstream_assets(
+    chain, local_services, generated_sources, engine, tmp_path, faults  # noqa: F811
+):
+    """silver/products gets an ERROR expectation every product breaks; gold/dim_product must not run."""
+    lake = str(tmp_path / "lake")
+    result = _run(chain, "ERROR", local_services, engine, lake)
+    blocked = GOLD not in _materialized(result) and not DeltaTable.is_deltatable(f"{lake}/gold/dim_product")
+    failed_check = any(
+        e.asset_key == SILVER and not e.passed for e in result.get_asset_check_evaluations()
+    )
+    faults.record("ERROR contract violation on silver/products", survived=blocked and failed_check, rows_lost=0,
+                  detail="gold/dim_product not materialized, no table written")
+    assert failed_check
+    assert SILVER in _materialized(result)
+    assert blocked
+    assert not result.success
