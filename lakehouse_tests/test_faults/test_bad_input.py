@@ -1,32 +1,65 @@
 """Bad input and quality gates: the generator's bad rows ingested for real, and an ERROR violation downstream.
 
-Bronze ingests every day of the session's generated sources in one backfill run; the generator's defect
-manifest is the ground truth. Each kind of defect present (table, kind, column) counts as one fault: every row
-of it must be in quarantine with the rule it breaks among its reasons, and every good row must reach bronze.
+Bronze ingests, in one backfill run, sources generated dirty enough that every defect target of the generator
+(table, kind, column: the whole bad-input catalogue) occurs, held by a private pair of local services; the
+generator's defect manifest is the ground truth. Each target counts as one fault: every row of it must be in
+quarantine with the rule it breaks among its reasons; and every good row must reach bronze.
 """
 
 import json
-from collections import Counter, defaultdict
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator
 
 import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
 from lakehouse.contracts import contract_for_source
-from lakehouse.generator import ALL_TABLES, RowKind
-from lakehouse_tests.fixtures.sources import SOURCES_CONFIG
-from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root, materialize_bronze  # noqa: F401
+from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, GeneratorConfig, RowKind, generate_data
+from lakehouse.io import DeltaSparkIOManager
+from lakehouse.services import LocalServices
+from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
+from lakehouse_tests.fixtures.services import scratch_home
+from lakehouse_tests.test_bronze.conftest import materialize_bronze
 from lakehouse_tests.test_bronze.test_bronze_assets import _bronze_name, _locator_of, _manifest_locator
 from lakehouse_tests.test_contracts.test_generated_data import expected_rule
 from lakehouse_tests.test_quality.test_blocking import GOLD, SILVER, _materialized, _run, chain  # noqa: F401
+from lakehouse_tests.test_sensors.conftest import Sources
 
-DAYS = tuple(SOURCES_CONFIG.day(i).isoformat() for i in range(SOURCES_CONFIG.days))
+# Small, and dirty enough that every defect target of the generator occurs (asserted below).
+CATALOGUE = GeneratorConfig(scale_factor=0.003, days=2, dirt=0.4, seed=3)
+DAYS = tuple(CATALOGUE.day(i).isoformat() for i in range(CATALOGUE.days))
+
+
+@pytest.fixture(scope="module")
+def catalogue_sources() -> Iterator[Sources]:
+    home = scratch_home("lakehouse-fault-tests-")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DEPLOYMENT_ENV_VAR, Deployment.LOCAL.value)
+        services = LocalServices(home=home)
+        services.up()
+        try:
+            sources = Sources(services, generate_data(CATALOGUE))
+            sources.hold_through(CATALOGUE.day(CATALOGUE.days - 1))
+            yield sources
+        finally:
+            services.down()
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def test_every_bad_row_is_quarantined_with_its_reason_and_every_good_row_delivered(
-    bronze_resources, lake_root, generated_sources, faults  # noqa: F811
+    catalogue_sources, engine, tmp_path, faults
 ):
-    result = materialize_bronze(bronze_resources, window=(DAYS[0], DAYS[-1]))
+    generated_sources, lake_root = catalogue_sources.data, str(tmp_path / "lake")
+    targets = {(table, kind.value, column) for table, pairs in DEFECT_TARGETS.items() for kind, column in pairs}
+    assert {(d.table, d.kind, d.column) for d in generated_sources.defects} == targets
+    resources = {
+        **catalogue_sources.resources,
+        "engine": engine,
+        "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine),
+    }
+    result = materialize_bronze(resources, window=(DAYS[0], DAYS[-1]))
     assert result.success
     in_window = {d for d in DAYS}
     failures = []
