@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -450,6 +451,46 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
                 f"{result.files_vacuumed:,}",
             )
     console.print(out)
+
+
+# ------------------------------------------------------------------------------------------- bench
+
+
+@cli.command()
+@click.option("--scale-factor", "scale_factors", type=float, multiple=True, metavar="SF",
+              help="Scale factor to measure (repeatable)  [default: 1 and 10]")
+@click.option("--repeat", type=int, default=3, show_default=True, help="Runs per scenario; figures are medians.")
+@click.option("--only", "only", multiple=True, type=click.Choice(["medallion", "bare", "classic"]),
+              help="Only these scenarios (repeatable); bare and classic still need one untimed day of data.")
+@click.option("--days", type=int, default=7, show_default=True, help="Days per medallion run; day N vs day 1.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("BENCHMARKS.md"),
+              show_default=True, help="Where the report is written.")
+def bench(scale_factors: tuple[float, ...], repeat: int, only: tuple[str, ...], days: int, output: Path) -> None:
+    """Benchmark the medallion: Dagster run vs bare transforms, Sail vs classic Spark, day N vs day 1."""
+    checkout = Path(__file__).resolve().parent.parent
+    if not (checkout / "benchmarks" / "harness.py").is_file():
+        raise click.ClickException(f"the benchmark harness is in a source checkout; none at {checkout}")
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from benchmarks.harness import run_benchmarks
+
+    factors = scale_factors or (1.0, 10.0)
+    command = "lakehouse bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "lakehouse bench"
+    with step(f"benchmarking SF {', '.join(f'{f:g}' for f in factors)}, {repeat} run(s) each"):
+        try:
+            report = run_benchmarks(factors, repeat=repeat, only=only, days=days, output=output,
+                                    command=command.strip(), progress=_progress)  # fmt: skip
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from error
+    table = Table(header_style="bold")
+    for column in ("SF", "figure", "median", "target", "verdict"):
+        table.add_column(column)
+    for row in report.rows:
+        value = "n/a" if row["median"] is None else f"{row['median']:,.2f} {row['unit']}"
+        verdict = {"met": "[green]met[/]", "MISSED": "[red]MISSED[/]"}.get(row["verdict"], "")
+        table.add_row(f"{row['scale_factor']:g}", row["figure"], value, row["target"], verdict)
+    console.print(table)
+    console.print(f"report written to [bold]{output}[/]")
 
 
 # -------------------------------------------------------------------------------------------- main

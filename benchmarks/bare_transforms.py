@@ -1,0 +1,89 @@
+"""The silver layer's pure transforms, bare: no Dagster, no checks, no lineage, no Delta commit. Reads the
+day's bronze tables exported as Parquet, masks PII, runs the five silver transforms as the silver assets
+call them, and writes each result as Parquet. One engine per process (a process with a Spark Connect
+session cannot also start a classic one), so it runs as its own process:
+
+    python -m benchmarks.bare_transforms <embedded|classic> <inputs> <outputs> <first_day> <result.json>
+"""
+
+import json
+import os
+import sys
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from benchmarks.medallion_run import peak_memory_mb
+
+SILVER_TABLES = ("customers", "products", "orders", "behavior_events", "customer_activity")
+
+
+def run_silver(spark, inputs: str, outputs: str, first_day: date) -> dict[str, dict[str, float]]:
+    """Each silver table written from the bronze inputs; per table its rows and seconds."""
+    from pyspark.sql import functions as F
+
+    from lakehouse.contracts import load_contracts
+    from lakehouse.governance import DEVELOPMENT_SALT, mask_columns, masked_columns
+    from lakehouse.silver import transforms as T
+
+    contracts = load_contracts()
+
+    def bronze(table: str):
+        frame = spark.read.parquet(os.path.join(inputs, table))
+        return mask_columns(frame, masked_columns(contracts[f"bronze.{table}"]), DEVELOPMENT_SALT)
+
+    def since(frame, day: date):
+        return frame.where(F.col(T.RUN_DATE) >= F.lit(day))
+
+    reach = first_day - timedelta(days=T.DEFAULT_LOOKBACK_DAYS)
+    built = {
+        "customers": lambda: T.silver_customers(bronze("customers")),
+        "products": lambda: T.silver_products(bronze("products")),
+        "orders": lambda: T.silver_orders(
+            since(bronze("orders"), reach),
+            since(bronze("order_items"), reach),
+            first_day,
+            T.DEFAULT_LOOKBACK_DAYS,
+        ),
+        "behavior_events": lambda: T.silver_behavior_events(bronze("behavior_events")),
+        "customer_activity": lambda: T.customer_activity(
+            spark.read.parquet(os.path.join(outputs, "orders")),
+            spark.read.parquet(os.path.join(outputs, "behavior_events")),
+            since(spark.read.parquet(os.path.join(outputs, "customers")), reach),
+            T.DEFAULT_LOOKBACK_DAYS,
+        ),
+    }
+    timings: dict[str, dict[str, float]] = {}
+    for table in SILVER_TABLES:
+        clock = time.perf_counter()
+        shaped = T.to_contract(built[table](), contracts[f"silver.{table}"])
+        shaped.write.mode("overwrite").parquet(os.path.join(outputs, table))
+        seconds = time.perf_counter() - clock
+        rows = spark.read.parquet(os.path.join(outputs, table)).count()
+        timings[table] = {"rows": rows, "seconds": round(seconds, 3)}
+    return timings
+
+
+def main(mode: str, inputs: str, outputs: str, first_day: str, result_path: str) -> None:
+    from lakehouse.engine import SparkEngine
+
+    settings = {"spark.ui.showConsoleProgress": "false"} if mode == "classic" else {}
+    clock = time.perf_counter()
+    spark = SparkEngine(mode=mode, spark_config=settings).spark_session
+    spark.range(1).count()
+    startup = time.perf_counter() - clock
+    tables = run_silver(spark, inputs, outputs, date.fromisoformat(first_day))
+    result: dict[str, Any] = {
+        "mode": mode,
+        "engine_startup_seconds": round(startup, 3),
+        "tables": tables,
+        "seconds": round(sum(t["seconds"] for t in tables.values()), 3),
+        "rows": sum(t["rows"] for t in tables.values()),
+        "peak_memory": peak_memory_mb(),
+    }
+    with open(result_path, "w") as out:
+        json.dump(result, out)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])

@@ -1,0 +1,132 @@
+"""One measured run of the whole medallion through Dagster, in a process of its own (one process per run,
+so its peak memory is its own): fresh local services on a scratch home, generated data loaded into them
+(not timed), then ``lakehouse_daily_job`` (checks and lineage included) for day 1 to day N, one run per day.
+
+    python -m benchmarks.medallion_run <scale_factor> <days> <export_dir or -> <result.json>
+
+After day 1, with ``export_dir``, the bronze tables of day 1 are copied to plain Parquet there (not timed),
+so the bare transforms run on exactly the data the Dagster run read.
+"""
+
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from typing import Any
+
+BRONZE_INPUTS = ("customers", "products", "orders", "order_items", "behavior_events")
+
+
+def peak_memory_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its waited-for children (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"process_mb": round(own, 1), "children_mb": round(children, 1)}
+
+
+def day_profile(instance, run_id: str) -> dict[str, Any]:
+    """Per step: wall seconds and the assets it materialized; per asset: rows, duration and layer."""
+    import dagster as dg
+
+    started: dict[str, float] = {}
+    steps: dict[str, dict[str, Any]] = {}
+    assets: dict[str, dict[str, Any]] = {}
+    first = last = None
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
+            continue
+        first = entry.timestamp if first is None else min(first, entry.timestamp)
+        last = entry.timestamp if last is None else max(last, entry.timestamp)
+        step = steps.setdefault(entry.step_key, {"seconds": 0.0, "assets": []})
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            step["seconds"] = round(entry.timestamp - started.get(entry.step_key, entry.timestamp), 3)
+        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.event_specific_data.materialization
+            key = materialization.asset_key.to_user_string()
+            metadata = {name: value.value for name, value in materialization.metadata.items()}
+            rows = metadata.get("dagster/row_count")
+            assets[key] = {
+                "layer": materialization.asset_key.path[0],
+                "rows": int(rows) if isinstance(rows, int | float) else 0,
+                "duration_seconds": float(metadata.get("duration_seconds") or 0.0),
+                "step": entry.step_key,
+                **{
+                    name: metadata[name]
+                    for name in ("rows_inserted", "rows_updated", "merge_seconds", "merge_source_rows")
+                    if name in metadata
+                },
+            }
+            step["assets"].append(key)
+    return {"steps": steps, "assets": assets, "steps_wall_seconds": round((last or 0) - (first or 0), 3)}
+
+
+def export_bronze(spark, lake: str, export_dir: str) -> dict[str, int]:
+    rows = {}
+    for table in BRONZE_INPUTS:
+        frame = spark.read.format("delta").load(os.path.join(lake, "bronze", table))
+        frame.write.mode("overwrite").parquet(os.path.join(export_dir, table))
+        rows[table] = spark.read.parquet(os.path.join(export_dir, table)).count()
+    return rows
+
+
+def main(scale_factor: float, days: int, export_dir: str | None, result_path: str) -> None:
+    home = tempfile.mkdtemp(prefix="lakehouse-bench-")
+    os.environ["LAKEHOUSE_HOME"] = home
+    os.environ.setdefault("DAGSTER_HOME", os.path.join(home, "dagster"))
+    warnings.filterwarnings("ignore")
+    import dagster as dg
+
+    from lakehouse.generator import GeneratorConfig, generate_data, load_redshift, load_snowflake
+    from lakehouse.operations.runs import run_days
+    from lakehouse.services import LocalServices
+    from lakehouse.settings import lake_root
+
+    services = LocalServices()
+    setup: dict[str, float] = {}
+    result: dict[str, Any] = {"scale_factor": scale_factor, "days": []}
+    try:
+        clock = time.perf_counter()
+        services.up()
+        data = generate_data(GeneratorConfig(scale_factor, days=days))
+        with services.snowflake_paused() as db_dir:
+            load_snowflake(data.batches, db_dir)
+        load_redshift(data.batches, services.postgres_dsn())
+        setup["services_generate_load_seconds"] = round(time.perf_counter() - clock, 2)
+        result["setup"] = setup
+        day_list = sorted({batch.commit_date for batch in data.batches})[:days]
+        with dg.DagsterInstance.ephemeral() as instance:
+            for index, day in enumerate(day_list):
+                clock = time.perf_counter()
+                (outcome,) = run_days([day], instance=instance)
+                wall = time.perf_counter() - clock
+                if not outcome.success:
+                    problems = outcome.failed_steps + outcome.failed_checks
+                    raise SystemExit(f"day {day} failed: {'; '.join(problems)[:500]}")
+                profile = day_profile(instance, outcome.run_id)
+                result["days"].append({"day": day.isoformat(), "wall_seconds": round(wall, 3), **profile})
+                if index == 0:
+                    result["peak_memory_day_1"] = peak_memory_mb()
+                    if export_dir:
+                        from lakehouse.engine import SparkEngine
+
+                        spark = SparkEngine().spark_session
+                        result["exported_rows"] = export_bronze(spark, lake_root(), export_dir)
+                        result["first_day"] = day.isoformat()
+        result["peak_memory"] = peak_memory_mb()
+    finally:
+        services.down()
+        shutil.rmtree(home, ignore_errors=True)
+    with open(result_path, "w") as out:
+        json.dump(result, out)
+
+
+if __name__ == "__main__":
+    sf, n_days, export, output = sys.argv[1:5]
+    main(float(sf), int(n_days), None if export == "-" else export, output)

@@ -1,0 +1,97 @@
+"""`lakehouse bench` end to end at a tiny scale factor: every scenario runs and the report is complete.
+
+No timing assertions: the figures depend on the machine; the test checks that they are there, positive,
+and that the ratios were computed from them. Classic Spark is left out (its JVM alone takes most of a
+minute here); its runner is the same module as the Sail one with another engine mode.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lakehouse_tests.fixtures.services import scratch_home
+
+LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+ROW = re.compile(
+    r"^\| (?P<sf>[\d.]+) \| (?P<figure>[^|]+) \| (?P<median>[^|]+) \| (?P<runs>\d+) "
+    r"\| (?P<target>[^|]*) \| (?P<verdict>[^|]*) \|$"
+)
+OVERHEAD = "framework overhead: Dagster silver asset + check steps / bare silver on Sail"
+
+
+def _bench(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    skip = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")
+    environment = {k: v for k, v in os.environ.items() if k not in skip}
+    environment.update({"LAKEHOUSE_HOME": str(cwd / "home"), "LAKEHOUSE_ENV": "local", "COLUMNS": "200"})
+    return subprocess.run(
+        [LAKEHOUSE, "bench", *args], capture_output=True, text=True, env=environment, cwd=cwd, timeout=600
+    )
+
+
+def _number(text: str) -> float:
+    return float(text.strip().split()[0].rstrip("×").replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def report():
+    workdir = scratch_home("lakehouse-bench-test-")
+    scenarios = ("--only", "medallion", "--only", "bare")
+    tiny = ("--scale-factor", "0.002", "--repeat", "1", "--days", "2")
+    done = _bench(workdir, *tiny, *scenarios, "--output", "report.md")
+    try:
+        assert done.returncode == 0, done.stderr
+        yield done, (workdir / "report.md").read_text()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_the_report_names_the_machine_the_versions_and_the_command(report):
+    _, text = report
+    assert "- Command: `lakehouse bench --scale-factor 0.002 --repeat 1 --days 2" in text
+    machine = re.search(r"- Machine: (.+), (\d+) cores, ([\d.]+) GiB RAM", text)
+    assert machine and int(machine.group(2)) >= 1 and float(machine.group(3)) > 0
+    for package in ("python", "dagster", "pyspark", "pysail", "deltalake"):
+        assert re.search(rf"{package} \d+\.\d+", text), package
+    assert re.search(r"Load average \(1, 5, 15 min\) before: [\d.]+, [\d.]+, [\d.]+", text)
+
+
+def test_every_figure_is_measured_positive_and_the_ratios_are_computed(report):
+    done, text = report
+    rows = {m["figure"].strip(): m for m in map(ROW.match, text.splitlines()) if m}
+    expected = [
+        "day 1 wall time through Dagster",
+        "peak memory of the run's process",
+        "bronze: rows per second (day 1)",
+        "silver: rows per second (day 1)",
+        "gold: rows per second (day 1)",
+        "silver: check step seconds (day 1)",
+        "day 2 wall time through Dagster",
+        "day 2 / day 1 cost ratio",
+        "SCD2 MERGE of dim_customer, day 1: rows per second",
+        "bare silver transforms on Sail",
+        OVERHEAD,
+    ]
+    for figure in expected:
+        assert figure in rows, f"{figure!r} missing from the report:\n{text}"
+        assert rows[figure]["sf"] == "0.002" and rows[figure]["runs"] == "1"
+        assert _number(rows[figure]["median"]) > 0, figure
+    for ratio in ("day 2 / day 1 cost ratio", OVERHEAD):
+        assert rows[ratio]["median"].strip().endswith("×")
+        assert rows[ratio]["verdict"].strip() in ("met", "MISSED")
+    # the day's wall time is made of its steps: the step table lists bronze, silver and gold steps
+    assert re.search(r"\| `bronze_orders` \| [\d.]+ \| [\d,]+ \|", text)
+    assert re.search(r"\| `silver__orders_great_expectations` \| [\d.]+ \| 0 \|", text)
+    assert "- orders: " in text  # bare transforms per table
+    assert "report written to" in done.stdout
+
+
+def test_a_bad_option_is_one_line_naming_it(tmp_path):
+    done = _bench(tmp_path, "--days", "1", "--output", "report.md")
+    assert done.returncode != 0
+    assert "--days must be at least 2" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "report.md").exists()
