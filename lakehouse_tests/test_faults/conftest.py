@@ -8,12 +8,22 @@ summary, with each fault, is written as JSON to ``<pytest basetemp>/fault_summar
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
 
+from lakehouse.generator import GeneratorConfig, generate_data
+from lakehouse.services import LocalServices
+from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
+from lakehouse_tests.fixtures.services import scratch_home
+from lakehouse_tests.test_sensors.conftest import Sources
+
 SUMMARY_FILE = "fault_summary.json"
+# Small, and dirty enough that every defect target of the generator occurs (the bad-input test asserts it).
+CATALOGUE = GeneratorConfig(scale_factor=0.003, days=2, dirt=0.4, seed=3)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,22 @@ def faults() -> FaultRecorder:
     """Where a test reports each fault it injected. Report *before* asserting, so a fault the lake did not
     survive is counted as such and the test then fails on its assertion."""
     return RECORDER
+
+
+@pytest.fixture(scope="package")
+def catalogue_sources() -> Iterator[Sources]:
+    """A private pair of local services (the tests change what they hold) with ``CATALOGUE``'s data; a test
+    first makes them hold the days it needs (``hold_through``)."""
+    home = scratch_home("lakehouse-fault-tests-")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DEPLOYMENT_ENV_VAR, Deployment.LOCAL.value)
+        services = LocalServices(home=home)
+        services.up()
+        try:
+            yield Sources(services, generate_data(CATALOGUE))
+        finally:
+            services.down()
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

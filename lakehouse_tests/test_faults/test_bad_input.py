@@ -7,50 +7,28 @@ quarantine with the rule it breaks among its reasons; and every good row must re
 """
 
 import json
-import shutil
 from collections import defaultdict
-from collections.abc import Iterator
 
 import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
 from lakehouse.contracts import contract_for_source
-from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, GeneratorConfig, RowKind, generate_data
+from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, RowKind
 from lakehouse.io import DeltaSparkIOManager
-from lakehouse.services import LocalServices
-from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
-from lakehouse_tests.fixtures.services import scratch_home
 from lakehouse_tests.test_bronze.conftest import materialize_bronze
 from lakehouse_tests.test_bronze.test_bronze_assets import _bronze_name, _locator_of, _manifest_locator
 from lakehouse_tests.test_contracts.test_generated_data import expected_rule
 from lakehouse_tests.test_quality.test_blocking import GOLD, SILVER, _materialized, _run, chain  # noqa: F401
-from lakehouse_tests.test_sensors.conftest import Sources
+from lakehouse_tests.test_faults.conftest import CATALOGUE
 
-# Small, and dirty enough that every defect target of the generator occurs (asserted below).
-CATALOGUE = GeneratorConfig(scale_factor=0.003, days=2, dirt=0.4, seed=3)
 DAYS = tuple(CATALOGUE.day(i).isoformat() for i in range(CATALOGUE.days))
-
-
-@pytest.fixture(scope="module")
-def catalogue_sources() -> Iterator[Sources]:
-    home = scratch_home("lakehouse-fault-tests-")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(DEPLOYMENT_ENV_VAR, Deployment.LOCAL.value)
-        services = LocalServices(home=home)
-        services.up()
-        try:
-            sources = Sources(services, generate_data(CATALOGUE))
-            sources.hold_through(CATALOGUE.day(CATALOGUE.days - 1))
-            yield sources
-        finally:
-            services.down()
-            shutil.rmtree(home, ignore_errors=True)
 
 
 def test_every_bad_row_is_quarantined_with_its_reason_and_every_good_row_delivered(
     catalogue_sources, engine, tmp_path, faults
 ):
+    catalogue_sources.hold_through(CATALOGUE.day(CATALOGUE.days - 1))
     generated_sources, lake_root = catalogue_sources.data, str(tmp_path / "lake")
     targets = {(table, kind.value, column) for table, pairs in DEFECT_TARGETS.items() for kind, column in pairs}
     assert {(d.table, d.kind, d.column) for d in generated_sources.defects} == targets

@@ -13,21 +13,10 @@ from lakehouse.bronze import build_bronze_asset
 from lakehouse.contracts import contract_for_source
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse_tests.support import step_failure_message
+from lakehouse_tests.test_faults.support import table_rows
 from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root, materialize_bronze  # noqa: F401
 from lakehouse_tests.test_bronze.test_source_faults import FAST_RETRIES, _closed_port
 from lakehouse_tests.test_io.test_concurrent_writers import ROWS_PER_DAY, _write_one_partition
-
-# Columns a run stamps with its own time and id: equal content means equal in every other column.
-RUN_STAMPS = {"ingest_timestamp", "_batch_id"}
-
-
-def lake_rows(uri: str) -> Counter:
-    if not DeltaTable.is_deltatable(uri):
-        return Counter()
-    data = DeltaTable(uri).to_pyarrow_table()
-    columns = sorted(c for c in data.column_names if c not in RUN_STAMPS)
-    return Counter(zip(*(data.column(c).to_pylist() for c in columns)))
-
 
 def test_two_partitions_written_by_concurrent_processes_both_land(tmp_path, faults):
     """Two processes, each with its own engine, as Dagster's multiprocess executor runs a backfill's
@@ -65,7 +54,7 @@ def test_a_source_unreachable_mid_backfill_fails_cleanly_and_a_rerun_converges(
     asset = build_bronze_asset(contract_for_source("RETAIL.CATALOG.PRODUCTS"))
     lanes = ["bronze/products", "quarantine/products"]
     materialize_bronze(bronze_resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES)
-    before = {lane: (DeltaTable(f"{lake_root}/{lane}").version(), lake_rows(f"{lake_root}/{lane}")) for lane in lanes}
+    before = {lane: (DeltaTable(f"{lake_root}/{lane}").version(), table_rows(f"{lake_root}/{lane}")) for lane in lanes}
 
     unreachable = dict(bronze_resources)
     unreachable["snowflake"] = SnowflakeResource(
@@ -75,15 +64,15 @@ def test_a_source_unreachable_mid_backfill_fails_cleanly_and_a_rerun_converges(
     failed = materialize_bronze(
         unreachable, partition="2026-01-02", assets=[asset], config=FAST_RETRIES, raise_on_error=False
     )
-    after = {lane: (DeltaTable(f"{lake_root}/{lane}").version(), lake_rows(f"{lake_root}/{lane}")) for lane in lanes}
+    after = {lane: (DeltaTable(f"{lake_root}/{lane}").version(), table_rows(f"{lake_root}/{lane}")) for lane in lanes}
 
     materialize_bronze(bronze_resources, partition="2026-01-02", assets=[asset], config=FAST_RETRIES)
     truth_root = str(tmp_path / "uninterrupted")
     truth_resources = {**bronze_resources, "io_manager": DeltaSparkIOManager(root_uri=truth_root, engine=engine)}
     materialize_bronze(truth_resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES)
     materialize_bronze(truth_resources, partition="2026-01-02", assets=[asset], config=FAST_RETRIES)
-    final = {lane: lake_rows(f"{lake_root}/{lane}") for lane in lanes}
-    truth = {lane: lake_rows(f"{truth_root}/{lane}") for lane in lanes}
+    final = {lane: table_rows(f"{lake_root}/{lane}") for lane in lanes}
+    truth = {lane: table_rows(f"{truth_root}/{lane}") for lane in lanes}
 
     lost = sum(sum((before[lane][1] - after[lane][1]).values()) + sum((truth[lane] - final[lane]).values()) for lane in lanes)
     message = "" if failed.success else step_failure_message(failed)
