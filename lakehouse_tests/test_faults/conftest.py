@@ -2,7 +2,8 @@
 (readable, nothing half-written, a re-run converging to ground truth) and the rows lost against ground truth.
 
 At the end of the session one line is printed, ``faults injected: N, survived: M, rows lost: L``, and the same
-summary, with each fault, is written as JSON to ``<pytest basetemp>/fault_summary.json`` (RELIABILITY.md quotes it).
+summary, with each fault, is written as JSON to ``<pytest basetemp>/fault_summary.json`` (RELIABILITY.md
+quotes it).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ class FaultRecorder:
 
     def line(self) -> str:
         s = self.summary()
-        return f"faults injected: {s['faults_injected']}, survived: {s['survived']}, rows lost: {s['rows_lost']}"
+        return (
+            f"faults injected: {s['faults_injected']}, survived: {s['survived']}, rows lost: {s['rows_lost']}"
+        )
 
 
 RECORDER = FaultRecorder()

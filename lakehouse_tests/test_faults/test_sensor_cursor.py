@@ -33,7 +33,8 @@ CURSORS = {
 
 def ingest(sources, engine, lake: str, result) -> list[str]:
     """Materialize every partition the tick asked for, as the sensor daemon's runs would."""
-    resources = {**sources.resources, "engine": engine, "io_manager": DeltaSparkIOManager(root_uri=lake, engine=engine)}
+    io_manager = DeltaSparkIOManager(root_uri=lake, engine=engine)
+    resources = {**sources.resources, "engine": engine, "io_manager": io_manager}
     asset = build_bronze_asset(contract_of(TABLE))
     days = [day for day, _ in requested(result)]
     for day in days:

@@ -1,10 +1,10 @@
 """SIGKILL in the middle of a Delta write.
 
 A real materialization (Dagster, the Delta IO manager, the embedded engine) runs in a child process under
-``strace``, which kills it with SIGKILL when it reaches a named system call on a named file of the Delta write:
-the rename that puts a data file in place, the writing of the staged commit file, the link that publishes the
-commit as the next version, the link of the commit's checksum after it, and the same points of a MERGE. The
-trigger is the write's own system call, so the point is exact and there is no timing race.
+``strace``, which kills it with SIGKILL when it reaches a named system call on a named file of the Delta
+write: the rename that puts a data file in place, the writing of the staged commit file, the link that
+publishes the commit as the next version, the link of the commit's checksum after it, and the same points
+of a MERGE. The trigger is the write's own system call, so the point is exact and there is no timing race.
 
 After the kill the table, read with delta-rs, is at its previous version with its previous rows (or, killed
 after the commit, at the new version with the new rows); the killed write's files are on disk but not in the
@@ -28,7 +28,8 @@ from lakehouse_tests.test_faults.writer import ASSET_KEY, write
 REPO = Path(__file__).resolve().parents[2]
 STRACE = shutil.which("strace")
 DAY_1, DAY_2 = "2026-01-01", "2026-01-02"
-HISTORY = (f"{DAY_1}:1", f"{DAY_2}:1")  # the table before the killed write: two days, two commits after creation
+# The table before the killed write: two days, in two commits after the table's creation.
+HISTORY = (f"{DAY_1}:1", f"{DAY_2}:1")
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,16 @@ def kill_at(point: KillPoint, lake: Path, version: int) -> subprocess.CompletedP
     path = point.table_path(table_dir(lake), version)
     command = [STRACE, "-f", "-qq", "-o", os.devnull, *(["-P", path] if path else [])]
     command += ["-e", f"trace={point.syscall}", "-e", f"inject={point.syscall}:signal=KILL"]
-    command += [sys.executable, "-m", "lakehouse_tests.test_faults.writer", str(lake), "--mode", point.mode, point.step]
+    command += [sys.executable, "-m", "lakehouse_tests.test_faults.writer", str(lake), "--mode", point.mode]
+    command += [point.step]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.parametrize("point", POINTS, ids=[p.name for p in POINTS])
-def test_sigkill_mid_write_leaves_the_previous_version_and_a_rerun_converges(point, lakes, engine, tmp_path, faults):
+def test_sigkill_mid_write_leaves_the_previous_version_and_a_rerun_converges(
+    point, lakes, engine, tmp_path, faults
+):
     lake = tmp_path / "lake"
     if point.before:
         shutil.copytree(lakes(point.mode, point.before), lake)
@@ -135,7 +139,10 @@ def test_sigkill_mid_write_leaves_the_previous_version_and_a_rerun_converges(poi
 
     after_version = version_of(table)
     after_rows = table_rows(table)
-    expected_version, expected_rows = (committing, table_rows(truth)) if point.committed else (previous_version, previous_rows)
+    if point.committed:
+        expected_version, expected_rows = committing, table_rows(truth)
+    else:
+        expected_version, expected_rows = previous_version, previous_rows
     orphans = files_on_disk(table) - files_in_table(table) - (previous_files - files_in_table(table))
     vacuum_lists = set()
     if after_version is not None:
@@ -162,7 +169,8 @@ def test_sigkill_mid_write_leaves_the_previous_version_and_a_rerun_converges(poi
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert after_version == expected_version
     assert after_rows == expected_rows
-    assert list(table.glob(point.left.format(v=f"{committing:020d}"))), f"the kill did not strike at {point.left}"
+    left = point.left.format(v=f"{committing:020d}")
+    assert list(table.glob(left)), f"the kill did not strike at {point.left}"
     if point.syscall == "rename":
         assert orphans, "the data file written before the kill is not on disk"
     assert not orphans & files_in_table(table)

@@ -36,7 +36,9 @@ def build_asset(mode: str) -> dg.AssetsDefinition:
     if mode == "merge":
         metadata[MERGE_KEYS_KEY] = ["id"]
 
-    @dg.asset(key=ASSET_KEY, partitions_def=daily_partitions, metadata=metadata, config_schema={"generation": int})
+    @dg.asset(
+        key=ASSET_KEY, partitions_def=daily_partitions, metadata=metadata, config_schema={"generation": int}
+    )
     def events(context: dg.AssetExecutionContext, engine: SparkEngine) -> DataFrame:
         data = rows_of(context.partition_key, context.op_execution_context.op_config["generation"])
         frame = engine.spark_session.createDataFrame(data, "id long, value string, day string")
