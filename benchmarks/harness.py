@@ -372,7 +372,8 @@ def render(report: BenchmarkReport) -> str:
         "## Run",
         "",
         f"- Command: `{report.command}`",
-        f"- Started: {report.started}; repetitions: {report.repeat}; scenarios: {', '.join(report.scenarios)}",
+        f"- Started: {report.started}; repetitions asked: {report.repeat} (Runs: how many completed); "
+        f"scenarios: {', '.join(report.scenarios)}",
         f"- Load average (1, 5, 15 min) before: {report.load_before}; after: {report.load_after}",
         f"- Machine: {report.machine['cpu']}, {report.machine['cores']} cores, {report.machine['memory']} RAM, "
         f"{report.machine['os']}",
