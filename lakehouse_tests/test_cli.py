@@ -74,7 +74,7 @@ def test_another_generation_is_refused_unless_replaced(cli_home):
     refused = _run(cli_home, "generate", "--scale-factor", "0.002", "--days", "2", "--seed", "7")
     assert refused.returncode == 1
     assert "another generation of data; pass --replace" in refused.stderr, refused.stderr
-    result = _run(cli_home, "demo", "--scale-factor", "0.002", "--days", "1", "--seed", "7", "--replace")
+    result = _run(cli_home, "demo", "--scale-factor", "0.002", "--days", "2", "--seed", "7", "--replace")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
