@@ -121,10 +121,9 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 def parse_contract(document: Any, path: Path | str, schema: Mapping[str, Any] | None = None) -> Contract:
     """Validate an already-parsed document (``path`` is used in messages and kept on the contract)."""
     path = Path(path)
-    validator = Draft202012Validator(dict(schema) if schema is not None else contract_schema())
-    errors = sorted(validator.iter_errors(document), key=relevance)
-    if errors:
-        raise ContractError(path, _unique(_describe(error) for error in _leaves(errors)))
+    problems = schema_problems(document, schema if schema is not None else contract_schema())
+    if problems:
+        raise ContractError(path, problems)
     contract = _build(document, path)
     problems = _semantic_problems(contract, document)
     if problems:
@@ -193,6 +192,12 @@ _LINEAGE_LAYERS = {"silver": ("bronze", "silver"), "gold": ("silver", "gold")}
 # --- JSON Schema errors -------------------------------------------------------------------------------
 
 
+def schema_problems(document: Any, schema: Mapping[str, Any]) -> list[str]:
+    """Every way ``document`` breaks ``schema``, one line each naming the exact field; empty if valid."""
+    errors = sorted(Draft202012Validator(dict(schema)).iter_errors(document), key=relevance)
+    return _unique(_describe(error) for error in _leaves(errors))
+
+
 def _leaves(errors: list[ValidationError]) -> list[ValidationError]:
     """The most specific errors: an if/then or allOf failure is explained by its sub-errors."""
     leaves: list[ValidationError] = []
@@ -215,9 +220,12 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         unknown = [key for key in error.instance if key not in allowed]
-        return "; ".join(
-            f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})" for key in unknown
-        )
+        if unknown and allowed:
+            return "; ".join(
+                f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})" for key in unknown
+            )
+    if error.validator == "not" and error.schema.get("description"):
+        return f"{field_path(path)}: {error.schema['description']}"  # the rule in words, not the instance
     return f"{field_path(path)}: {error.message}"
 
 

@@ -34,9 +34,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import relevance
-
 from lakehouse.contracts import (
     METADATA_COLUMNS,
     Contract,
@@ -51,6 +48,7 @@ from lakehouse.contracts import (
     json_schema_at,
     type_rule_id,
 )
+from lakehouse.contracts.loader import schema_problems
 
 EXPECTATIONS_SCHEMA_FILE_NAME = "expectations.schema.json"
 EXPECTATIONS_SUFFIX = ".expectations.json"
@@ -476,10 +474,9 @@ def parse_expectations(
     schema: Mapping | None = None,
 ) -> ExpectationsFile:
     """Validate an already-parsed expectations document (``path`` is used in messages)."""
-    validator = Draft202012Validator(dict(schema) if schema is not None else expectations_schema())
-    errors = sorted(validator.iter_errors(document), key=relevance)
-    if errors:
-        raise ExpectationsError(path, list(dict.fromkeys(_describe(e) for e in _leaves(errors))))
+    problems = schema_problems(document, schema if schema is not None else expectations_schema())
+    if problems:
+        raise ExpectationsError(path, problems)
     specs = tuple(
         ExpectationSpec(
             id=raw["id"],
@@ -538,37 +535,6 @@ def _column_arguments(kwargs: Mapping[str, Any]) -> list[tuple[str, str]]:
     named = [(name, kwargs[name]) for name in ("column", "column_A", "column_B") if name in kwargs]
     named += [(f"column_list[{i}]", c) for i, c in enumerate(kwargs.get("column_list", []))]
     return named
-
-
-def _leaves(errors):
-    leaves = []
-    for error in errors:
-        if error.context:
-            leaves.extend(_leaves(sorted(error.context, key=relevance)))
-        else:
-            leaves.append(error)
-    return leaves
-
-
-def _describe(error) -> str:
-    from lakehouse.contracts.loader import field_path
-
-    path = list(error.absolute_path)
-    if error.validator == "required":
-        missing = re.match(r"'(.+)' is a required property", error.message)
-        if missing:
-            return f"{field_path([*path, missing[1]])}: required field is missing"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = [key for key in error.instance if key not in allowed]
-        if unknown and allowed:
-            return "; ".join(
-                f"{field_path([*path, key])}: unknown field (allowed: {', '.join(allowed)})"
-                for key in unknown
-            )
-    if error.validator == "not" and error.schema.get("description"):
-        return f"{field_path(path)}: {error.schema['description']}"  # the rule in words, not the instance
-    return f"{field_path(path)}: {error.message}"
 
 
 def load_suite(contract: Contract, partitioned: bool = True, root: Path | None = None) -> Suite:
