@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import dagster as dg
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -29,7 +29,6 @@ from lakehouse.contracts import Contract, contracts_dir, load_contract
 from lakehouse.gold import scd2
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.governance.column_schema import column, contract_column_schema
-from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import bytes_added, delta_storage_options, join_uri, table_exists, table_version
 from lakehouse.observability.metrics import ROW_COUNT, compute_metrics, started
 from lakehouse.partitions import blocking_daily_check, daily_partitions
@@ -95,9 +94,6 @@ _MONTH_NAMES = (
 _UNKNOWN_CURRENCY = "XXX"  # ISO-4217 "no currency"
 CALENDAR_YEARS_BEFORE = 1
 CALENDAR_YEARS_AFTER = 5
-
-_T = TypeVar("_T")
-
 
 # ------------------------------------------------------------------------------------------ results
 
@@ -484,10 +480,10 @@ def _dim_customer_asset(contract: Contract) -> dg.AssetsDefinition:
         dim_uri = lake.table_uri(DIM_CUSTOMER.path)
         silver_uri = lake.table_uri(SILVER_CUSTOMERS.path)
         scratch_uri = lake.table_uri([SCRATCH, *DIM_CUSTOMER.path])
-        outcome = _with_commit_retries(
-            lambda: merge_customer_window(spark, dim_uri, silver_uri, customers, scratch_uri),
+        outcome, _ = lake.retrying_commit(
             context.log,
             dim_uri,
+            lambda: merge_customer_window(spark, dim_uri, silver_uri, customers, scratch_uri),
         )
         context.log.info(
             f"{dim_uri}: {outcome.inserted} rows inserted, {outcome.updated} updated, "
@@ -523,9 +519,10 @@ def _dim_product_asset(contract: Contract) -> dg.AssetsDefinition:
     def dim_product(context: dg.AssetExecutionContext, products: DataFrame) -> dg.MaterializeResult:
         start = started()
         spark: SparkSession = context.resources.engine.spark_session
-        dim_uri = context.resources.io_manager.table_uri(DIM_PRODUCT.path)
-        outcome = _with_commit_retries(
-            lambda: merge_product_window(spark, dim_uri, products), context.log, dim_uri
+        lake = context.resources.io_manager
+        dim_uri = lake.table_uri(DIM_PRODUCT.path)
+        outcome, _ = lake.retrying_commit(
+            context.log, dim_uri, lambda: merge_product_window(spark, dim_uri, products)
         )
         metrics = compute_metrics(start, outcome.bytes_written)
         checks = product_check_results(spark.read.format("delta").load(dim_uri))
@@ -635,15 +632,6 @@ def _outcome(
         seconds=time.perf_counter() - started,
         bytes_written=bytes_added(uri, before, version),
     )
-
-
-def _with_commit_retries(
-    merge: Callable[[], _T], log: Any, uri: str, retries: int = 8, backoff_seconds: float = 0.2
-) -> _T:
-    """Run ``merge`` again when it lost a commit race with a concurrent writer of the table: the retry
-    re-reads the table, so the merge source is rebuilt against what the other writer committed."""
-    result, _ = retry_commit_conflicts(merge, what=uri, log=log.warning, retries=retries, backoff_seconds=backoff_seconds)
-    return result
 
 
 def _examples(rows: DataFrame, column: str, limit: int = 5) -> list[Any]:

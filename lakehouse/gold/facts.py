@@ -18,7 +18,7 @@ run on what was written.
 """
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import dagster as dg
@@ -44,7 +44,6 @@ from lakehouse.gold.star import (
 )
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.governance.column_schema import contract_column_schema, partition_column
-from lakehouse.io.commits import retry_commit_conflicts
 from lakehouse.io.storage import (
     bytes_added,
     delta_storage_options,
@@ -127,8 +126,8 @@ def materialize_fact_orders(
     lines = fact_order_lines(silver_orders, dims[DIM_CUSTOMER], dims[DIM_PRODUCT], dims[DIM_DATE])
     before = latest_version(uri)
     _create_if_missing(lines, uri)
-    upserted = _retrying_commit(
-        context, io_manager, uri, lambda: _merge(spark, uri, lines, UPSERT_ORDER_LINES)
+    upserted, _ = io_manager.retrying_commit(
+        context.log, uri, lambda: _merge(spark, uri, lines, UPSERT_ORDER_LINES)
     )
     rekeyed = _rekey(
         context,
@@ -314,9 +313,8 @@ def _rekey(
 ) -> int:
     """Apply ``rekeyed`` (row key + new keys of rows whose unknown member has arrived): only the key
     columns change; the row stays in its partition with its state. Returns the rows updated."""
-    rows = _retrying_commit(
-        context,
-        io_manager,
+    merged, _ = io_manager.retrying_commit(
+        context.log,
         uri,
         lambda: _merge(
             spark=context.resources.engine.spark_session,
@@ -324,25 +322,11 @@ def _rekey(
             source=rekeyed,
             clauses=f"ON {_key_match(row_key)} WHEN MATCHED THEN UPDATE SET {_assignments(key_columns)}",
         ),
-    )["updated"]
+    )
+    rows = merged["updated"]
     if rows:
         context.log.info(f"{uri}: re-keyed {rows} rows whose dimension member has arrived")
     return rows
-
-
-def _retrying_commit(
-    context: dg.AssetExecutionContext, io_manager, uri: str, commit: Callable[[], dict[str, int]]
-) -> dict[str, int]:
-    """Run a MERGE, retrying a commit lost to a concurrent writer (another partition's run) with the IO
-    manager's retry settings; the MERGE's source is re-read on each attempt, so a retry sees the winner."""
-    result, _ = retry_commit_conflicts(
-        commit,
-        what=uri,
-        log=context.log.warning,
-        retries=io_manager.commit_retries,
-        backoff_seconds=io_manager.retry_backoff_seconds,
-    )
-    return result
 
 
 # A line's incoming state replaces the stored one when it is newer; of equal states the earlier partition

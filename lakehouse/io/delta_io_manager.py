@@ -12,9 +12,9 @@ start-only predicate nor a type mismatch can overwrite other partitions.
 
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from dagster import (
     ConfigurableIOManager,
@@ -48,6 +48,8 @@ MERGE_SCHEMA_KEY = "delta/merge_schema"
 PARTITION_COLUMN_KEY = "delta/partition_column"
 
 WRITE_MODES = ("overwrite", "append", "merge")
+
+_T = TypeVar("_T")
 
 
 class DeltaWriteError(Exception):
@@ -122,12 +124,12 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             keys = list(metadata.get(MERGE_KEYS_KEY) or [])
             if not keys:
                 raise DeltaWriteError(f"{uri}: write mode 'merge' needs {MERGE_KEYS_KEY} in the asset metadata")
-            retries = self._with_commit_retries(
-                context, uri, lambda: self._merge(obj, uri, keys, partition_column if window else None)
+            _, retries = self.retrying_commit(
+                context.log, uri, lambda: self._merge(obj, uri, keys, partition_column if window else None)
             )
         else:
-            retries = self._with_commit_retries(
-                context,
+            _, retries = self.retrying_commit(
+                context.log,
                 uri,
                 lambda: self._write(obj, uri, mode, predicate, partition_column if window else None, merge_schema),
             )
@@ -197,16 +199,19 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             writer = writer.partitionBy(partition_column)
         writer.save(uri)
 
-    def _with_commit_retries(self, context: OutputContext, uri: str, write) -> int:
-        """Run ``write``, retrying lost commit races with exponential back-off; returns the retries used."""
-        _, retries = retry_commit_conflicts(
+    def retrying_commit(self, log: Any, uri: str, write: Callable[[], _T]) -> tuple[_T, int]:
+        """Run ``write`` (anything that commits to the table at ``uri``: a write, a ``MERGE``), running it
+        again when it lost a commit race with a concurrent writer, with this IO manager's retries and
+        exponential back-off. ``write`` must re-read the table on each attempt, so that a retry sees the
+        winner's commit. ``log`` is a Dagster logger (``context.log``); each retry is a warning on it.
+        Returns ``write``'s result and the retries used."""
+        return retry_commit_conflicts(
             write,
             what=uri,
-            log=context.log.warning,
+            log=log.warning,
             retries=self.commit_retries,
             backoff_seconds=self.retry_backoff_seconds,
         )
-        return retries
 
     # ----------------------------------------------------------------------------------------- input
 

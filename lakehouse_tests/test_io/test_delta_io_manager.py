@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.engine import SparkEngine
+from lakehouse.io import DeltaSparkIOManager
 from lakehouse.partitions import daily_partitions
 from lakehouse_tests.support import step_failure_message
 from lakehouse_tests.test_observability.support import committed_bytes
@@ -230,3 +231,48 @@ def test_materialized_column_schema_keeps_declared_descriptions_and_tags(engine,
     columns = {c.name: c for c in schema.columns}
     assert columns["label"].tags == {"pii": "indirect"} and columns["label"].description == "a label"
     assert columns["id"].type == "bigint"
+
+
+class _Warnings:
+    def __init__(self):
+        self.messages: list[str] = []
+
+    def warning(self, message: str) -> None:
+        self.messages.append(message)
+
+
+def test_retrying_commit_runs_a_lost_commit_again_within_the_io_managers_settings(engine, lake_root):
+    manager = DeltaSparkIOManager(root_uri=lake_root, engine=engine, commit_retries=2, retry_backoff_seconds=0.001)
+    uri = manager.table_uri(["bronze", "events"])
+    frame = engine.spark_session.createDataFrame([(1,)], "id long")
+    attempts = []
+
+    def write_losing_twice() -> int:
+        attempts.append(len(attempts))
+        if len(attempts) <= 2:  # what the engine reports when a concurrent writer took the version
+            raise RuntimeError("Failed to commit transaction: version 1 already exists")
+        frame.write.format("delta").mode("append").save(uri)
+        return DeltaTable(uri).version()
+
+    log = _Warnings()
+    assert manager.retrying_commit(log, uri, write_losing_twice) == (0, 2)
+    assert len(log.messages) == 2 and all(uri in m for m in log.messages)
+    assert DeltaTable(uri).to_pyarrow_table().num_rows == 1
+
+    def always_losing() -> None:
+        attempts.append(len(attempts))
+        raise RuntimeError("Failed to commit transaction: version 2 already exists")
+
+    def broken() -> None:
+        attempts.append(len(attempts))
+        raise ValueError("not a commit conflict")
+
+    attempts.clear()
+    with pytest.raises(RuntimeError, match="Failed to commit"):
+        manager.retrying_commit(_Warnings(), uri, always_losing)
+    assert len(attempts) == 3  # the first attempt and the two retries allowed
+
+    attempts.clear()
+    with pytest.raises(ValueError):
+        manager.retrying_commit(_Warnings(), uri, broken)
+    assert len(attempts) == 1  # anything but a lost commit race is not retried
