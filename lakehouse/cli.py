@@ -226,7 +226,7 @@ def sql(query: str, limit: int) -> None:
 @click.pass_context
 def dev(ctx: click.Context) -> None:
     """Services up, then the Dagster UI (`dagster dev`) on the lakehouse definitions."""
-    from lakehouse.demo import dagster_home
+    from lakehouse.operations.runs import dagster_home
     from lakehouse.services import LocalServices
 
     with step("starting local services"):

@@ -6,50 +6,13 @@ dev`` shows them in the UI afterwards.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import date
-from pathlib import Path
 
-from lakehouse.observability.json_logs import default_log_path
-from lakehouse.operations.runs import DayRun, run_days
-from lakehouse.settings import lakehouse_home
-
-DAGSTER_YAML = """\
-# Written by `lakehouse`: runs and event logs of the local lakehouse.
-telemetry:
-  enabled: false
-# Every run of this instance (UI, schedules, sensors, `lakehouse demo` and `backfill`) also writes its
-# log as JSON lines, one object per record with run id, step, asset keys and partition
-# (docs/observability.md).
-python_logs:
-  dagster_handler_config:
-    handlers:
-      json:
-        class: logging.FileHandler
-        filename: {json_log}
-        formatter: json
-    formatters:
-      json:
-        (): lakehouse.observability.json_logs.JsonLinesFormatter
-"""
-
-
-def dagster_home() -> Path:
-    """``$DAGSTER_HOME`` if set, else ``$LAKEHOUSE_HOME/dagster``, created with a dagster.yaml that turns
-telemetry off and sends every run's log to ``$LAKEHOUSE_HOME/logs/lakehouse.jsonl`` as JSON lines."""
-    configured = os.environ.get("DAGSTER_HOME")
-    home = Path(configured) if configured else lakehouse_home() / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        json_log = default_log_path()
-        json_log.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(DAGSTER_YAML.format(json_log=json.dumps(str(json_log))))
-    return home
+from lakehouse.operations.runs import DayRun, dagster_home, run_days
 
 
 def reset_local_lake() -> None:

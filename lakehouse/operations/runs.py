@@ -8,16 +8,21 @@ the days after it are reported as not run.
 
 from __future__ import annotations
 
+import json
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 
+from lakehouse.observability.json_logs import default_log_path
 from lakehouse.operations.jobs import DAILY_JOB_NAME
 from lakehouse.partitions import daily_partitions
+from lakehouse.settings import lakehouse_home
 
 DOWNSTREAM_SUFFIX = "+"
 
@@ -167,10 +172,42 @@ def describe(run: DayRun) -> str:
     return text
 
 
+DAGSTER_YAML = """\
+# Written by `lakehouse`: runs and event logs of the local lakehouse.
+telemetry:
+  enabled: false
+# Every run of this instance (UI, schedules, sensors, `lakehouse demo` and `backfill`) also writes its
+# log as JSON lines, one object per record with run id, step, asset keys and partition
+# (docs/observability.md).
+python_logs:
+  dagster_handler_config:
+    handlers:
+      json:
+        class: logging.FileHandler
+        filename: {json_log}
+        formatter: json
+    formatters:
+      json:
+        (): lakehouse.observability.json_logs.JsonLinesFormatter
+"""
+
+
+def dagster_home() -> Path:
+    """``$DAGSTER_HOME`` if set, else ``$LAKEHOUSE_HOME/dagster``, created with a dagster.yaml that turns
+    telemetry off and sends every run's log to ``$LAKEHOUSE_HOME/logs/lakehouse.jsonl`` as JSON lines."""
+    configured = os.environ.get("DAGSTER_HOME")
+    home = Path(configured) if configured else lakehouse_home() / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        json_log = default_log_path()
+        json_log.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(DAGSTER_YAML.format(json_log=json.dumps(str(json_log))))
+    return home
+
+
 def local_instance() -> dg.DagsterInstance:
     """The persistent Dagster instance of ``$DAGSTER_HOME`` (default ``$LAKEHOUSE_HOME/dagster``)."""
-    from lakehouse.demo import dagster_home
-
     return dg.DagsterInstance.from_config(str(dagster_home()))
 
 
