@@ -20,14 +20,15 @@ from lakehouse.bronze.checks import (
     bronze_check_specs,
     contract_check_results,
     nothing_lost_result,
-    window_predicate,
 )
 from lakehouse.contracts import (
+    ERROR_REASONS_COLUMN,
     Contract,
     ForeignKeyRule,
     NewColumnPolicy,
     align_to_schema,
-    validate_and_quarantine,
+    annotate_violations,
+    split_lanes,
 )
 from lakehouse.governance.column_schema import bronze_column_schema, quarantine_column_schema
 from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY
@@ -129,7 +130,10 @@ def materialize_bronze(
     window = Window(naive_utc(partition_window.start), naive_utc(partition_window.end))
     table = contract.table
     batch_id = f"{context.run.run_id}/{table}/{window.start:%Y-%m-%d}..{window.end:%Y-%m-%d}"
-    landing_uri = join_uri(io_manager.root_uri, LANDING, table, context.run.run_id)
+    # This run's scratch space for the table: the extracted batches, then the validated rows staged once.
+    run_scratch = join_uri(io_manager.root_uri, LANDING, table, context.run.run_id)
+    landing_uri = join_uri(run_scratch, "extracted")
+    staged_uri = join_uri(run_scratch, "validated")
     source = source_table(contract)
     resource = getattr(context.resources, source.system)
     what = f"{source.system} {source.qualified_name}"
@@ -164,16 +168,18 @@ def materialize_bronze(
         references = {
             name: frame.select(_reference_column(contract, name)) for name, frame in reference_frames.items()
         }
-        valid, quarantined = validate_and_quarantine(aligned, contract, references=references)
+        checked = annotate_violations(aligned, contract, references=references)
+        if extracted:
+            # Validation (casts, rules, the joins of foreign keys) is evaluated once, into Parquet; both
+            # lanes, their counts and their writes read that instead of each re-running the whole plan.
+            checked.write.mode("overwrite").parquet(staged_uri)
+            checked = spark.read.parquet(staged_uri)
+        rows_quarantined = checked.where(F.size(ERROR_REASONS_COLUMN) > 0).count()
+        valid, quarantined = split_lanes(checked)
         bronze_uri = io_manager.table_uri([BRONZE, contract.table])
         quarantine_uri = io_manager.table_uri([QUARANTINE, contract.table])
 
-        # The quarantine lane first, so that bronze's materialization can carry the quarantine rate: counted
-        # on the small partition just written rather than by evaluating the validation once more.
         yield dg.Output(quarantined, output_name=QUARANTINE, metadata=compute_metrics(start))
-        rows_quarantined = (
-            spark.read.format("delta").load(quarantine_uri).where(window_predicate(window)).count()
-        )
         yield dg.Output(
             valid,
             output_name=BRONZE,
@@ -190,7 +196,7 @@ def materialize_bronze(
         yield nothing_lost_result(spark, contract, bronze_uri, quarantine_uri, window, extracted, source_count)
         yield from contract_check_results(spark, contract, bronze_uri, window)
     finally:
-        remove_landing(landing_uri)
+        remove_landing(run_scratch)
 
 
 def with_metadata_columns(df: DataFrame, contract: Contract, batch_id: str, ingested_at: datetime) -> DataFrame:

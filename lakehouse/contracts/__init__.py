@@ -51,7 +51,13 @@ from lakehouse.contracts.model import (
     not_null_rule_id,
     type_rule_id,
 )
-from lakehouse.contracts.quarantine import MissingReferenceError, QuarantineResult, validate_and_quarantine
+from lakehouse.contracts.quarantine import (
+    MissingReferenceError,
+    QuarantineResult,
+    annotate_violations,
+    split_lanes,
+    validate_and_quarantine,
+)
 
 __all__ = [
     "ERROR_REASONS_COLUMN",
@@ -100,4 +106,6 @@ __all__ = [
     "type_rule_id",
     "type_status",
     "validate_and_quarantine",
+    "annotate_violations",
+    "split_lanes",
 ]

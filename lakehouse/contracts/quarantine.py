@@ -3,8 +3,9 @@
 One plan, one pass over the rows: every rule becomes a boolean column, the violated ones are gathered
 into ``_error_reasons``, and the two lanes are the two sides of ``size(_error_reasons) = 0``, so every
 row lands in exactly one of them. The windows (uniqueness) and left joins (foreign keys) that some
-rules need are computed in the same plan. Writing both lanes runs the plan twice; cache the input or
-persist it first if extraction is expensive.
+rules need are computed in the same plan. Writing both lanes from ``validate_and_quarantine`` runs the
+plan twice; to evaluate it once, write ``annotate_violations``'s frame somewhere first (bronze stages it
+as Parquet) and ``split_lanes`` what was written.
 """
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ def validate_and_quarantine(
     ``MissingReferenceError`` rather than passing silently; to deliberately not check it (e.g. when the
     referenced table is extracted on another schedule) name it in ``skip_rules``.
     """
+    return split_lanes(annotate_violations(data, contract, references=references, skip_rules=skip_rules))
+
+
+def annotate_violations(
+    data: AlignedFrame | DataFrame,
+    contract: Contract,
+    *,
+    references: Mapping[str, DataFrame] | None = None,
+    skip_rules: Collection[str] = (),
+) -> DataFrame:
+    """Every row of the batch with ``_error_reasons`` (every rule it breaks; empty when valid) and
+    ``_original_payload``: the one plan ``validate_and_quarantine`` splits. Arguments as there."""
     aligned = data if isinstance(data, AlignedFrame) else align_to_schema(data, contract)
     frame = aligned.frame
     known_ids = {rule.id for rule in contract.rules}
@@ -79,7 +92,6 @@ def validate_and_quarantine(
     output_columns = [
         name for name in frame.columns if name not in (ORIGINAL_PAYLOAD_COLUMN, ALIGNMENT_ERRORS_COLUMN)
     ]
-    metadata = [name for name in METADATA_COLUMNS if name in output_columns]
 
     violations: list[SparkColumn] = []
     for index, rule in enumerate(rules):
@@ -101,6 +113,21 @@ def validate_and_quarantine(
         reasons.alias(ERROR_REASONS_COLUMN),
         F.col(ORIGINAL_PAYLOAD_COLUMN),
     )
+    # The payload (every value as text, as JSON) is rendered for quarantined rows only: valid rows never
+    # carry it, and rendering it for every row costs as much as the rules themselves.
+    payload = F.when(F.size(ERROR_REASONS_COLUMN) > 0, F.col(ORIGINAL_PAYLOAD_COLUMN))
+    return checked.select(
+        *[quoted(name) for name in output_columns], F.col(ERROR_REASONS_COLUMN), payload.alias(ORIGINAL_PAYLOAD_COLUMN)
+    )
+
+
+def split_lanes(checked: DataFrame) -> QuarantineResult:
+    """The two lanes of an ``annotate_violations`` frame (as computed, or as read back from where it was
+    staged): rows without reasons, and the rest with their reasons and original payload."""
+    output_columns = [
+        name for name in checked.columns if name not in (ERROR_REASONS_COLUMN, ORIGINAL_PAYLOAD_COLUMN)
+    ]
+    metadata = [name for name in METADATA_COLUMNS if name in output_columns]
     is_valid = F.size(ERROR_REASONS_COLUMN) == 0
     valid = checked.where(is_valid).select(*[quoted(name) for name in output_columns])
     quarantine = checked.where(~is_valid).select(
