@@ -1,10 +1,8 @@
 """The lake on S3: the same IO manager against a local S3 emulator (moto's server) on loopback, with the
 endpoint and credentials given only through the standard AWS settings."""
 
-import socket
 import subprocess
 import sys
-import time
 
 import boto3
 import pytest
@@ -17,6 +15,7 @@ from lakehouse.engine import SparkEngine
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.io.storage import delta_storage_options
 from lakehouse.partitions import daily_partitions
+from lakehouse_tests.fixtures.spark_servers import free_port, wait_until_listening
 
 BUCKET = "lakehouse-test"
 
@@ -24,9 +23,7 @@ BUCKET = "lakehouse-test"
 @pytest.fixture(scope="module")
 def s3_endpoint():
     # A separate process: an in-process emulator would share the GIL with delta-rs's blocking calls.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -34,24 +31,11 @@ def s3_endpoint():
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_listening("127.0.0.1", port, server)
+        wait_until_listening(port, server, timeout=30.0)
         yield endpoint
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def _wait_until_listening(host: str, port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with code {process.returncode}")
-        try:
-            socket.create_connection((host, port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"moto server did not listen on {host}:{port} within {timeout}s")
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from lakehouse_tests.fixtures.spark_servers import wait_until_listening
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = REPOSITORY_ROOT / "workspace.yaml"
 LOCATION_NAME = "lakehouse"
@@ -97,7 +99,7 @@ def running_webserver(
         )
     server = Webserver(url=f"http://127.0.0.1:{port}", log=log, dagster_home=home)
     try:
-        _wait_until_loaded(server, process, startup_timeout)
+        _wait_until_loaded(server, process, port, startup_timeout)
         yield server
     finally:
         process.terminate()
@@ -127,9 +129,14 @@ query LocationStatus {
 """
 
 
-def _wait_until_loaded(server: Webserver, process: subprocess.Popen, timeout: float) -> None:
-    """Poll ``/server_info``, then the workspace, until the code location is loaded (or failed to load)."""
+def _wait_until_loaded(server: Webserver, process: subprocess.Popen, port: int, timeout: float) -> None:
+    """Wait until the server listens, then poll the workspace until the code location is loaded (or failed
+    to load): the port opens before the location has finished loading."""
     deadline = time.monotonic() + timeout
+    try:
+        wait_until_listening(port, process, server.log, timeout)
+    except (RuntimeError, TimeoutError) as error:
+        raise WebserverError(f"dagster-webserver: {error}:\n{server.log_text()}") from error
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise WebserverError(
@@ -137,11 +144,9 @@ def _wait_until_loaded(server: Webserver, process: subprocess.Popen, timeout: fl
                 f"log {server.log}:\n{server.log_text()}"
             )
         try:
-            requests.get(f"{server.url}/server_info", timeout=2).raise_for_status()
             entries = server.graphql(LOCATION_STATUS)["workspaceOrError"]["locationEntries"]
         except (requests.RequestException, WebserverError):
-            time.sleep(0.25)
-            continue
+            entries = []
         entry = next((e for e in entries if e["name"] == LOCATION_NAME), None)
         if entry and entry["loadStatus"] == "LOADED":
             location = entry["locationOrLoadError"]
