@@ -174,21 +174,52 @@ _PG_ARROW_TYPES: dict[int, pa.DataType] = {
     1184: pa.timestamp("us", tz="UTC"),
     2950: pa.string(),
 }
+_PG_NUMERIC = 1700
+# The same types by name, as the ADBC driver tags each field ("POSTGRESQL:type"); uuid is left out on
+# purpose: the driver returns it as 16 bytes, and it lands as its text like every other unlisted type.
+_PG_NATIVE_TYPE_NAMES = {
+    "bool", "int8", "int2", "int4", "text", "float4", "float8", "bpchar", "varchar", "date", "timestamp",
+    "timestamptz",
+}  # fmt: skip
+_POSTGRES_VERSION_WITH_NATIVE_PATH = 90000  # Redshift reports server_version 8.0.2
+
+
+def _numeric_arrow_type(precision: int | None, scale: int | None) -> pa.DataType:
+    if precision is None or precision <= 0 or precision > 38:
+        return pa.string()  # unconstrained NUMERIC: keep every digit, the contract casts it
+    return pa.decimal128(precision, scale or 0)
 
 
 def _pg_arrow_type(column) -> pa.DataType:
-    if column.type_code == 1700:  # NUMERIC(p, s)
-        precision, scale = column.precision, column.scale
-        if precision is None or precision <= 0 or precision > 38:
-            return pa.string()  # unconstrained NUMERIC: keep every digit, the contract casts it
-        return pa.decimal128(precision, scale or 0)
+    if column.type_code == _PG_NUMERIC:  # NUMERIC(p, s)
+        return _numeric_arrow_type(column.precision, column.scale)
     return _PG_ARROW_TYPES.get(column.type_code, pa.string())
 
 
 def redshift_batches(connection, table: SourceTable, window: Window, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Stream the window from Redshift through a server-side cursor, ``batch_rows`` rows at a time."""
+    """Stream the window from Redshift (or PostgreSQL) through a server-side cursor, ``batch_rows`` rows
+    at a time, as Arrow batches of the types ``_pg_arrow_type`` names.
+
+    ``connection`` is the psycopg2 connection of ``source_connection``. On PostgreSQL the rows are
+    decoded into Arrow by the ADBC PostgreSQL driver (C, binary protocol), on a second connection with
+    the same settings; on Redshift they go through psycopg2's rows, as ADBC cannot serve Redshift
+    within bounded memory (see ``_adbc_batches``).
+    """
+    if connection.info.server_version >= _POSTGRES_VERSION_WITH_NATIVE_PATH:
+        yield from _adbc_batches(connection, table, window, batch_rows)
+    else:
+        yield from _psycopg2_batches(connection, table, window, batch_rows)
+
+
+def _cursor_name() -> str:
+    return f"lakehouse_extract_{int(time.time() * 1e6)}"
+
+
+def _psycopg2_batches(
+    connection, table: SourceTable, window: Window, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
     # A named cursor keeps the result on the server; fetchmany pulls one bounded chunk per round trip.
-    with connection.cursor(name=f"lakehouse_extract_{int(time.time() * 1e6)}") as cursor:
+    with connection.cursor(name=_cursor_name()) as cursor:
         cursor.itersize = batch_rows
         cursor.execute(window_query(table, _pyformat), _params(window))
         schema: pa.Schema | None = None
@@ -198,16 +229,129 @@ def redshift_batches(connection, table: SourceTable, window: Window, batch_rows:
                 schema = pa.schema([pa.field(c.name, _pg_arrow_type(c)) for c in cursor.description])
             if not rows:
                 break
+            columns = zip(*rows)  # rows to columns in C, not one Python loop per column
             yield pa.RecordBatch.from_arrays(
-                [_pg_array([row[i] for row in rows], field.type) for i, field in enumerate(schema)],
-                schema=schema,
+                [_pg_array(values, field.type) for values, field in zip(columns, schema)], schema=schema
             )
 
 
-def _pg_array(values: list, arrow_type: pa.DataType) -> pa.Array:
+def _pg_array(values, arrow_type: pa.DataType) -> pa.Array:
     if pa.types.is_string(arrow_type):
         return pa.array([None if v is None else str(v) for v in values], type=arrow_type)
     return pa.array(values, type=arrow_type)
+
+
+def _dollar(name: str) -> str:
+    return {"start": "$1", "end": "$2"}[name]
+
+
+def _adbc_batches(
+    connection, table: SourceTable, window: Window, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """The window through ``adbc_driver_postgresql``: bound parameters, a server-side cursor, and each
+    ``FETCH`` of at most ``batch_rows`` rows decoded straight into one Arrow batch.
+
+    Why a cursor rather than the driver's own streaming: the driver streams a result through
+    ``COPY ... TO STDOUT (FORMAT binary)`` only for a query without parameters; a query with bound
+    parameters (all of ours) is executed in one ``PQexecParams`` and returned as a single batch of the
+    whole result. ``DECLARE`` with the bound window and ``FETCH FORWARD n`` keeps memory to one batch.
+
+    Amazon Redshift: the driver's support is documented as experimental, and Redshift has no COPY to the
+    client at all, so the driver always takes that whole-result path there; ``DECLARE`` sent as a
+    prepared statement is reported to fail on Redshift too. ``redshift_batches`` therefore sends Redshift
+    (server_version 8.0.2) through psycopg2, whose named cursor interpolates the parameters client-side.
+    """
+    import adbc_driver_manager
+    import adbc_driver_postgresql.dbapi
+
+    name = _cursor_name()
+    try:
+        # autocommit off (the DB-API default): the cursor lives in the transaction the driver opens
+        with adbc_driver_postgresql.dbapi.connect(_libpq_conninfo(connection)) as native:
+            with native.cursor() as cursor:
+                # FETCH cannot run inside COPY: ask for the plain binary result of each statement
+                cursor.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
+                declare = f"DECLARE {name} NO SCROLL CURSOR FOR {window_query(table, _dollar)}"
+                cursor.execute(declare, (window.start, window.end))
+                schema: pa.Schema | None = None
+                while True:
+                    cursor.execute(f"FETCH FORWARD {int(batch_rows)} FROM {name}")
+                    fetched = cursor.fetch_arrow_table()
+                    if fetched.num_rows == 0:
+                        break
+                    if schema is None:
+                        schema = _adbc_landing_schema(fetched.schema)
+                    for batch in fetched.to_batches(max_chunksize=batch_rows):
+                        yield _conformed(batch, schema)
+    except adbc_driver_manager.OperationalError as error:
+        # the connection-level class the callers retry on, whichever driver raised it
+        raise ConnectionError(f"PostgreSQL connection failed: {error}") from error
+
+
+# libpq settings carried over from the psycopg2 connection (the resource's conn_args), by their libpq names
+_LIBPQ_SETTINGS = (
+    "sslmode", "connect_timeout", "options", "sslrootcert", "sslcert", "sslkey", "application_name",
+)  # fmt: skip
+
+
+def _libpq_conninfo(connection) -> str:
+    """A libpq ``key='value'`` string that reaches the same server, as the same user, with the same
+    settings as ``connection`` (psycopg2's ``connection.info``; its settings omit the password)."""
+    info = connection.info
+    settings = {"host": info.host, "port": info.port, "dbname": info.dbname, "user": info.user}
+    settings |= {key: info.dsn_parameters.get(key) for key in _LIBPQ_SETTINGS}
+    settings["password"] = info.password
+    return " ".join(
+        f"{key}={_libpq_quoted(str(value))}" for key, value in settings.items() if value not in (None, "")
+    )
+
+
+def _libpq_quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _adbc_landing_schema(schema: pa.Schema) -> pa.Schema:
+    """The Arrow schema the psycopg2 path gives the same columns (``_pg_arrow_type``), from the types
+    and PostgreSQL tags the ADBC driver reports."""
+    return pa.schema([pa.field(field.name, _adbc_landing_type(field)) for field in schema])
+
+
+def _adbc_landing_type(field: pa.Field) -> pa.DataType:
+    tags = field.metadata or {}
+    type_name = tags.get(b"POSTGRESQL:type", b"").decode()
+    if type_name == "numeric":
+        typmod = int(tags.get(b"POSTGRESQL:typmod", b"-1"))
+        if typmod < 4:  # no precision declared
+            return pa.string()
+        return _numeric_arrow_type(((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF)
+    if type_name in _PG_NATIVE_TYPE_NAMES:
+        return field.type
+    return pa.string()
+
+
+def _conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    columns = []
+    for column, field in zip(batch.columns, schema):
+        if column.type == field.type:
+            columns.append(column)
+        elif pa.types.is_decimal(field.type):  # NUMERIC(p, s) arrives as its text
+            columns.append(_storage(column).cast(field.type))
+        else:
+            columns.append(_as_text(column))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _storage(column: pa.Array) -> pa.Array:
+    return column.storage if isinstance(column, pa.ExtensionArray) else column
+
+
+def _as_text(column: pa.Array) -> pa.Array:
+    """Text for a column of a type without an Arrow counterpart here: the server's text where the driver
+    kept it, else each value's ``str()``, as the psycopg2 path gives it."""
+    storage = _storage(column)
+    if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
+        return storage.cast(pa.string())
+    return pa.array([None if value is None else str(value) for value in column.to_pylist()], type=pa.string())
 
 
 # ------------------------------------------------------------------------------------------ helpers
