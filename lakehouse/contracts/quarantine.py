@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
 from pyspark.sql import Column as SparkColumn
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.contracts.align import AlignedFrame, align_to_schema, quoted, reason, reasons_array
@@ -97,7 +97,7 @@ def annotate_violations(
     for index, rule in enumerate(rules):
         helper = f"__rule_{index}"
         if isinstance(rule, UniqueRule):
-            frame = frame.withColumn(helper, _conflicting_duplicate(rule))
+            frame = _mark_conflicting_duplicates(frame, rule, helper)
             violated = F.col(helper)
         elif isinstance(rule, ForeignKeyRule):
             frame = _join_reference(frame, rule, contract, references or {}, helper)
@@ -170,18 +170,26 @@ def _any(conditions: list[SparkColumn]) -> SparkColumn:
     return combined
 
 
-def _conflicting_duplicate(rule: UniqueRule) -> SparkColumn:
-    """True on every row whose key is shared with a *different* row of the batch.
+def _mark_conflicting_duplicates(frame: DataFrame, rule: UniqueRule, helper: str) -> DataFrame:
+    """Add ``helper``: TRUE on every row whose key is shared with a *different* row of the batch.
 
     Rows are compared by their original payload, so an exact redelivery is not a conflict; rows with a
-    NULL key column are never compared (SQL ``UNIQUE`` semantics).
+    NULL key column are never compared (SQL ``UNIQUE`` semantics). Keys are counted first and payloads
+    compared only for the keys that repeat, so a batch of distinct keys is neither sorted nor rendered.
     """
-    window = Window.partitionBy(*[quoted(name) for name in rule.columns])
+    names = list(rule.columns)
+    keyed = frame
+    for name in names:
+        keyed = keyed.where(quoted(name).isNotNull())
+    repeated = keyed.groupBy(*names).count().where(F.col("count") > 1).select(*names)
     payload = F.col(ORIGINAL_PAYLOAD_COLUMN)
-    keyed = F.lit(True)
-    for name in rule.columns:
-        keyed = keyed & quoted(name).isNotNull()
-    return keyed & (F.min(payload).over(window) != F.max(payload).over(window))
+    conflicting = (
+        keyed.join(repeated, on=names, how="left_semi")
+        .groupBy(*names)
+        .agg((F.min(payload) != F.max(payload)).alias(helper))
+        .where(F.col(helper))
+    )
+    return frame.join(conflicting, on=names, how="left")
 
 
 def _join_reference(
