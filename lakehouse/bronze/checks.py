@@ -112,21 +112,30 @@ def _schema_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -
 
 def _uniqueness_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -> dg.AssetCheckResult:
     unique_rules = [r for r in contract.rules if isinstance(r, UniqueRule)]
-    row_image = F.sha2(F.to_json(F.struct(*[F.col(f"`{c}`") for c in contract.column_names])), 256)
+    # One row per distinct row image with its number of copies; keys are then judged on images, so an
+    # exact redelivery is a copy, not a conflict. One aggregation per rule, no hashing of rows.
+    images = partition.groupBy(*[F.col(f"`{c}`") for c in contract.column_names]).agg(
+        F.count(F.lit(1)).alias("_copies")
+    )
     conflicts: dict[str, int] = {}
+    copies = None
     for rule in unique_rules:
         columns = [F.col(f"`{c}`") for c in rule.columns]
         all_present = F.lit(True)
         for column in columns:
             all_present = all_present & column.isNotNull()
-        conflicts[rule.id] = (
-            partition.where(all_present)
-            .groupBy(*columns)
-            .agg(F.countDistinct(row_image).alias("images"))
-            .where("images > 1")
-            .count()
+        per_key = images.groupBy(*columns).agg(
+            F.count(F.lit(1)).alias("_images"), F.sum(F.col("_copies") - 1).alias("_extra_copies")
         )
-    stats = partition.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(row_image).alias("distinct_rows")).first()
+        stats = per_key.agg(
+            F.count_if(all_present & (F.col("_images") > 1)).alias("conflicts"),
+            F.sum("_extra_copies").alias("extra_copies"),
+        ).first()
+        conflicts[rule.id] = int(stats["conflicts"] or 0)
+        copies = int(stats["extra_copies"] or 0)
+    if copies is None:
+        copies = int(images.agg(F.sum(F.col("_copies") - 1)).first()[0] or 0)
+    rows = partition.count()
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=PRIMARY_KEY_UNIQUE,
@@ -135,8 +144,8 @@ def _uniqueness_result(key: dg.AssetKey, contract: Contract, partition: DataFram
         metadata={
             "key_columns": dg.MetadataValue.json([list(r.columns) for r in unique_rules]),
             "conflicting_keys": dg.MetadataValue.json(conflicts),
-            "rows": int(stats["rows"]),
-            "exact_duplicate_rows": int(stats["rows"]) - int(stats["distinct_rows"]),
+            "rows": rows,
+            "exact_duplicate_rows": copies,
         },
     )
 
