@@ -4,8 +4,19 @@ GX's Spark datasource takes the DataFrame as it is, a Spark Connect one included
 every metric is a Spark aggregate or query, so nothing is collected to the client but counts and a few
 failing values. One ephemeral GX context per process and Data Docs directory (importing GX takes
 seconds, building the context milliseconds), created on first use; each suite's GX objects (suite,
-batch definition, validation definition, checkpoint) are built once and rebuilt only when the suite
-changes. Every validation writes its Data Docs page under ``$LAKEHOUSE_HOME/gx/data_docs``.
+batch definition, validation definition) are built once and rebuilt only when the suite changes.
+
+A validation is two GX passes over the same batch, the second only when something failed:
+
+1. every expectation of the suite, with result format BASIC and no failing values
+   (``partial_unexpected_count`` 0): success, unexpected counts and percentages, and no query for
+   samples (a ``limit(0)`` the engine answers without reading), so a passing suite costs one pass of
+   aggregates;
+2. the failed expectations alone, asking for up to ``SAMPLE_SIZE`` failing values (rows, for a SQL
+   expectation): their results replace the first pass's in the stored validation result.
+
+Then the validation's Data Docs page is written under ``$LAKEHOUSE_HOME/gx/data_docs``, with GX's
+page views sharing one Jinja environment per process (``lakehouse.quality.data_docs``).
 
 Nothing here knows Dagster: ``validate_frame`` returns a ``SuiteOutcome``; ``lakehouse.quality.checks``
 turns it into an asset check result.
@@ -16,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,41 +110,93 @@ def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | 
     from great_expectations.core.run_identifier import RunIdentifier
 
     gx = _context_for(docs_dir or data_docs_dir())
-    checkpoint = gx.checkpoint(suite)
-    result = checkpoint.run(
-        batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=_safe(run_name))
+    objects = gx.objects(suite)
+    run_id = RunIdentifier(run_name=_safe(run_name))
+    result = objects.definition.run(
+        batch_parameters={"dataframe": df}, result_format=dict(FIRST_PASS), run_id=run_id
     )
-    [(identifier, run_result)] = list(result.run_results.items())
-    gx.write_page(identifier)
-    outcomes = tuple(_outcome(suite, r, df) for r in run_result.results)
+    identifier = gx.result_identifier(suite, result, run_id)
+    failed = [r for r in result.results if not r.success and not _raised(r)]
+    if failed:
+        _add_failing_samples(suite, result, objects.batch_definition, df, failed)
+        gx.store(identifier, result)
+    outcomes = tuple(_outcome(suite, r) for r in result.results)
     missing = {spec.id for spec in suite.expectations} - {o.spec.id for o in outcomes}
     if missing:  # GX evaluates every expectation of a suite; anything else is a bug worth stopping on
         raise RuntimeError(f"suite {suite.name}: GX returned no result for {sorted(missing)}")
     return SuiteOutcome(
         suite=suite,
         results=outcomes,
-        rows=_rows(run_result.results),
-        data_docs_path=gx.page_path(identifier),
+        rows=_rows(result.results),
+        data_docs_path=gx.write_page(identifier),
     )
 
 
 # --- results ------------------------------------------------------------------------------------------
 
 
-def _outcome(suite: Suite, result, df: DataFrame) -> ExpectationOutcome:
+FIRST_PASS = {"result_format": "BASIC", "partial_unexpected_count": 0}
+"""Counts and percentages for every expectation; no failing values."""
+SAMPLES = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
+"""Up to ``SAMPLE_SIZE`` failing values of a row-level expectation."""
+SQL_SAMPLES = {"result_format": "COMPLETE"}
+"""The rows of a SQL expectation's query (GX fetches at most 200; the first ``SAMPLE_SIZE`` are kept)."""
+SQL_TYPE = "unexpected_rows_expectation"
+
+
+def _add_failing_samples(suite: Suite, result, batch_definition, df: DataFrame, failed: list) -> None:
+    """Validate the failed expectations again, alone and asking for failing values (GX's own evaluation,
+    on the same batch), and add those values to their results in ``result``."""
+    import great_expectations as gx
+
+    groups: dict[bool, list[ExpectationSpec]] = {}
+    for evr in failed:
+        spec = suite.expectation(evr.expectation_config.meta["id"])
+        groups.setdefault(spec.type == SQL_TYPE, []).append(spec)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
+    again: dict[str, Any] = {}
+    for sql, specs in groups.items():
+        failing = gx.ExpectationSuite(
+            name=f"{suite.name}.failing", expectations=[gx_expectation(spec) for spec in specs]
+        )
+        sampled = batch.validate(failing, result_format=dict(SQL_SAMPLES if sql else SAMPLES))
+        again |= {r.expectation_config.meta["id"]: r for r in sampled.results}
+    for evr in failed:
+        second = again.get(evr.expectation_config.meta["id"])
+        if second is not None and not second.success and not _raised(second):
+            evr.result = _with_sample(evr, second)  # else the data changed under the check: no values
+
+
+def _with_sample(first, again) -> dict[str, Any]:
+    """The first pass's result, plus the failing values of the second."""
+    details = dict(first.result or {})
+    extra = again.result or {}
+    if first.expectation_config.type == SQL_TYPE:
+        rows = (extra.get("details") or {}).get("unexpected_rows") or []
+        details["details"] = {"unexpected_rows": rows[:SAMPLE_SIZE]}
+    else:
+        details["partial_unexpected_list"] = (extra.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+    return details
+
+
+def _raised(result) -> bool:
+    return bool(result.exception_info and result.exception_info.get("raised_exception"))
+
+
+def _outcome(suite: Suite, result) -> ExpectationOutcome:
     spec = suite.expectation(result.expectation_config.meta["id"])
     details = result.result or {}
     error = None
-    if result.exception_info and result.exception_info.get("raised_exception"):
+    if _raised(result):
         error = str(result.exception_info.get("exception_message") or "the expectation raised")
     sample: tuple[Any, ...] = tuple(
         _json_clean(v) for v in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
     )
     unexpected = details.get("unexpected_count")
-    if spec.type == "unexpected_rows_expectation":
+    if spec.type == SQL_TYPE:
         unexpected = details.get("observed_value")
-        if not result.success and not error:
-            sample = _unexpected_rows_sample(df, spec)
+        rows = (details.get("details") or {}).get("unexpected_rows") or []
+        sample = tuple(_json_clean(row) for row in rows[:SAMPLE_SIZE])
     observed = details.get("observed_value") if unexpected is None else None
     return ExpectationOutcome(
         spec=spec,
@@ -145,18 +207,6 @@ def _outcome(suite: Suite, result, df: DataFrame) -> ExpectationOutcome:
         sample=sample,
         error=error,
     )
-
-
-def _unexpected_rows_sample(df: DataFrame, spec: ExpectationSpec) -> tuple[Any, ...]:
-    """A few rows of a failed SQL expectation (GX's summary carries only their count); failed ones only."""
-    view = f"gx_sample_{uuid.uuid4().hex}"
-    df.createOrReplaceTempView(view)
-    try:
-        query = spec.kwargs["unexpected_rows_query"].replace("{batch}", view)
-        rows = df.sparkSession.sql(query).limit(SAMPLE_SIZE).collect()
-        return tuple(_json_clean(row.asDict(recursive=True)) for row in rows)
-    finally:
-        df.sparkSession.catalog.dropTempView(view)
 
 
 def _rows(results) -> int:
@@ -192,6 +242,16 @@ def _context_for(docs_dir: Path) -> _GxContext:
         return _contexts[key]
 
 
+@dataclass(frozen=True)
+class _SuiteObjects:
+    fingerprint: str
+    batch_definition: Any
+    definition: Any  # the GX ValidationDefinition
+
+
+_VIEWS = "lakehouse.quality.data_docs"
+
+
 class _GxContext:
     """An ephemeral GX context with one Spark datasource and one local Data Docs site."""
 
@@ -204,6 +264,7 @@ class _GxContext:
         )
 
         self.docs_dir = docs_dir
+        page_view = {"module_name": _VIEWS, "class_name": "SharedJinjaPageView"}
         config = DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
             data_docs_sites={
@@ -213,7 +274,14 @@ class _GxContext:
                         "class_name": "TupleFilesystemStoreBackend",
                         "base_directory": str(docs_dir),
                     },
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "site_index_builder": {
+                        "class_name": "DefaultSiteIndexBuilder",
+                        "view": {"module_name": _VIEWS, "class_name": "SharedJinjaIndexPageView"},
+                    },
+                    "site_section_builders": {
+                        "expectations": {"view": page_view},
+                        "validations": {"view": page_view},
+                    },
                 }
             },
             analytics_enabled=False,  # nothing leaves the machine
@@ -223,22 +291,22 @@ class _GxContext:
         self.context = gx.get_context(project_config=config, mode="ephemeral")
         # persist=False: a check reads its partition once; caching would only cost memory (Sail ignores it).
         self.datasource = self.context.data_sources.add_spark(DATASOURCE, persist=False)
-        self._checkpoints: dict[str, tuple[str, Any]] = {}
+        self._objects: dict[str, _SuiteObjects] = {}
         self._lock = threading.Lock()
 
-    def checkpoint(self, suite: Suite):
+    def objects(self, suite: Suite) -> _SuiteObjects:
         fingerprint = suite.fingerprint()
         with self._lock:
-            cached = self._checkpoints.get(suite.name)
-            if cached is not None and cached[0] == fingerprint:
-                return cached[1]
+            cached = self._objects.get(suite.name)
+            if cached is not None and cached.fingerprint == fingerprint:
+                return cached
             if cached is not None:
                 self._remove(suite.name)
-            checkpoint = self._build(suite)
-            self._checkpoints[suite.name] = (fingerprint, checkpoint)
-            return checkpoint
+            objects = self._build(suite, fingerprint)
+            self._objects[suite.name] = objects
+            return objects
 
-    def _build(self, suite: Suite):
+    def _build(self, suite: Suite, fingerprint: str) -> _SuiteObjects:
         gx = self._gx
         gx_suite = self.context.suites.add(
             gx.ExpectationSuite(
@@ -252,33 +320,38 @@ class _GxContext:
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
         )
-        checkpoint = self.context.checkpoints.add(
-            gx.Checkpoint(
-                name=suite.name,
-                validation_definitions=[definition],
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-            )
-        )
-        # The suite's page and the site index once per suite and process; each validation then renders
-        # only its own page (GX compiles its page templates on every build, about 0.3 s a page).
-        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-        self.context.build_data_docs(
-            site_names=[DATA_DOCS_SITE], resource_identifiers=[ExpectationSuiteIdentifier(name=suite.name)]
-        )
-        return checkpoint
-
-    def write_page(self, identifier) -> None:
-        """Render the Data Docs page of one validation result."""
-        self.context.build_data_docs(
-            site_names=[DATA_DOCS_SITE], resource_identifiers=[identifier], build_index=False
-        )
+        return _SuiteObjects(fingerprint=fingerprint, batch_definition=batch, definition=definition)
 
     def _remove(self, name: str) -> None:
-        self.context.checkpoints.delete(name)
         self.context.validation_definitions.delete(name)
         self.context.suites.delete(name)
         self.datasource.delete_asset(name)
+
+    def result_identifier(self, suite: Suite, result, run_id):
+        """The key GX stored the validation result under (as a checkpoint would build it)."""
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        return ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+            run_id=run_id,
+            batch_identifier=result.batch_id,
+        )
+
+    def store(self, identifier, result) -> None:
+        """Store ``result`` again under ``identifier`` (after adding failing values to it)."""
+        self.context.validation_results_store.store_validation_results(
+            suite_validation_result=result, suite_validation_result_identifier=identifier
+        )
+
+    def write_page(self, identifier) -> Path | None:
+        """Render the Data Docs page of one validation result and return its path."""
+        self.context.build_data_docs(
+            site_names=[DATA_DOCS_SITE], resource_identifiers=[identifier], build_index=False
+        )
+        return self.page_path(identifier)
 
     def page_path(self, identifier) -> Path | None:
         urls = self.context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DATA_DOCS_SITE])
