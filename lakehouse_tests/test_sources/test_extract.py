@@ -49,8 +49,9 @@ PROBE_TYPES = pa.schema(
 def probe_table(local_services: LocalServices):
     """Five rows in the window (one all NULL but its key), one after it."""
     rows = [
-        (f"e{i}", f"{i}.25", f"{i}.123456789012345678901234567890", f"{i}" * 45 + ".5", i, i * 1000, i * 10**12,
-         i / 4, i / 3, i % 2 == 0, "ab", f"note {i}", f"2030-01-0{i}", f"2030-01-01 0{i}:00:00.123456",
+        (f"e{i}", f"{i}.25", f"{i}.123456789012345678901234567890", f"{i}" * 45 + ".5", i, i * 1000,
+         i * 10**12, i / 4, i / 3, i % 2 == 0, "ab", f"note {i}", f"2030-01-0{i}",
+         f"2030-01-01 0{i}:00:00.123456",
          f"2030-01-01 0{i}:00:00.5+02", f"00000000-0000-0000-0000-00000000000{i}", f"1{i}:30:00",
          f"2030-01-01 0{i}:00:00")
         for i in range(1, 5)
@@ -90,7 +91,8 @@ def test_postgres_window_arrives_in_bounded_batches_of_the_declared_types(probe_
     assert first == {
         "event_id": "e1", "amount": Decimal("1.25"), "unbounded": "1.123456789012345678901234567890",
         "too_wide": "1" * 45 + ".5", "small": 1, "medium": 1000, "big": 10**12, "ratio": 0.25,
-        "score": pytest.approx(1 / 3), "flag": False, "code": "ab ", "note": "note 1", "day": date(2030, 1, 1),
+        "score": pytest.approx(1 / 3), "flag": False, "code": "ab ", "note": "note 1",
+        "day": date(2030, 1, 1),
         "at_local": datetime(2030, 1, 1, 1, 0, 0, 123456),
         "at_utc": datetime(2029, 12, 31, 23, 0, 0, 500000, tzinfo=timezone.utc),
         "token": "00000000-0000-0000-0000-000000000001", "clock": "11:30:00",
@@ -173,3 +175,18 @@ def test_snowflake_window_arrives_in_bounded_batches(generated_sources):
     assert sum(batch.num_rows for batch in batches) == counted
     assert max(batch.num_rows for batch in batches) == 3
     assert batches[0].schema.field("UPDATED_AT").type.unit in ("us", "ns")
+
+
+def test_native_connection_lost_mid_stream_is_a_retryable_connection_error(probe_table, local_services):
+    with extract.source_connection("redshift", redshift_resource()) as connection:
+        batches = redshift_batches(connection, probe_table, PROBE_WINDOW, batch_rows=2)
+        assert next(batches).num_rows == 2
+        with psycopg2.connect(local_services.postgres_dsn()) as admin, admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE query LIKE 'FETCH FORWARD %% FROM lakehouse_extract_%%' AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchall() == [(True,)]
+        admin.close()
+        with pytest.raises(ConnectionError):
+            next(batches)
