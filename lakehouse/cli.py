@@ -463,9 +463,13 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
 @click.option("--only", "only", multiple=True, type=click.Choice(["medallion", "bare", "classic"]),
               help="Only these scenarios (repeatable); bare and classic still need one untimed day of data.")
 @click.option("--days", type=int, default=7, show_default=True, help="Days per medallion run; day N vs day 1.")
+@click.option("--large-scale-days", type=int, default=2, show_default=True,
+              help="Days per medallion run at scale factors above 1.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("BENCHMARKS.md"),
               show_default=True, help="Where the report is written.")
-def bench(scale_factors: tuple[float, ...], repeat: int, only: tuple[str, ...], days: int, output: Path) -> None:
+def bench(
+    scale_factors: tuple[float, ...], repeat: int, only: tuple[str, ...], days: int, large_scale_days: int, output: Path
+) -> None:
     """Benchmark the medallion: Dagster run vs bare transforms, Sail vs classic Spark, day N vs day 1."""
     checkout = Path(__file__).resolve().parent.parent
     if not (checkout / "benchmarks" / "harness.py").is_file():
@@ -478,8 +482,8 @@ def bench(scale_factors: tuple[float, ...], repeat: int, only: tuple[str, ...], 
     command = "lakehouse bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "lakehouse bench"
     with step(f"benchmarking SF {', '.join(f'{f:g}' for f in factors)}, {repeat} run(s) each"):
         try:
-            report = run_benchmarks(factors, repeat=repeat, only=only, days=days, output=output,
-                                    command=command.strip(), progress=_progress)  # fmt: skip
+            report = run_benchmarks(factors, repeat=repeat, only=only, days=days, large_scale_days=large_scale_days,
+                                    output=output, command=command.strip(), progress=_progress)  # fmt: skip
         except ValueError as error:
             raise click.BadParameter(str(error)) from error
     table = Table(header_style="bold")

@@ -95,3 +95,10 @@ def test_a_bad_option_is_one_line_naming_it(tmp_path):
     assert done.returncode != 0
     assert "--days must be at least 2" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "report.md").exists()
+
+
+def test_large_scale_days_is_checked_like_days(tmp_path):
+    done = _bench(tmp_path, "--large-scale-days", "1", "--output", "report.md")
+    assert done.returncode != 0
+    assert "--large-scale-days must be at least 2" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "report.md").exists()
