@@ -1,9 +1,11 @@
-"""The silver layer's pure transforms, bare: no Dagster, no checks, no lineage, no Delta commit. Reads the
-day's bronze tables exported as Parquet, masks PII, runs the five silver transforms as the silver assets
-call them, and writes each result as Parquet. One engine per process (a process with a Spark Connect
-session cannot also start a classic one), so it runs as its own process:
+"""The silver layer's pure transforms, bare: no Dagster, no checks, no lineage. Reads the day's bronze
+tables exported as Parquet, masks PII, runs the five silver transforms as the silver assets call them, and
+writes each result as a new Delta table (what the framework overhead is measured against) or as Parquet
+(what classic Spark, which has no Delta jars here, can write too: the engine comparison). One engine per
+process (a process with a Spark Connect session cannot also start a classic one), so it runs as its own
+process:
 
-    python -m benchmarks.bare_transforms <embedded|classic> <inputs> <outputs> <first_day> <result.json>
+    python -m benchmarks.bare_transforms <embedded|classic> <delta|parquet> <inputs> <outputs> <first_day> <result.json>
 """
 
 import json
@@ -18,7 +20,7 @@ from benchmarks.medallion_run import peak_memory_mb
 SILVER_TABLES = ("customers", "products", "orders", "behavior_events", "customer_activity")
 
 
-def run_silver(spark, inputs: str, outputs: str, first_day: date) -> dict[str, dict[str, float]]:
+def run_silver(spark, sink: str, inputs: str, outputs: str, first_day: date) -> dict[str, dict[str, float]]:
     """Each silver table written from the bronze inputs; per table its rows and seconds."""
     from pyspark.sql import functions as F
 
@@ -31,6 +33,9 @@ def run_silver(spark, inputs: str, outputs: str, first_day: date) -> dict[str, d
     def bronze(table: str):
         frame = spark.read.parquet(os.path.join(inputs, table))
         return mask_columns(frame, masked_columns(contracts[f"bronze.{table}"]), DEVELOPMENT_SALT)
+
+    def written(table: str):
+        return spark.read.format(sink).load(os.path.join(outputs, table))
 
     def since(frame, day: date):
         return frame.where(F.col(T.RUN_DATE) >= F.lit(day))
@@ -47,9 +52,9 @@ def run_silver(spark, inputs: str, outputs: str, first_day: date) -> dict[str, d
         ),
         "behavior_events": lambda: T.silver_behavior_events(bronze("behavior_events")),
         "customer_activity": lambda: T.customer_activity(
-            spark.read.parquet(os.path.join(outputs, "orders")),
-            spark.read.parquet(os.path.join(outputs, "behavior_events")),
-            since(spark.read.parquet(os.path.join(outputs, "customers")), reach),
+            written("orders"),
+            written("behavior_events"),
+            since(written("customers"), reach),
             T.DEFAULT_LOOKBACK_DAYS,
         ),
     }
@@ -57,14 +62,14 @@ def run_silver(spark, inputs: str, outputs: str, first_day: date) -> dict[str, d
     for table in SILVER_TABLES:
         clock = time.perf_counter()
         shaped = T.to_contract(built[table](), contracts[f"silver.{table}"])
-        shaped.write.mode("overwrite").parquet(os.path.join(outputs, table))
+        shaped.write.format(sink).mode("overwrite").save(os.path.join(outputs, table))
         seconds = time.perf_counter() - clock
-        rows = spark.read.parquet(os.path.join(outputs, table)).count()
+        rows = written(table).count()
         timings[table] = {"rows": rows, "seconds": round(seconds, 3)}
     return timings
 
 
-def main(mode: str, inputs: str, outputs: str, first_day: str, result_path: str) -> None:
+def main(mode: str, sink: str, inputs: str, outputs: str, first_day: str, result_path: str) -> None:
     from lakehouse.engine import SparkEngine
 
     settings = {"spark.ui.showConsoleProgress": "false"} if mode == "classic" else {}
@@ -72,9 +77,10 @@ def main(mode: str, inputs: str, outputs: str, first_day: str, result_path: str)
     spark = SparkEngine(mode=mode, spark_config=settings).spark_session
     spark.range(1).count()
     startup = time.perf_counter() - clock
-    tables = run_silver(spark, inputs, outputs, date.fromisoformat(first_day))
+    tables = run_silver(spark, sink, inputs, outputs, date.fromisoformat(first_day))
     result: dict[str, Any] = {
         "mode": mode,
+        "sink": sink,
         "engine_startup_seconds": round(startup, 3),
         "tables": tables,
         "seconds": round(sum(t["seconds"] for t in tables.values()), 3),
@@ -86,4 +92,4 @@ def main(mode: str, inputs: str, outputs: str, first_day: str, result_path: str)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

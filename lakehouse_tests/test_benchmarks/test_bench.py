@@ -73,7 +73,7 @@ def test_every_figure_is_measured_positive_and_the_ratios_are_computed(report):
         "day 2 wall time through Dagster",
         "day 2 / day 1 cost ratio",
         "SCD2 MERGE of dim_customer, day 1: rows per second",
-        "bare silver transforms on Sail",
+        "bare silver transforms on Sail, into Delta",
         OVERHEAD,
     ]
     for figure in expected:
