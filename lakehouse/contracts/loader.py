@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,10 @@ _ORDERED_TYPES = re.compile(
 )
 
 
-class _ContractYamlLoader(yaml.SafeLoader):
-    """Safe YAML that leaves dates and times as text: a range bound such as ``min: 2020-01-01`` is a
-    literal for Spark to cast, not a Python date (which the JSON Schema would reject)."""
+class _ContractYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe YAML (libyaml's parser when PyYAML has it) that leaves dates and times as text: a range bound
+    such as ``min: 2020-01-01`` is a literal for Spark to cast, not a Python date (which the JSON Schema
+    would reject)."""
 
 
 _ContractYamlLoader.yaml_implicit_resolvers = {
@@ -137,6 +138,23 @@ def load_contracts(root: Path | str | None = None, layer: str | None = None) -> 
     Any malformed file raises; two files for one table raise too.
     """
     base = Path(root) if root is not None else contracts_dir()
+    # Read once per version of the files: the definitions, every check and the sensors ask for them.
+    contracts = _load_all(base.resolve(), _fingerprint(base))
+    return {name: c for name, c in contracts.items() if layer is None or c.layer == layer}
+
+
+def _fingerprint(base: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under ``base`` with its modification time and size: changes when any file does."""
+    found = []
+    for path in sorted(base.rglob("*")):
+        info = path.stat()
+        if path.is_file():
+            found.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(found)
+
+
+@lru_cache(maxsize=8)
+def _load_all(base: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> dict[str, Contract]:
     schema = contract_schema(base)
     contracts: dict[str, Contract] = {}
     for path in sorted(base.rglob("*.yaml")) + sorted(base.rglob("*.yml")):
@@ -153,7 +171,7 @@ def load_contracts(root: Path | str | None = None, layer: str | None = None) -> 
         problems = _lineage_reference_problems(contract, contracts)
         if problems:
             raise ContractError(contract.path or "<contract>", problems)
-    return {name: c for name, c in contracts.items() if layer is None or c.layer == layer}
+    return contracts
 
 
 def contract_for_source(source_table: str, root: Path | str | None = None, layer: str = "bronze") -> Contract:

@@ -197,7 +197,8 @@ def test_invalid_yaml_names_the_file(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("table: [unclosed\n")
     (problem,) = _problems(path)
-    assert problem == "not valid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'"
+    # libyaml's wording (PyYAML's wheels include it); the pure-Python parser says "expected ',' or ']'"
+    assert problem == "not valid YAML at line 2, column 1: did not find expected ',' or ']'"
 
 
 def test_two_files_for_one_table_are_refused(tmp_path, orders_document):
@@ -207,6 +208,19 @@ def test_two_files_for_one_table_are_refused(tmp_path, orders_document):
     with pytest.raises(ContractError, match="orders_copy.yaml: table: bronze.orders is already defined by"):
         load_contracts(tmp_path)
     assert second.exists()
+
+
+def test_contracts_are_read_again_when_a_file_changes(tmp_path, orders_document):
+    (tmp_path / "contract.schema.json").write_text((contracts_dir() / "contract.schema.json").read_text())
+    path = _write(tmp_path, orders_document, "orders.yaml")
+    assert load_contracts(tmp_path)["bronze.orders"].owner == orders_document["owner"]
+    assert load_contracts(tmp_path)["bronze.orders"] is load_contracts(tmp_path)["bronze.orders"]  # read once
+    orders_document["owner"] = "someone.else@example.com"
+    path.write_text(yaml.safe_dump(orders_document) + "# edited\n")
+    assert load_contracts(tmp_path)["bronze.orders"].owner == "someone.else@example.com"
+    path.write_text("table: [unclosed\n")
+    with pytest.raises(ContractError, match="not valid YAML"):
+        load_contracts(tmp_path)
 
 
 def test_range_bounds_must_fit_the_column_type(tmp_path, orders_document):
