@@ -249,7 +249,7 @@ class _SuiteObjects:
     definition: Any  # the GX ValidationDefinition
 
 
-_VIEWS = "lakehouse.quality.data_docs"
+_DATA_DOCS_MODULE = "lakehouse.quality.data_docs"
 
 
 class _GxContext:
@@ -264,19 +264,20 @@ class _GxContext:
         )
 
         self.docs_dir = docs_dir
-        page_view = {"module_name": _VIEWS, "class_name": "SharedJinjaPageView"}
+        page_view = {"module_name": _DATA_DOCS_MODULE, "class_name": "SharedJinjaPageView"}
         config = DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
             data_docs_sites={
                 DATA_DOCS_SITE: {
-                    "class_name": "SiteBuilder",
+                    "module_name": _DATA_DOCS_MODULE,
+                    "class_name": "LakehouseSiteBuilder",
                     "store_backend": {
                         "class_name": "TupleFilesystemStoreBackend",
                         "base_directory": str(docs_dir),
                     },
                     "site_index_builder": {
                         "class_name": "DefaultSiteIndexBuilder",
-                        "view": {"module_name": _VIEWS, "class_name": "SharedJinjaIndexPageView"},
+                        "view": {"module_name": _DATA_DOCS_MODULE, "class_name": "SharedJinjaIndexPageView"},
                     },
                     "site_section_builders": {
                         "expectations": {"view": page_view},
@@ -292,6 +293,7 @@ class _GxContext:
         # persist=False: a check reads its partition once; caching would only cost memory (Sail ignores it).
         self.datasource = self.context.data_sources.add_spark(DATASOURCE, persist=False)
         self._objects: dict[str, _SuiteObjects] = {}
+        self._documented: set[str] = set()  # suites whose page (and the index) this process wrote
         self._lock = threading.Lock()
 
     def objects(self, suite: Suite) -> _SuiteObjects:
@@ -302,6 +304,7 @@ class _GxContext:
                 return cached
             if cached is not None:
                 self._remove(suite.name)
+                self._documented.discard(suite.name)
             objects = self._build(suite, fingerprint)
             self._objects[suite.name] = objects
             return objects
@@ -347,9 +350,18 @@ class _GxContext:
         )
 
     def write_page(self, identifier) -> Path | None:
-        """Render the Data Docs page of one validation result and return its path."""
+        """Render the Data Docs page of one validation result and return its path. The first validation
+        of a suite in this process also renders the suite's page and the site's index, in the same build
+        (GX copies its static assets and builds its site objects once per build)."""
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        suite = identifier.expectation_suite_identifier.name
+        with self._lock:
+            first = suite not in self._documented
+            self._documented.add(suite)
+        resources = [identifier, ExpectationSuiteIdentifier(name=suite)] if first else [identifier]
         self.context.build_data_docs(
-            site_names=[DATA_DOCS_SITE], resource_identifiers=[identifier], build_index=False
+            site_names=[DATA_DOCS_SITE], resource_identifiers=resources, build_index=first
         )
         return self.page_path(identifier)
 

@@ -1,0 +1,103 @@
+"""validate_frame on the embedded engine: GX evaluates the whole suite once without failing values, then
+the failed expectations alone for up to five of them; the bronze uniqueness query tells redeliveries from
+conflicting row images; the Data Docs page of the validation shows the failing values."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from lakehouse.contracts import load_contracts
+from lakehouse.quality import load_suite, validate_frame
+from lakehouse.quality.validation import SAMPLE_SIZE
+
+BRONZE_ORDERS = (
+    "order_id bigint, customer_id bigint, order_ts timestamp_ntz, status string, channel string, "
+    "currency string, total_amount decimal(12,2), updated_at timestamp_ntz, record_source string, "
+    "record_table string, ingest_timestamp timestamp, _batch_id string, _run_date date"
+)
+DAY = date(2026, 1, 1)
+
+
+def _order(order_id: int, status: str = "placed", currency: str = "USD", minute: int = 0):
+    placed = datetime(2026, 1, 1, 9, 0)
+    changed = datetime(2026, 1, 1, 10, minute)
+    return (
+        order_id,
+        order_id % 7 + 1,
+        placed,
+        status,
+        "web",
+        currency,
+        Decimal("19.99"),
+        changed,
+        "snowflake",
+        "RETAIL.SALES.ORDERS",
+        datetime(2026, 1, 1, 12, 0),
+        "batch-1",
+        DAY,
+    )
+
+
+@pytest.fixture(scope="module")
+def bronze_orders_suite():
+    return load_suite(load_contracts()["bronze.orders"])
+
+
+def _by_id(outcome):
+    return {result.spec.id: result for result in outcome.results}
+
+
+def test_redeliveries_pass_and_two_row_images_of_one_key_fail_with_their_rows(
+    spark, bronze_orders_suite, tmp_path
+):
+    rows = [
+        _order(1),
+        _order(1),  # an exact redelivery: stays in bronze
+        _order(2, status="placed"),
+        _order(2, status="paid"),  # same (order_id, updated_at), another row image
+        _order(3),
+    ]
+    frame = spark.createDataFrame(rows, BRONZE_ORDERS)
+    outcome = validate_frame(frame, bronze_orders_suite, "run-1", tmp_path)
+    results = _by_id(outcome)
+    assert outcome.rows == 5
+    assert [r.spec.id for r in outcome.failed] == ["order_version_unique"]
+    unique = results["order_version_unique"]
+    assert unique.unexpected_count == 1  # one key, with two row images
+    [row] = unique.sample
+    assert (row["order_id"], row["row_images"]) == (2, 2)
+    # passing expectations carry GX's counts and no failing values
+    assert results["status_allowed"].unexpected_count == 0 and results["status_allowed"].sample == ()
+    assert results["status_allowed"].unexpected_percent == 0.0
+
+
+def test_failed_row_expectations_get_up_to_five_failing_values_on_their_data_docs_page(
+    spark, bronze_orders_suite, tmp_path
+):
+    bad = [_order(10 + i, status=f"lost-{i}", minute=i) for i in range(SAMPLE_SIZE + 2)]
+    good = [_order(100 + i, minute=i) for i in range(3)]
+    outcome = validate_frame(
+        spark.createDataFrame(bad + good, BRONZE_ORDERS), bronze_orders_suite, "run 2/2026-01-01", tmp_path
+    )
+    status = _by_id(outcome)["status_allowed"]
+    assert not status.success and status.unexpected_count == SAMPLE_SIZE + 2
+    assert len(status.sample) == SAMPLE_SIZE and set(status.sample) <= {f"lost-{i}" for i in range(7)}
+    assert status.as_metadata()["unexpected_percent"] == pytest.approx(70.0)
+    assert outcome.severity.value == "ERROR"
+    page = outcome.data_docs_path
+    assert page is not None and page.is_relative_to(tmp_path) and page.suffix == ".html"
+    html = page.read_text(encoding="utf-8")
+    assert "bronze.orders" in html
+    assert sum(f"lost-{i}" in html for i in range(7)) >= 1  # the page shows the failing values too
+
+
+def test_a_passing_suite_writes_its_page_and_nothing_fails(spark, bronze_orders_suite, tmp_path):
+    outcome = validate_frame(
+        spark.createDataFrame([_order(1), _order(2)], BRONZE_ORDERS), bronze_orders_suite, "run-3", tmp_path
+    )
+    assert outcome.success and outcome.severity is None
+    assert all(result.sample == () for result in outcome.results)
+    assert outcome.data_docs_path is not None and outcome.data_docs_path.exists()
+    # a page per validation: the earlier runs' pages stay
+    assert len(list((tmp_path / "validations").rglob("*.html"))) >= 1
