@@ -13,10 +13,11 @@ A validation is two GX passes over the same batch, the second only when somethin
    samples (a ``limit(0)`` the engine answers without reading), so a passing suite costs one pass of
    aggregates;
 2. the failed expectations alone, asking for up to ``SAMPLE_SIZE`` failing values (rows, for a SQL
-   expectation): their results replace the first pass's in the stored validation result.
+   expectation): the values are added to the first pass's results, which are stored again.
 
-Then the validation's Data Docs page is written under ``$LAKEHOUSE_HOME/gx/data_docs``, with GX's
-page views sharing one Jinja environment per process (``lakehouse.quality.data_docs``).
+Then the validation's Data Docs page is written under ``$LAKEHOUSE_HOME/gx/data_docs`` before
+``validate_frame`` returns, by GX's site builder with its templates compiled and its static assets
+copied once per process (``lakehouse.quality.data_docs``).
 
 Nothing here knows Dagster: ``validate_frame`` returns a ``SuiteOutcome``; ``lakehouse.quality.checks``
 turns it into an asset check result.
