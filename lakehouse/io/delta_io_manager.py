@@ -5,16 +5,21 @@ Table location is the asset key: ``["bronze", "orders"]`` lives at ``<root_uri>/
 
 Partitioned assets carry a ``_run_date`` DATE column. A write replaces exactly the partitions of the
 run's window (one day, or a whole ``BackfillPolicy.single_run`` range) with ``replaceWhere``; the
-predicate covers the window's start *and* end, rows outside the window are refused before anything is
-written, and the partition column's type is checked against the partitions definition, so neither a
-start-only predicate nor a type mismatch can overwrite other partitions.
+predicate covers the window's start *and* end, a row outside the window fails the write before its
+commit (so none of its rows is written), and the partition column's type is checked against the partitions
+definition, so neither a start-only predicate nor a type mismatch can overwrite other partitions.
+
+The output's plan is evaluated once, by the write itself: the refusal of rows outside the window is part
+of that evaluation, and the rows written, bytes and version are read from the Delta log the write
+committed (``numRecords`` of the files it added), with one delta-rs read of the log before the write and
+an incremental one after it.
 """
 
 
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dagster import (
     ConfigurableIOManager,
@@ -31,15 +36,11 @@ from pyspark.sql import types as T
 
 from lakehouse.engine import SparkEngine
 from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import (
-    bytes_added,
-    delta_storage_options,
-    join_uri,
-    latest_version,
-    table_exists,
-    table_version,
-)
+from lakehouse.io.storage import DataFile, data_files, join_uri, open_table, table_exists
 from lakehouse.observability.metrics import ROW_COUNT, started, with_write_metrics
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 PARTITION_COLUMN = "_run_date"
 WRITE_MODE_KEY = "delta/write_mode"
@@ -51,9 +52,13 @@ WRITE_MODES = ("overwrite", "append", "merge")
 
 _T = TypeVar("_T")
 
+# Starts the message of the error a write raises at a row outside the run's partitions.
+_OUTSIDE_WINDOW = "lakehouse: row outside the run's partitions:"
+
 
 class DeltaWriteError(Exception):
-    """A write was refused before touching the table; the message names the table and the cause."""
+    """A write was refused before its commit, so the table holds none of its rows; the message names the
+    table and the cause."""
 
 
 class DeltaSparkIOManager(ConfigurableIOManager):
@@ -99,49 +104,52 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             raise DeltaWriteError(f"{uri}: {WRITE_MODE_KEY}={mode!r} is not one of {', '.join(WRITE_MODES)}")
 
         window = _run_window(context)
-        partition_column = metadata.get(PARTITION_COLUMN_KEY, PARTITION_COLUMN)
+        partition_column = metadata.get(PARTITION_COLUMN_KEY, PARTITION_COLUMN) if window else None
+        table = open_table(uri)  # the log as it was before this write: one read serves every check below
+        predicate, rows_to_write = None, obj
         if window is not None:
             _require_partition_column(obj, partition_column, uri)
-            self._require_matching_table_partition_type(uri, partition_column)
+            _require_date_partition_column(table, uri, partition_column)
             predicate = window.predicate(partition_column)
-            stats = obj.agg(
-                F.count(F.lit(1)).alias("rows"),
-                F.count_if(~F.coalesce(F.expr(predicate), F.lit(False))).alias("outside"),
-            ).first()
-            rows, outside = int(stats["rows"]), int(stats["outside"])
-            if outside:
-                raise DeltaWriteError(
-                    f"{uri}: {outside} of {rows} rows have {partition_column} outside the run's partitions "
-                    f"[{window.start}, {window.end}); refusing to write"
-                )
-        else:
-            predicate = None
-            rows = obj.count()
+            rows_to_write = _refusing_rows_outside(obj, window, partition_column, uri)
 
         merge_schema = bool(metadata.get(MERGE_SCHEMA_KEY, False))
-        before = latest_version(uri)
-        if mode == "merge":
-            keys = list(metadata.get(MERGE_KEYS_KEY) or [])
-            if not keys:
-                raise DeltaWriteError(f"{uri}: write mode 'merge' needs {MERGE_KEYS_KEY} in the asset metadata")
-            _, retries = self.retrying_commit(
-                context.log, uri, lambda: self._merge(obj, uri, keys, partition_column if window else None)
-            )
-        else:
-            _, retries = self.retrying_commit(
-                context.log,
-                uri,
-                lambda: self._write(obj, uri, mode, predicate, partition_column if window else None, merge_schema),
-            )
+        files_before = data_files(table)
+        keys = list(metadata.get(MERGE_KEYS_KEY) or [])
+        if mode == "merge" and not keys:
+            raise DeltaWriteError(f"{uri}: write mode 'merge' needs {MERGE_KEYS_KEY} in the asset metadata")
+        try:
+            if mode == "merge":
+                _, retries = self.retrying_commit(
+                    context.log, uri, lambda: self._merge(rows_to_write, uri, keys, partition_column)
+                )
+            else:
+                _, retries = self.retrying_commit(
+                    context.log,
+                    uri,
+                    lambda: self._write(rows_to_write, uri, mode, predicate, partition_column, merge_schema),
+                )
+        except Exception as error:
+            if window is not None and _OUTSIDE_WINDOW in str(error):
+                raise _outside_window_error(obj, window, partition_column, uri) from None
+            raise
 
-        version = table_version(uri)
+        if table is None:
+            table = open_table(uri)
+        else:
+            table.update_incremental()
+        added = [
+            f
+            for path, f in data_files(table).items()
+            if path not in files_before and (window is None or window.contains(f.partition.get(partition_column)))
+        ]
         output_metadata: dict[str, Any] = {
-            ROW_COUNT: rows,
+            ROW_COUNT: _rows_written(obj, mode, added),
             **with_write_metrics(
-                context.output_metadata, bytes_written=bytes_added(uri, before, version), start=start
+                context.output_metadata, bytes_written=sum(f.size for f in added), start=start
             ),
             "table_uri": MetadataValue.path(uri),
-            "delta_version": version,
+            "delta_version": table.version(),
             "write_mode": mode,
             "delta_commit_retries": retries,
             "dagster/column_schema": MetadataValue.table_schema(
@@ -191,6 +199,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
 
         Concurrent writers of different partitions may all find no table; an *append* of nothing cannot
         destroy another writer's rows, and the losers of the race for version 0 retry on the new table.
+        No row of ``df`` is evaluated (``limit(0)``), so a write refused afterwards leaves no row.
         """
         if table_exists(uri):
             return
@@ -231,27 +240,6 @@ class DeltaSparkIOManager(ConfigurableIOManager):
         )
         return df.where(window.predicate(partition_column))
 
-    # ----------------------------------------------------------------------------------- delta-rs side
-
-    def _require_matching_table_partition_type(self, uri: str, partition_column: str) -> None:
-        """An existing table whose partition column is not a DATE would not match a date predicate the
-        way the caller means; refuse instead of guessing."""
-        if not table_exists(uri):
-            return
-        from deltalake import DeltaTable
-
-        table = DeltaTable(uri, storage_options=delta_storage_options(uri))
-        fields = {f.name: f for f in table.schema().fields}
-        field = fields.get(partition_column)
-        if field is None:
-            raise DeltaWriteError(f"{uri}: existing table has no partition column {partition_column!r}")
-        type_name = getattr(field.type, "type", str(field.type))
-        if type_name != "date":
-            raise DeltaWriteError(
-                f"{uri}: existing table's {partition_column} is {type_name}, not date; refusing a partition replace"
-            )
-
-
 # ------------------------------------------------------------------------------------- partitions
 
 
@@ -265,6 +253,9 @@ class PartitionWindow:
 
     def predicate(self, column: str) -> str:
         return f"`{column}` >= DATE'{self.start.isoformat()}' AND `{column}` < DATE'{self.end.isoformat()}'"
+
+    def contains(self, day: date | None) -> bool:
+        return day is not None and self.start <= day < self.end
 
     def days_iso(self) -> list[str]:
         days = (self.end - self.start).days
@@ -289,6 +280,59 @@ def _require_daily(partitions_def, asset: str) -> None:
 
     if not isinstance(partitions_def, TimeWindowPartitionsDefinition) or partitions_def.cron_schedule != "0 0 * * *":
         raise DeltaWriteError(f"{asset}: the Delta IO manager partitions tables by day; got {partitions_def!r}")
+
+
+def _rows_written(obj: DataFrame, mode: str, added: list[DataFile]) -> int:
+    """Rows this write stored: the ``numRecords`` its commit logged for the files it added (of a
+    partitioned table, only the files in the run's partitions, so a concurrent writer of other partitions
+    does not count). Counted on the engine when a file has no statistics, and for a merge, whose
+    rewritten files hold unchanged rows too (its count is of the rows merged)."""
+    if mode != "merge" and all(f.records is not None for f in added):
+        return sum(f.records for f in added)
+    return obj.count()
+
+
+def _require_date_partition_column(table: "DeltaTable | None", uri: str, partition_column: str) -> None:
+    """An existing table whose partition column is not a DATE would not match a date predicate the
+    way the caller means; refuse instead of guessing."""
+    if table is None:
+        return
+    fields = {f.name: f for f in table.schema().fields}
+    field = fields.get(partition_column)
+    if field is None:
+        raise DeltaWriteError(f"{uri}: existing table has no partition column {partition_column!r}")
+    type_name = getattr(field.type, "type", str(field.type))
+    if type_name != "date":
+        raise DeltaWriteError(
+            f"{uri}: existing table's {partition_column} is {type_name}, not date; refusing a partition replace"
+        )
+
+
+def _refusing_rows_outside(df: DataFrame, window: PartitionWindow, column: str, uri: str) -> DataFrame:
+    """``df`` whose evaluation fails at the first row with ``column`` outside ``window`` (or NULL).
+
+    The check runs inside the write's own evaluation of the plan, not in a pass before it: the engine
+    raises before the commit, so a refused write commits nothing (the data files it had written are no
+    part of the table, and ``VACUUM`` removes them). Sail does not enforce ``replaceWhere``, and without
+    this a row of another day would be added to that day's partition.
+    """
+    refusal = f"{_OUTSIDE_WINDOW} {uri}: {column} outside [{window.start}, {window.end})"
+    return df.withColumn(
+        column,
+        F.when(F.expr(window.predicate(column)), F.col(column)).otherwise(F.raise_error(F.lit(refusal))),
+    )
+
+
+def _outside_window_error(df: DataFrame, window: PartitionWindow, column: str, uri: str) -> DeltaWriteError:
+    """The refusal, with the numbers: counted only now that the write has failed."""
+    stats = df.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(~F.coalesce(F.expr(window.predicate(column)), F.lit(False))).alias("outside"),
+    ).first()
+    return DeltaWriteError(
+        f"{uri}: {int(stats['outside'])} of {int(stats['rows'])} rows have {column} outside the run's "
+        f"partitions [{window.start}, {window.end}); refusing to write (none of them was committed)"
+    )
 
 
 def _require_partition_column(df: DataFrame, column: str, uri: str) -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from dagster_deltalake import LocalConfig, S3Config
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 
 def join_uri(root: str, *parts: str) -> str:
@@ -39,6 +44,54 @@ def delta_storage_options(uri: str) -> dict[str, str]:
     if options.get("endpoint", "").startswith("http://"):
         options["allow_http"] = "true"
     return options
+
+
+def open_table(uri: str) -> DeltaTable | None:
+    """The Delta table at ``uri`` as delta-rs reads its log now, or None when there is no table."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return DeltaTable(uri, storage_options=delta_storage_options(uri))
+    except TableNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One data file of a Delta snapshot, from its ``add`` action in the log."""
+
+    path: str
+    size: int
+    records: int | None
+    """``stats.numRecords``; None when the writer recorded no statistics for the file."""
+    partition: dict[str, Any]
+    """Partition column -> value, typed (a ``date`` for a DATE column); empty when unpartitioned."""
+
+
+def data_files(table: DeltaTable | None) -> dict[str, DataFile]:
+    """Path -> ``DataFile`` of every data file in ``table``'s loaded snapshot (none for no table)."""
+    import pyarrow as pa
+
+    if table is None:
+        return {}
+    actions = pa.table(table.get_add_actions(flatten=False))
+    if actions.num_rows == 0:
+        return {}
+    columns = actions.column_names
+    partitions = actions.column("partition").to_pylist() if "partition" in columns else None
+    records = actions.column("num_records").to_pylist() if "num_records" in columns else None
+    return {
+        path: DataFile(
+            path=path,
+            size=size,
+            records=records[i] if records is not None else None,
+            partition=dict(partitions[i] or {}) if partitions is not None else {},
+        )
+        for i, (path, size) in enumerate(
+            zip(actions.column("path").to_pylist(), actions.column("size_bytes").to_pylist())
+        )
+    }
 
 
 def table_exists(uri: str) -> bool:

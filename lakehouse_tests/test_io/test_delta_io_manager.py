@@ -128,14 +128,26 @@ def test_backfill_window_replaces_every_day_of_the_window_and_nothing_else(resou
 def test_rows_outside_the_window_are_refused_and_nothing_is_written(resources, lake_root):
     uri = f"{lake_root}/bronze/events"
     _materialize(resources, [events], window=("2026-01-01", "2026-01-03"))
-    before = _delta_rows(uri)
+    before, version = _delta_rows(uri), DeltaTable(uri).version()
     result = _materialize(
         resources, [events], partition="2026-01-02", config={"label": "bad", "shift_days": 1}, raise_on_error=False
     )
     assert not result.success
     message = step_failure_message(result)
-    assert "outside the run's partitions" in message and "bronze/events" in message
+    assert "3 of 3 rows have _run_date outside the run's partitions" in message and "bronze/events" in message
     assert _delta_rows(uri) == before
+    assert DeltaTable(uri).version() == version  # no commit
+
+
+def test_rows_outside_the_window_of_a_first_write_leave_no_row(resources, lake_root):
+    # three days of three rows, shifted one day: the last day falls after the window; refused as a whole
+    result = _materialize(
+        resources, [events], window=("2026-01-01", "2026-01-03"), config={"shift_days": 1}, raise_on_error=False
+    )
+    assert not result.success
+    assert "3 of 9 rows have _run_date outside" in step_failure_message(result)
+    table = DeltaTable(f"{lake_root}/bronze/events")
+    assert table.version() == 0 and table.to_pyarrow_table().num_rows == 0  # created empty, nothing more
 
 
 def test_partition_column_of_the_wrong_type_is_refused(engine, io_manager, lake_root):
