@@ -16,7 +16,6 @@ Resource keys: ``engine`` (``SparkEngine``) and ``io_manager`` (``DeltaSparkIOMa
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -29,7 +28,8 @@ from lakehouse.contracts import Contract, contracts_dir, load_contract
 from lakehouse.gold import scd2
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.governance.column_schema import column, contract_column_schema
-from lakehouse.io.storage import bytes_added, delta_storage_options, join_uri, table_exists, table_version
+from lakehouse.io.staging import staged
+from lakehouse.io.storage import bytes_added, delta_storage_options, table_exists, table_version
 from lakehouse.observability.metrics import ROW_COUNT, compute_metrics, started
 from lakehouse.partitions import blocking_daily_check, daily_partitions
 
@@ -163,7 +163,7 @@ def merge_customer_window(
         dim.where(F.col(scd2.CUSTOMER_KEY) == UNKNOWN_KEY)
     )
     before = table_version(dim_uri)
-    with _staged(spark, scd2.customer_changes(desired, existing), scratch_uri) as changes:
+    with staged(spark, scd2.customer_changes(desired, existing), scratch_uri) as changes:
         source_rows = changes.count()
         if source_rows:
             _run_merge(spark, changes, lambda view: scd2.merge_statement(dim_uri, view))
@@ -577,25 +577,6 @@ def _create_table_if_missing(spark: SparkSession, uri: str, columns: tuple[tuple
         return
     schema = ", ".join(f"`{name}` {type_}" for name, type_ in columns)
     spark.createDataFrame([], schema).write.format("delta").mode("append").save(uri)
-
-
-@contextmanager
-def _staged(spark: SparkSession, frame: DataFrame, scratch_uri: str) -> Iterator[DataFrame]:
-    """``frame`` written once to a fresh Delta table under ``scratch_uri`` and read back; removed on exit."""
-    uri = join_uri(scratch_uri, uuid.uuid4().hex)
-    try:
-        frame.write.format("delta").save(uri)
-        yield spark.read.format("delta").load(uri)
-    finally:
-        _remove_directory(uri)
-
-
-def _remove_directory(uri: str) -> None:
-    from pyarrow import fs
-
-    filesystem, path = fs.FileSystem.from_uri(uri)
-    if filesystem.get_file_info(path).type != fs.FileType.NotFound:
-        filesystem.delete_dir(path)
 
 
 def _run_merge(spark: SparkSession, source: DataFrame, statement: Callable[[str], str]) -> None:

@@ -44,6 +44,7 @@ from lakehouse.gold.star import (
 )
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.governance.column_schema import contract_column_schema, partition_column
+from lakehouse.io.staging import staged
 from lakehouse.io.storage import (
     bytes_added,
     delta_storage_options,
@@ -62,6 +63,8 @@ SILVER_CUSTOMER_ACTIVITY_KEY = dg.AssetKey(["silver", "customer_activity"])
 DIM_CUSTOMER = "dim_customer"
 DIM_PRODUCT = "dim_product"
 DIM_DATE = "dim_date"
+SCRATCH = "_scratch"
+"""Lake folder of short-lived staging tables (``<root>/_scratch/gold/fact_orders/<uuid>``)."""
 
 
 def fact_assets() -> list[dg.AssetsDefinition]:
@@ -126,9 +129,11 @@ def materialize_fact_orders(
     lines = fact_order_lines(silver_orders, dims[DIM_CUSTOMER], dims[DIM_PRODUCT], dims[DIM_DATE])
     before = latest_version(uri)
     _create_if_missing(lines, uri)
-    upserted, _ = io_manager.retrying_commit(
-        context.log, uri, lambda: _merge(spark, uri, lines, UPSERT_ORDER_LINES)
-    )
+    # The lines are staged: Sail would evaluate their plan (joins and windows) more than once in the MERGE.
+    with staged(spark, lines, io_manager.table_uri([SCRATCH, *FACT_ORDERS_KEY.path])) as staged_lines:
+        upserted, _ = io_manager.retrying_commit(
+            context.log, uri, lambda: _merge(spark, uri, staged_lines, UPSERT_ORDER_LINES)
+        )
     rekeyed = _rekey(
         context,
         io_manager,
