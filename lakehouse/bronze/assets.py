@@ -164,7 +164,7 @@ def materialize_bronze(
     try:
         raw = spark.read.parquet(landing_uri) if extracted else empty_source_frame(spark, contract)
         raw = with_metadata_columns(raw, contract, batch_id, datetime.now(timezone.utc))
-        aligned = align_to_schema(raw, contract)
+        aligned = align_to_schema(raw, contract, render_payload=False)
         references = {
             name: frame.select(_reference_column(contract, name)) for name, frame in reference_frames.items()
         }

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from lakehouse.contracts.evolution import SchemaEvolutionError, TypeStatus, can_cast, type_status
 from lakehouse.contracts.model import (
@@ -83,6 +84,8 @@ class AlignedFrame(NamedTuple):
 
     ``frame`` columns, in order: the contract columns (bronze names and types), evolved new columns, the
     metadata columns present in the input, then ``_original_payload`` and ``_alignment_errors``.
+    ``_original_payload`` is the JSON text of the row as received, or, when aligned with
+    ``render_payload=False``, the struct of its text values that ``payload_as_json`` turns into that JSON.
     """
 
     frame: DataFrame
@@ -121,10 +124,21 @@ def original_payload(columns: list[str]) -> SparkColumn:
     ``12.50``; Sail writes microseconds and ``12.5``, and ignores ``to_json`` options), while the text
     cast is identical on both, keeps every digit, and keeps unparsable text as it came.
     """
-    return F.to_json(F.struct(*[quoted(name).cast("string").alias(name) for name in columns]))
+    return F.to_json(original_row(columns))
 
 
-def align_to_schema(df: DataFrame, contract: Contract) -> AlignedFrame:
+def original_row(columns: list[str]) -> SparkColumn:
+    """The row as received, as a struct of text values: ``original_payload`` before its JSON rendering."""
+    return F.struct(*[quoted(name).cast("string").alias(name) for name in columns])
+
+
+def payload_as_json(frame: DataFrame) -> SparkColumn:
+    """``frame``'s ``_original_payload`` as JSON text, whether it is already rendered or still a struct."""
+    column = F.col(ORIGINAL_PAYLOAD_COLUMN)
+    return F.to_json(column) if isinstance(frame.schema[ORIGINAL_PAYLOAD_COLUMN].dataType, T.StructType) else column
+
+
+def align_to_schema(df: DataFrame, contract: Contract, *, render_payload: bool = True) -> AlignedFrame:
     """Cast, rename, order and complete ``df`` to ``contract``, applying its evolution policy.
 
     Input columns match contract columns case-insensitively (bronze names are the source names
@@ -132,6 +146,9 @@ def align_to_schema(df: DataFrame, contract: Contract) -> AlignedFrame:
     ``_batch_id``, ``_run_date``) pass through unchanged. Raises ``SchemaEvolutionError`` naming the
     table and column when the policy says ``fail``, when a required column is missing, or when a column
     cannot be cast at all.
+
+    ``render_payload=False`` keeps ``_original_payload`` as a struct of text values: rendering JSON for
+    every row costs about as much as aligning it, and only quarantined rows keep their payload.
     """
     table = contract.name
     schema = df.schema
@@ -214,7 +231,7 @@ def align_to_schema(df: DataFrame, contract: Contract) -> AlignedFrame:
     frame = df.select(
         *selected,
         *[quoted(name) for name in metadata],
-        original_payload(data_columns).alias(ORIGINAL_PAYLOAD_COLUMN),
+        (original_payload if render_payload else original_row)(data_columns).alias(ORIGINAL_PAYLOAD_COLUMN),
         reasons_array(guards).alias(ALIGNMENT_ERRORS_COLUMN),
     )
     report = AlignmentReport(

@@ -17,7 +17,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.contracts.align import AlignedFrame, align_to_schema, quoted, reason, reasons_array
+from lakehouse.contracts.align import AlignedFrame, align_to_schema, payload_as_json, quoted, reason, reasons_array
 from lakehouse.contracts.model import (
     ALIGNMENT_ERRORS_COLUMN,
     ERROR_REASONS_COLUMN,
@@ -81,8 +81,11 @@ def annotate_violations(
     skip_rules: Collection[str] = (),
 ) -> DataFrame:
     """Every row of the batch with ``_error_reasons`` (every rule it breaks; empty when valid) and
-    ``_original_payload``: the one plan ``validate_and_quarantine`` splits. Arguments as there."""
-    aligned = data if isinstance(data, AlignedFrame) else align_to_schema(data, contract)
+    ``_original_payload``: the one plan ``validate_and_quarantine`` splits. Arguments as there.
+
+    A raw batch is aligned with ``render_payload=False``: the payload stays a struct of text values,
+    rendered as JSON by ``split_lanes`` for the quarantined rows only."""
+    aligned = data if isinstance(data, AlignedFrame) else align_to_schema(data, contract, render_payload=False)
     frame = aligned.frame
     known_ids = {rule.id for rule in contract.rules}
     unknown = sorted(set(skip_rules) - known_ids)
@@ -108,16 +111,10 @@ def annotate_violations(
         violations.append(F.when(F.coalesce(violated, F.lit(False)), reason(rule.id, subject, rule.message)))
 
     reasons = F.concat(F.col(ALIGNMENT_ERRORS_COLUMN), reasons_array(violations))
-    checked = frame.select(
+    return frame.select(
         *[quoted(name) for name in output_columns],
         reasons.alias(ERROR_REASONS_COLUMN),
         F.col(ORIGINAL_PAYLOAD_COLUMN),
-    )
-    # The payload (every value as text, as JSON) is rendered for quarantined rows only: valid rows never
-    # carry it, and rendering it for every row costs as much as the rules themselves.
-    payload = F.when(F.size(ERROR_REASONS_COLUMN) > 0, F.col(ORIGINAL_PAYLOAD_COLUMN))
-    return checked.select(
-        *[quoted(name) for name in output_columns], F.col(ERROR_REASONS_COLUMN), payload.alias(ORIGINAL_PAYLOAD_COLUMN)
     )
 
 
@@ -131,7 +128,9 @@ def split_lanes(checked: DataFrame) -> QuarantineResult:
     is_valid = F.size(ERROR_REASONS_COLUMN) == 0
     valid = checked.where(is_valid).select(*[quoted(name) for name in output_columns])
     quarantine = checked.where(~is_valid).select(
-        *[quoted(name) for name in metadata], F.col(ERROR_REASONS_COLUMN), F.col(ORIGINAL_PAYLOAD_COLUMN)
+        *[quoted(name) for name in metadata],
+        F.col(ERROR_REASONS_COLUMN),
+        payload_as_json(checked).alias(ORIGINAL_PAYLOAD_COLUMN),
     )
     return QuarantineResult(valid, quarantine)
 
@@ -182,7 +181,8 @@ def _mark_conflicting_duplicates(frame: DataFrame, rule: UniqueRule, helper: str
     for name in names:
         keyed = keyed.where(quoted(name).isNotNull())
     repeated = keyed.groupBy(*names).count().where(F.col("count") > 1).select(*names)
-    payload = F.col(ORIGINAL_PAYLOAD_COLUMN)
+    # rendered after the semi-join: only rows whose key repeats are ever turned into text
+    payload = payload_as_json(frame)
     conflicting = (
         keyed.join(repeated, on=names, how="left_semi")
         .groupBy(*names)
