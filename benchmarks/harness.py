@@ -419,13 +419,22 @@ def render(report: BenchmarkReport) -> str:
             f"{run['setup']['services_generate_load_seconds']:.0f} s; importing the code location once per "
             f"process (not timed above): {run['setup'].get('import_seconds', 0):.1f} s.",
             "",
-            "| Step | Seconds | Rows written |",
-            "|---|---:|---:|",
+            f"| Step | Seconds, day 1 | Rows written, day 1 | Seconds, day {len(run['days'])} | "
+            f"Rows written, day {len(run['days'])} |",
+            "|---|---:|---:|---:|---:|",
         ]
+        last = run["days"][-1]
         ordered = sorted(day["steps"].items(), key=lambda item: -item[1]["seconds"])
         for step_key, step in ordered:
             rows = sum(day["assets"][key]["rows"] for key in step["assets"])
-            lines.append(f"| `{step_key}` | {step['seconds']:.2f} | {rows:,} |")
+            later = last["steps"].get(step_key)
+            later_rows = sum(last["assets"][key]["rows"] for key in later["assets"]) if later else 0
+            later_seconds = f"{later['seconds']:.2f}" if later else "n/a"
+            lines.append(f"| `{step_key}` | {step['seconds']:.2f} | {rows:,} | {later_seconds} | {later_rows:,} |")
+        lines.append(
+            f"Day {len(run['days'])} ({last['day']}): {last['wall_seconds']:.1f} s wall, "
+            f"{outside_steps_seconds(last):.1f} s outside any step."
+        )
         lines.append("")
         columns = [(name, runs[0]) for name, runs in (("Sail into Delta", result.bare),
                    ("Sail into Parquet", result.bare_parquet), ("classic Spark into Parquet", result.classic)) if runs]  # fmt: skip

@@ -84,8 +84,8 @@ def test_every_figure_is_measured_positive_and_the_ratios_are_computed(report):
         assert rows[ratio]["median"].strip().endswith("×")
         assert rows[ratio]["verdict"].strip() in ("met", "MISSED")
     # the day's wall time is made of its steps: the step table lists bronze, silver and gold steps
-    assert re.search(r"\| `bronze_orders` \| [\d.]+ \| [\d,]+ \|", text)
-    assert re.search(r"\| `silver__orders_great_expectations` \| [\d.]+ \| 0 \|", text)
+    assert re.search(r"\| `bronze_orders` \| [\d.]+ \| [\d,]+ \| [\d.]+ \| [\d,]+ \|", text)
+    assert re.search(r"\| `silver__orders_great_expectations` \| [\d.]+ \| 0 \| [\d.]+ \| 0 \|", text)
     assert "- orders: " in text  # bare transforms per table
     assert "report written to" in done.stdout
 
