@@ -72,7 +72,8 @@ def run_silver(spark, sink: str, inputs: str, outputs: str, first_day: date) -> 
 def main(mode: str, sink: str, inputs: str, outputs: str, first_day: str, result_path: str) -> None:
     from lakehouse.engine import SparkEngine
 
-    settings = {"spark.ui.showConsoleProgress": "false"} if mode == "classic" else {}
+    # classic Spark's driver is a JVM with a 1 GB heap by default: too small for SF 10's broadcast joins
+    settings = {"spark.ui.showConsoleProgress": "false", "spark.driver.memory": "8g"} if mode == "classic" else {}
     clock = time.perf_counter()
     spark = SparkEngine(mode=mode, spark_config=settings).spark_session
     spark.range(1).count()

@@ -132,14 +132,15 @@ def run_benchmarks(
                     exported = exported or measured
                     if "medallion" in chosen:
                         result.medallion.append(measured)
+                        # written after every run, so a long benchmark cut short keeps what it measured
+                        _write(report, output, partial=result)
                 runners = (("bare", "bare", "embedded", "delta"), ("classic", "classic", "classic", "parquet"),
                            ("classic", "bare_parquet", "embedded", "parquet"))  # fmt: skip
                 for scenario, runs, mode, sink in runners:
                     if scenario in chosen:
                         measured_bare = _bare(mode, sink, factor, work, exported["first_day"], attempt, say)
                         getattr(result, runs).append(measured_bare)
-                # written after every repetition, so a long benchmark cut short still leaves its figures
-                _write(report, output, partial=result)
+                        _write(report, output, partial=result)
         report.results.append(result)
     _write(report, output)
     return report
