@@ -318,6 +318,8 @@ def _rekey(
 ) -> int:
     """Apply ``rekeyed`` (row key + new keys of rows whose unknown member has arrived): only the key
     columns change; the row stays in its partition with its state. Returns the rows updated."""
+    if rekeyed.isEmpty():  # the usual case; a MERGE would still read the whole table to change nothing
+        return 0
     merged, _ = io_manager.retrying_commit(
         context.log,
         uri,
