@@ -32,7 +32,7 @@ from lakehouse.contracts import (
 )
 from lakehouse.governance.column_schema import bronze_column_schema, quarantine_column_schema
 from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY
-from lakehouse.io.storage import join_uri
+from lakehouse.io.storage import join_uri, remove_directory
 from lakehouse.observability.metrics import compute_metrics, quarantine_metrics, started
 from lakehouse.partitions import daily_partitions
 from lakehouse.sources.extract import (
@@ -45,7 +45,7 @@ from lakehouse.sources.extract import (
     source_table,
     with_retries,
 )
-from lakehouse.sources.landing import land_batches, remove_landing
+from lakehouse.sources.landing import land_batches
 
 BRONZE = "bronze"
 QUARANTINE = "quarantine"
@@ -139,7 +139,7 @@ def materialize_bronze(
     what = f"{source.system} {source.qualified_name}"
 
     def extract() -> tuple[int, int]:
-        remove_landing(landing_uri)  # a retried attempt starts from nothing
+        remove_directory(landing_uri)  # a retried attempt starts from nothing
         with source_connection(source.system, resource) as connection:
             batches = (
                 snowflake_batches(connection, source, window, config.batch_rows)
@@ -196,7 +196,7 @@ def materialize_bronze(
         yield nothing_lost_result(spark, contract, bronze_uri, quarantine_uri, window, extracted, source_count)
         yield from contract_check_results(spark, contract, bronze_uri, window)
     finally:
-        remove_landing(run_scratch)
+        remove_directory(run_scratch)
 
 
 def with_metadata_columns(df: DataFrame, contract: Contract, batch_id: str, ingested_at: datetime) -> DataFrame:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.io.storage import join_uri
+from lakehouse.io.storage import join_uri, remove_directory
 
 
 @contextmanager
@@ -27,11 +27,3 @@ def staged(spark: SparkSession, frame: DataFrame, scratch_uri: str) -> Iterator[
     finally:
         remove_directory(uri)
 
-
-def remove_directory(uri: str) -> None:
-    """Remove the directory at ``uri`` (local or object store) and everything in it, if it exists."""
-    from pyarrow import fs
-
-    filesystem, path = fs.FileSystem.from_uri(uri)
-    if filesystem.get_file_info(path).type != fs.FileType.NotFound:
-        filesystem.delete_dir(path)

@@ -16,6 +16,15 @@ def join_uri(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
+def remove_directory(uri: str) -> None:
+    """Remove the directory at ``uri`` (local or object store) and everything in it, if it exists."""
+    from pyarrow import fs
+
+    filesystem, path = fs.FileSystem.from_uri(uri)
+    if filesystem.get_file_info(path).type != fs.FileType.NotFound:
+        filesystem.delete_dir(path)
+
+
 def is_s3(uri: str) -> bool:
     return uri.startswith(("s3://", "s3a://"))
 

@@ -69,8 +69,3 @@ def land_batches(batches: Iterable[pa.RecordBatch], uri: str) -> LandedBatch:
             writer.close()
     return LandedBatch(uri=uri, rows=rows, files=files, schema=schema)
 
-
-def remove_landing(uri: str) -> None:
-    filesystem, root = pafs.FileSystem.from_uri(uri)
-    if filesystem.get_file_info(root).type != pafs.FileType.NotFound:
-        filesystem.delete_dir(root)
