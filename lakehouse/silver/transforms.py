@@ -319,21 +319,25 @@ def event_activity(events: DataFrame) -> DataFrame:
     )
 
 
-def latest_customer_as_of(customers: DataFrame, keys: DataFrame, lookback_days: int) -> DataFrame:
-    """For each ``(customer_id, _run_date)`` of ``keys``, the customer's latest silver row of the days
-    ``[_run_date - lookback_days, _run_date]``; customers with none in reach are absent."""
+def latest_customer_on(customers: DataFrame, days: DataFrame, lookback_days: int) -> DataFrame:
+    """For each day ``_run_date`` of ``days`` and each customer, the customer's latest silver row of the
+    days ``[_run_date - lookback_days, _run_date]``: ``customer_id, _run_date, segment, country_code``;
+    customers with none in reach are absent. One aggregate, whichever customers were active."""
     candidates = (
         customers.select(
             "customer_id", "segment", "country_code", "updated_at", F.col(RUN_DATE).alias("_customer_day")
         )
-        .join(keys.select("customer_id", F.col(RUN_DATE).alias(AS_OF)), "customer_id")
+        .crossJoin(days.select(F.col(RUN_DATE).alias(AS_OF)))
         .where(
             (F.col("_customer_day") <= F.col(AS_OF))
             & (F.col("_customer_day") >= F.date_sub(F.col(AS_OF), lookback_days))
         )
     )
-    return latest_per_key(candidates, ["customer_id"], by=(AS_OF,)).select(
-        "customer_id", F.col(AS_OF).alias(RUN_DATE), "segment", "country_code"
+    latest = F.max_by(F.struct("segment", "country_code"), "updated_at")
+    return (
+        candidates.groupBy("customer_id", F.col(AS_OF).alias(RUN_DATE))
+        .agg(latest.alias("_customer"))
+        .select("customer_id", RUN_DATE, "_customer.segment", "_customer.country_code")
     )
 
 
@@ -347,9 +351,10 @@ def customer_activity(
     behavior events of the day), with the customer's latest known segment and country (silver customers,
     bounded lookback). Anonymous events are not attributed."""
     activity = order_activity(orders).join(event_activity(events), [RUN_DATE, "customer_id"], "full_outer")
-    customer = latest_customer_as_of(
-        customers, activity.select("customer_id", RUN_DATE), customer_lookback_days
-    )
+    # Looked up from the days alone, not from ``activity``'s keys: the engine would aggregate the day's
+    # events a second time for them.
+    days = orders.select(RUN_DATE).union(events.select(RUN_DATE)).distinct()
+    customer = latest_customer_on(customers, days, customer_lookback_days)
     orders_placed = F.coalesce(F.col("orders"), F.lit(0).cast("bigint"))
     sessions = F.coalesce(F.col("sessions"), F.lit(0).cast("bigint"))
     return activity.join(customer, [RUN_DATE, "customer_id"], "left").select(
