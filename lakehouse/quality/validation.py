@@ -6,14 +6,17 @@ failing values. One ephemeral GX context per process and Data Docs directory (im
 seconds, building the context milliseconds), created on first use; each suite's GX objects (suite,
 batch definition, validation definition) are built once and rebuilt only when the suite changes.
 
-A validation is two GX passes over the same batch, the second only when something failed:
+A validation is two GX passes over the same batch, the second only when a row-level expectation failed:
 
 1. every expectation of the suite, with result format BASIC and no failing values
    (``partial_unexpected_count`` 0): success, unexpected counts and percentages, and no query for
    samples (a ``limit(0)`` the engine answers without reading), so a passing suite costs one pass of
-   aggregates;
-2. the failed expectations alone, asking for up to ``SAMPLE_SIZE`` failing values (rows, for a SQL
-   expectation): the values are added to the first pass's results, which are stored again.
+   aggregates. A SQL expectation (``unexpected_rows_expectation``) runs as
+   ``lakehouse.quality.sql_expectation.LakehouseUnexpectedRowsExpectation``: its query once, not once
+   for its rows and once more for their count, and a failed one already carries its first
+   ``SAMPLE_SIZE`` rows;
+2. the failed row-level expectations alone, asking for up to ``SAMPLE_SIZE`` failing values: the values
+   are added to the first pass's results, which are stored again.
 
 Then the validation's Data Docs page is written under ``$LAKEHOUSE_HOME/gx/data_docs`` before
 ``validate_frame`` returns, by GX's site builder with its templates compiled and its static assets
@@ -117,7 +120,8 @@ def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | 
         batch_parameters={"dataframe": df}, result_format=dict(FIRST_PASS), run_id=run_id
     )
     identifier = gx.result_identifier(suite, result, run_id)
-    failed = [r for r in result.results if not r.success and not _raised(r)]
+    # A failed SQL expectation already carries its first rows (lakehouse.quality.sql_expectation).
+    failed = [r for r in result.results if not r.success and not _raised(r) and not _is_sql(suite, r)]
     if failed:
         _add_failing_samples(suite, result, objects.batch_definition, df, failed)
         gx.store(identifier, result)
@@ -140,28 +144,21 @@ FIRST_PASS = {"result_format": "BASIC", "partial_unexpected_count": 0}
 """Counts and percentages for every expectation; no failing values."""
 SAMPLES = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
 """Up to ``SAMPLE_SIZE`` failing values of a row-level expectation."""
-SQL_SAMPLES = {"result_format": "COMPLETE"}
-"""The rows of a SQL expectation's query (GX fetches at most 200; the first ``SAMPLE_SIZE`` are kept)."""
 SQL_TYPE = "unexpected_rows_expectation"
 
 
 def _add_failing_samples(suite: Suite, result, batch_definition, df: DataFrame, failed: list) -> None:
-    """Validate the failed expectations again, alone and asking for failing values (GX's own evaluation,
-    on the same batch), and add those values to their results in ``result``."""
+    """Validate the failed row-level expectations again, alone and asking for failing values (GX's own
+    evaluation, on the same batch), and add those values to their results in ``result``."""
     import great_expectations as gx
 
-    groups: dict[bool, list[ExpectationSpec]] = {}
-    for evr in failed:
-        spec = suite.expectation(evr.expectation_config.meta["id"])
-        groups.setdefault(spec.type == SQL_TYPE, []).append(spec)
+    failing = gx.ExpectationSuite(
+        name=f"{suite.name}.failing",
+        expectations=[gx_expectation(suite.expectation(evr.expectation_config.meta["id"])) for evr in failed],
+    )
     batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
-    again: dict[str, Any] = {}
-    for sql, specs in groups.items():
-        failing = gx.ExpectationSuite(
-            name=f"{suite.name}.failing", expectations=[gx_expectation(spec) for spec in specs]
-        )
-        sampled = batch.validate(failing, result_format=dict(SQL_SAMPLES if sql else SAMPLES))
-        again |= {r.expectation_config.meta["id"]: r for r in sampled.results}
+    sampled = batch.validate(failing, result_format=dict(SAMPLES))
+    again = {r.expectation_config.meta["id"]: r for r in sampled.results}
     for evr in failed:
         second = again.get(evr.expectation_config.meta["id"])
         if second is not None and not second.success and not _raised(second):
@@ -171,13 +168,12 @@ def _add_failing_samples(suite: Suite, result, batch_definition, df: DataFrame, 
 def _with_sample(first, again) -> dict[str, Any]:
     """The first pass's result, plus the failing values of the second."""
     details = dict(first.result or {})
-    extra = again.result or {}
-    if first.expectation_config.type == SQL_TYPE:
-        rows = (extra.get("details") or {}).get("unexpected_rows") or []
-        details["details"] = {"unexpected_rows": rows[:SAMPLE_SIZE]}
-    else:
-        details["partial_unexpected_list"] = (extra.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+    details["partial_unexpected_list"] = ((again.result or {}).get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
     return details
+
+
+def _is_sql(suite: Suite, result) -> bool:
+    return suite.expectation(result.expectation_config.meta["id"]).type == SQL_TYPE
 
 
 def _raised(result) -> bool:
@@ -379,8 +375,11 @@ def gx_expectation(spec: ExpectationSpec):
     """The GX expectation object of a spec: class by type name, kwargs, GX severity, id in ``meta``."""
     import great_expectations.expectations as gxe
 
-    class_name = "".join(part.capitalize() for part in spec.type.split("_"))
-    expectation_class = getattr(gxe, class_name, None)
+    if spec.type == SQL_TYPE:
+        from lakehouse.quality.sql_expectation import LakehouseUnexpectedRowsExpectation as expectation_class
+    else:
+        class_name = "".join(part.capitalize() for part in spec.type.split("_"))
+        expectation_class = getattr(gxe, class_name, None)
     if expectation_class is None:
         raise ValueError(f"expectation {spec.id}: {spec.type!r} is not a Great Expectations core expectation")
     return expectation_class(

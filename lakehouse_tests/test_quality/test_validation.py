@@ -1,14 +1,17 @@
 """validate_frame on the embedded engine: GX evaluates the whole suite once without failing values, then
 the failed expectations alone for up to five of them; the bronze uniqueness query tells redeliveries from
-conflicting row images; the Data Docs page of the validation shows the failing values."""
+conflicting row images, with one run of its query; the Data Docs page of the validation shows the failing
+values."""
 
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from great_expectations.constants import MAX_RESULT_RECORDS
 
 from lakehouse.contracts import load_contracts
-from lakehouse.quality import load_suite, validate_frame
+from lakehouse.quality import load_suite, sql_expectation, validate_frame
 from lakehouse.quality.validation import SAMPLE_SIZE
 
 BRONZE_ORDERS = (
@@ -101,3 +104,32 @@ def test_a_passing_suite_writes_its_page_and_nothing_fails(spark, bronze_orders_
     assert outcome.data_docs_path is not None and outcome.data_docs_path.exists()
     # a page per validation: the earlier runs' pages stay
     assert len(list((tmp_path / "validations").rglob("*.html"))) >= 1
+
+
+def test_a_sql_expectation_runs_its_query_once_and_counts_again_only_past_what_gx_fetches(
+    spark, bronze_orders_suite, tmp_path, monkeypatch
+):
+    """The bronze uniqueness query: its rows and its count come from one query (no ``count()``) unless
+    it returns more rows than GX fetches (200); then the count is exact all the same."""
+    frame_type = type(spark.range(1))
+    counted = []  # count() calls made by the SQL expectation's metric (GX's uniqueness metrics make others)
+    count = frame_type.count
+
+    def counting(self):
+        if sys._getframe(1).f_code.co_filename == sql_expectation.__file__:
+            counted.append(self)
+        return count(self)
+
+    monkeypatch.setattr(frame_type, "count", counting)
+
+    def conflicting(keys: int):
+        rows = [_order(i, status=s) for i in range(1, keys + 1) for s in ("placed", "paid")]
+        frame = spark.createDataFrame(rows, BRONZE_ORDERS)
+        return _by_id(validate_frame(frame, bronze_orders_suite, f"run-{keys}", tmp_path))["order_version_unique"]
+
+    few = conflicting(3)
+    assert (few.unexpected_count, len(few.sample), counted) == (3, 3, [])
+    many = conflicting(MAX_RESULT_RECORDS + 5)
+    assert not many.success and many.unexpected_count == MAX_RESULT_RECORDS + 5
+    assert len(many.sample) == SAMPLE_SIZE and all(row["row_images"] == 2 for row in many.sample)
+    assert len(counted) == 1
