@@ -278,6 +278,20 @@ def test_customer_key_is_the_version_valid_at_order_time(facts):
     assert keys[(5, 1)] == 101  # before the first version: the first version
 
 
+def test_a_dimension_repeating_a_version_start_never_duplicates_a_line(spark):
+    repeated = customer_version(103, 1, "consumer", CUSTOMER_1_CHANGED_AT, run_date=D2)  # same valid_from as 102
+    facts = fact_order_lines(
+        silver_orders_frame(spark),
+        spark.createDataFrame([*CUSTOMER_VERSIONS, repeated], DIM_CUSTOMER_SCHEMA),
+        dim_product_frame(spark),
+        dim_date_frame(spark),
+    )
+    keys = {(r.order_id, r.line_number): r.customer_key for r in facts.collect()}
+    assert facts.count() == len(keys) == 8
+    assert keys[(2, 1)] == 103  # one of the two versions (the greater key), never both
+    assert keys[(1, 1)] == 101
+
+
 def test_unknown_members_get_key_zero_and_no_line_is_dropped(facts):
     rows = {(r.order_id, r.line_number): r for r in facts.collect()}
     assert len(rows) == facts.count() == 8
