@@ -1,18 +1,27 @@
-"""GX's ``UnexpectedRowsExpectation`` with its query run once.
+"""GX core expectations evaluated with fewer or cheaper Spark queries, same results.
 
-GX's own expectation depends on two metrics, the query's first rows and the query's row count, and on
-Spark each runs the whole query: a SQL expectation scanned its batch twice (on one SF 1 day, bronze
-behavior_events' key query took 0.45 s and 0.75 s). ``LakehouseUnexpectedRowsExpectation`` depends on one
-metric instead, ``unexpected_rows_query.rows_and_count``: the query's first ``MAX_RESULT_RECORDS`` + 1
-rows, one query; their number is the row count unless there are more, and only then is the query
-counted again. Same success, same ``observed_value``, same rendering (GX's renderers, inherited).
+* ``LakehouseUnexpectedRowsExpectation`` is GX's ``UnexpectedRowsExpectation`` with its query run once.
+  GX's own expectation depends on two metrics, the query's first rows and the query's row count, and on
+  Spark each runs the whole query: a SQL expectation scanned its batch twice (on one SF 1 day, bronze
+  behavior_events' key query took 0.45 s and 0.75 s). This one depends on one metric instead,
+  ``unexpected_rows_query.rows_and_count``: the query's first ``MAX_RESULT_RECORDS`` + 1 rows, one
+  query; their number is the row count unless there are more, and only then is the query counted again.
+  A failed one also keeps its first ``SAMPLE_SIZE`` rows in ``details.unexpected_rows`` in every result
+  format, as the lakehouse reports them: they come with the one query, so a failure needs no second query
+  for its failing rows.
+* ``LakehouseColumnValuesToBeUnique`` and ``LakehouseCompoundColumnsToBeUnique`` are GX's
+  ``ExpectColumnValuesToBeUnique`` and ``ExpectCompoundColumnsToBeUnique`` with their unexpected count
+  (the rows of the domain whose value, or combination of values, occurs more than once) computed by a
+  group-by instead of GX's window function over every row, which Sail sorts: on one SF 1 day of silver
+  behavior_events (1M rows) 0.2 s instead of 0.6 s. GX's domain rules are kept (NULLs ignored for one
+  column; ``ignore_row_if`` for several) and so are GX's failing values, which still come from its own
+  condition.
 
-A failed one also keeps its first ``SAMPLE_SIZE`` rows in ``details.unexpected_rows`` in every result
-format, as the lakehouse reports them: they come with the one query, so a failure needs no second query
-for its failing rows.
-
-GX registers expectations and metrics when their classes are defined: this module is imported by
-``lakehouse.quality.validation`` when it builds its GX context, and imports GX.
+Each keeps GX's success logic, result fields and renderers (inherited), so results and Data Docs pages
+are the same as with the core expectations; ``REPLACED`` maps the core type a suite names to the class it
+is evaluated with. Only the Spark path changes: on another GX engine GX's own metrics stay. GX registers
+expectations and metrics when their classes are defined: this module is imported by
+``lakehouse.quality.validation`` when it builds an expectation, and imports GX.
 """
 
 from __future__ import annotations
@@ -23,13 +32,21 @@ from great_expectations.constants import MAX_RESULT_RECORDS
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.core.result_format import ResultFormat
 from great_expectations.execution_engine import SparkDFExecutionEngine
-from great_expectations.expectations import UnexpectedRowsExpectation
-from great_expectations.expectations.metrics.metric_provider import metric_value
+from great_expectations.expectations import (
+    ExpectColumnValuesToBeUnique,
+    ExpectCompoundColumnsToBeUnique,
+    UnexpectedRowsExpectation,
+)
+from great_expectations.expectations.metrics.metric_provider import MetricProvider, metric_value
+from great_expectations.validator.metric_configuration import MetricConfiguration
+from pyspark.sql import functions as F
 from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 
 from lakehouse.quality.validation import SAMPLE_SIZE
 
 ROWS_AND_COUNT = "unexpected_rows_query.rows_and_count"
+DUPLICATED_ROWS = "column_values.duplicated.row_count"
+DUPLICATED_COMPOUND_ROWS = "compound_columns.duplicated.row_count"
 
 
 class UnexpectedRowsQueryRowsAndCount(QueryMetricProvider):
@@ -82,3 +99,97 @@ class LakehouseUnexpectedRowsExpectation(UnexpectedRowsExpectation):
         elif not success:
             result["details"] = {"unexpected_rows": found["rows"][:SAMPLE_SIZE]}
         return {"success": success, "result": result}
+
+
+class ColumnValuesDuplicatedRowCount(MetricProvider):
+    """The non-null rows of the column domain whose value occurs more than once, by one group-by."""
+
+    metric_name = DUPLICATED_ROWS
+    domain_keys = ("batch_id", "table", "column", "row_condition", "condition_parser")
+    value_keys = ()
+
+    @metric_value(engine=SparkDFExecutionEngine)
+    def _spark(
+        cls,
+        execution_engine: SparkDFExecutionEngine,
+        metric_domain_kwargs: dict,
+        metric_value_kwargs: dict,
+        metrics: dict[str, Any],
+        runtime_configuration: dict,
+    ) -> int:
+        df, _, accessor = execution_engine.get_compute_domain(
+            metric_domain_kwargs, domain_type=MetricDomainTypes.COLUMN
+        )
+        column = F.col(accessor["column"])
+        per_value = df.where(column.isNotNull()).groupBy(column).count()
+        duplicated = per_value.where(F.col("count") > 1).agg(F.sum("count")).collect()[0][0]
+        return int(duplicated or 0)
+
+
+class CompoundColumnsDuplicatedRowCount(MetricProvider):
+    """The rows of the multicolumn domain (GX's ``ignore_row_if`` applied) whose combination of values
+    occurs more than once, by one group-by."""
+
+    metric_name = DUPLICATED_COMPOUND_ROWS
+    domain_keys = ("batch_id", "table", "column_list", "row_condition", "condition_parser", "ignore_row_if")
+    value_keys = ()
+
+    @metric_value(engine=SparkDFExecutionEngine)
+    def _spark(
+        cls,
+        execution_engine: SparkDFExecutionEngine,
+        metric_domain_kwargs: dict,
+        metric_value_kwargs: dict,
+        metrics: dict[str, Any],
+        runtime_configuration: dict,
+    ) -> int:
+        df = execution_engine.get_domain_records(domain_kwargs=metric_domain_kwargs)
+        per_value = df.groupBy(*[F.col(c) for c in metric_domain_kwargs["column_list"]]).count()
+        duplicated = per_value.where(F.col("count") > 1).agg(F.sum("count")).collect()[0][0]
+        return int(duplicated or 0)
+
+
+def _count_by(metric_name: str, expectation, dependencies, execution_engine):
+    """Swap the dependency GX's ``_validate`` reads the expectation's unexpected count under for
+    ``metric_name`` on the same domain (Spark only; elsewhere GX's own metric stays)."""
+    name = f"{expectation.map_metric}.unexpected_count"
+    gx_count = dependencies.get_metric_configuration(name)
+    if gx_count is not None and isinstance(execution_engine, SparkDFExecutionEngine):
+        dependencies.set_metric_configuration(
+            metric_name=name,
+            metric_configuration=MetricConfiguration(
+                metric_name=metric_name,
+                metric_domain_kwargs=gx_count.metric_domain_kwargs,
+                metric_value_kwargs=None,
+            ),
+        )
+    return dependencies
+
+
+class LakehouseColumnValuesToBeUnique(ExpectColumnValuesToBeUnique):
+    """``ExpectColumnValuesToBeUnique`` whose unexpected count is ``column_values.duplicated.row_count``."""
+
+    def get_validation_dependencies(self, execution_engine=None, runtime_configuration=None):
+        dependencies = super().get_validation_dependencies(
+            execution_engine=execution_engine, runtime_configuration=runtime_configuration
+        )
+        return _count_by(DUPLICATED_ROWS, self, dependencies, execution_engine)
+
+
+class LakehouseCompoundColumnsToBeUnique(ExpectCompoundColumnsToBeUnique):
+    """``ExpectCompoundColumnsToBeUnique`` whose unexpected count is
+    ``compound_columns.duplicated.row_count``."""
+
+    def get_validation_dependencies(self, execution_engine=None, runtime_configuration=None):
+        dependencies = super().get_validation_dependencies(
+            execution_engine=execution_engine, runtime_configuration=runtime_configuration
+        )
+        return _count_by(DUPLICATED_COMPOUND_ROWS, self, dependencies, execution_engine)
+
+
+REPLACED = {
+    "unexpected_rows_expectation": LakehouseUnexpectedRowsExpectation,
+    "expect_column_values_to_be_unique": LakehouseColumnValuesToBeUnique,
+    "expect_compound_columns_to_be_unique": LakehouseCompoundColumnsToBeUnique,
+}
+"""The core expectation types the suites name, and the class each is evaluated with."""

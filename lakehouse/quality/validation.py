@@ -11,10 +11,11 @@ A validation is two GX passes over the same batch, the second only when a row-le
 1. every expectation of the suite, with result format BASIC and no failing values
    (``partial_unexpected_count`` 0): success, unexpected counts and percentages, and no query for
    samples (a ``limit(0)`` the engine answers without reading), so a passing suite costs one pass of
-   aggregates. A SQL expectation (``unexpected_rows_expectation``) runs as
-   ``lakehouse.quality.sql_expectation.LakehouseUnexpectedRowsExpectation``: its query once, not once
-   for its rows and once more for their count, and a failed one already carries its first
-   ``SAMPLE_SIZE`` rows;
+   aggregates. Three core types are evaluated by ``lakehouse.quality.gx_expectations`` with the same
+   results and cheaper queries: a SQL expectation (``unexpected_rows_expectation``) runs its query once,
+   not once for its rows and once more for their count, and a failed one already carries its first
+   ``SAMPLE_SIZE`` rows; the two uniqueness expectations count duplicates with a group-by, not GX's
+   window over every row;
 2. the failed row-level expectations alone, asking for up to ``SAMPLE_SIZE`` failing values: the values
    are added to the first pass's results, which are stored again.
 
@@ -120,7 +121,7 @@ def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | 
         batch_parameters={"dataframe": df}, result_format=dict(FIRST_PASS), run_id=run_id
     )
     identifier = gx.result_identifier(suite, result, run_id)
-    # A failed SQL expectation already carries its first rows (lakehouse.quality.sql_expectation).
+    # A failed SQL expectation already carries its first rows (lakehouse.quality.gx_expectations).
     failed = [r for r in result.results if not r.success and not _raised(r) and not _is_sql(suite, r)]
     if failed:
         _add_failing_samples(suite, result, objects.batch_definition, df, failed)
@@ -375,8 +376,10 @@ def gx_expectation(spec: ExpectationSpec):
     """The GX expectation object of a spec: class by type name, kwargs, GX severity, id in ``meta``."""
     import great_expectations.expectations as gxe
 
-    if spec.type == SQL_TYPE:
-        from lakehouse.quality.sql_expectation import LakehouseUnexpectedRowsExpectation as expectation_class
+    from lakehouse.quality import gx_expectations
+
+    if spec.type in gx_expectations.REPLACED:
+        expectation_class = gx_expectations.REPLACED[spec.type]
     else:
         class_name = "".join(part.capitalize() for part in spec.type.split("_"))
         expectation_class = getattr(gxe, class_name, None)

@@ -11,7 +11,7 @@ import pytest
 from great_expectations.constants import MAX_RESULT_RECORDS
 
 from lakehouse.contracts import load_contracts
-from lakehouse.quality import load_suite, sql_expectation, validate_frame
+from lakehouse.quality import gx_expectations, load_suite, validate_frame
 from lakehouse.quality.validation import SAMPLE_SIZE
 
 BRONZE_ORDERS = (
@@ -116,7 +116,7 @@ def test_a_sql_expectation_runs_its_query_once_and_counts_again_only_past_what_g
     count = frame_type.count
 
     def counting(self):
-        if sys._getframe(1).f_code.co_filename == sql_expectation.__file__:
+        if sys._getframe(1).f_code.co_filename == gx_expectations.__file__:
             counted.append(self)
         return count(self)
 
@@ -133,3 +133,39 @@ def test_a_sql_expectation_runs_its_query_once_and_counts_again_only_past_what_g
     assert not many.success and many.unexpected_count == MAX_RESULT_RECORDS + 5
     assert len(many.sample) == SAMPLE_SIZE and all(row["row_images"] == 2 for row in many.sample)
     assert len(counted) == 1
+
+
+@pytest.mark.parametrize(
+    ("core", "replacement", "kwargs"),
+    [
+        ("ExpectColumnValuesToBeUnique", "LakehouseColumnValuesToBeUnique", {"column": "k"}),
+        ("ExpectCompoundColumnsToBeUnique", "LakehouseCompoundColumnsToBeUnique", {"column_list": ["k", "d"]}),
+        (
+            "ExpectCompoundColumnsToBeUnique",
+            "LakehouseCompoundColumnsToBeUnique",
+            {"column_list": ["k", "d"], "ignore_row_if": "any_value_is_missing", "mostly": 0.5},
+        ),
+    ],
+)
+def test_uniqueness_counted_by_a_group_by_reports_what_gx_s_window_reports(spark, core, replacement, kwargs):
+    """Same success, counts, percentages and failing values as GX's core expectation, on duplicates,
+    NULLs and unique rows alike."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    rows = [(1, "x"), (1, "x"), (1, "y"), (None, "x"), (None, "x"), (None, None), (None, None), (2, None), (2, "w")]
+    frames = [rows, rows[2:3] + rows[8:], []]
+    context = gx.get_context(mode="ephemeral")
+    batches = context.data_sources.add_spark("unique").add_dataframe_asset("rows")
+    definition = batches.add_batch_definition_whole_dataframe("all")
+    for data in frames:
+        batch = definition.get_batch(batch_parameters={"dataframe": spark.createDataFrame(data, "k bigint, d string")})
+        expected = batch.validate(getattr(gxe, core)(**kwargs), result_format="BASIC")
+        actual = batch.validate(getattr(gx_expectations, replacement)(**kwargs), result_format="BASIC")
+        assert actual.success == expected.success and actual.exception_info == expected.exception_info
+        values = "partial_unexpected_list"  # GX's own failing values, in no particular order
+        assert {k: v for k, v in actual.result.items() if k != values} == {
+            k: v for k, v in expected.result.items() if k != values
+        }
+        assert sorted(map(str, actual.result[values])) == sorted(map(str, expected.result[values]))
+    assert expected.result["element_count"] == 0  # the last frame is empty
