@@ -10,12 +10,12 @@ A validation is two GX passes over the same batch, the second only when a row-le
 
 1. every expectation of the suite, with result format BASIC and no failing values
    (``partial_unexpected_count`` 0): success, unexpected counts and percentages, and no query for
-   samples (a ``limit(0)`` the engine answers without reading), so a passing suite costs one pass of
-   aggregates. Three core types are evaluated by ``lakehouse.quality.gx_expectations`` with the same
-   results and cheaper queries: a SQL expectation (``unexpected_rows_expectation``) runs its query once,
-   not once for its rows and once more for their count, and a failed one already carries its first
-   ``SAMPLE_SIZE`` rows; the two uniqueness expectations count duplicates with a group-by, not GX's
-   window over every row;
+   samples, so a passing suite costs one pass of aggregates. The core types the suites use are evaluated
+   by ``lakehouse.quality.gx_expectations``, with the same results and fewer or cheaper queries: no
+   ``limit(0)`` query per map expectation for the failing values nobody asked for; a SQL expectation
+   (``unexpected_rows_expectation``) runs its query once, not once for its rows and once more for their
+   count, and a failed one already carries its first ``SAMPLE_SIZE`` rows; the two uniqueness
+   expectations count duplicates with a group-by, not GX's window over every row;
 2. the failed row-level expectations alone, asking for up to ``SAMPLE_SIZE`` failing values: the values
    are added to the first pass's results, which are stored again.
 

@@ -169,3 +169,63 @@ def test_uniqueness_counted_by_a_group_by_reports_what_gx_s_window_reports(spark
         }
         assert sorted(map(str, actual.result[values])) == sorted(map(str, expected.result[values]))
     assert expected.result["element_count"] == 0  # the last frame is empty
+
+
+MAP_EXPECTATIONS = [
+    ("expect_column_values_to_not_be_null", {"column": "k"}),
+    ("expect_column_values_to_be_between", {"column": "k", "min_value": 0, "max_value": 1}),
+    ("expect_column_values_to_match_regex", {"column": "d", "regex": "^x$"}),
+    ("expect_column_values_to_be_in_set", {"column": "d", "value_set": ["x"]}),
+    ("expect_column_values_to_not_be_in_set", {"column": "d", "value_set": ["y"]}),
+    ("expect_column_pair_values_a_to_be_greater_than_b", {"column_A": "n", "column_B": "k"}),
+    ("expect_column_values_to_be_unique", {"column": "k"}),
+    ("expect_compound_columns_to_be_unique", {"column_list": ["k", "d"]}),
+]
+
+
+@pytest.mark.parametrize(("type_name", "kwargs"), MAP_EXPECTATIONS)
+def test_map_expectations_skip_the_values_query_only_when_no_values_are_wanted(
+    spark, monkeypatch, type_name, kwargs
+):
+    """Against GX's core expectation: same success, counts and percentages with no failing values asked for
+    (the lakehouse's first pass), passing thanks to ``mostly`` or failing, and the same failing values when
+    five are asked for (its second pass); only the first makes no values query."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    frame_type = type(spark.range(1))
+    values_queries = []
+    collect = frame_type.collect
+
+    def counting(self):
+        if sys._getframe(1).f_code.co_name.endswith("_map_condition_values"):
+            values_queries.append(self)
+        return collect(self)
+
+    monkeypatch.setattr(frame_type, "collect", counting)
+    rows = [(1, "x", 2), (1, "x", 0), (1, "y", 0), (2, "x", 3), (None, "z", 1), (3, None, 4), (5, "x", 6)]
+    frame = spark.createDataFrame(rows, "k bigint, d string, n bigint")
+    definition = (
+        gx.get_context(mode="ephemeral")
+        .data_sources.add_spark("map")
+        .add_dataframe_asset("rows")
+        .add_batch_definition_whole_dataframe("all")
+    )
+    batch = definition.get_batch(batch_parameters={"dataframe": frame})
+    core = getattr(gxe, "".join(part.capitalize() for part in type_name.split("_")))
+    replacement = gx_expectations.REPLACED[type_name]
+    for mostly, wanted in [(1.0, 0), (0.1, 0), (1.0, SAMPLE_SIZE)]:
+        result_format = {"result_format": "BASIC", "partial_unexpected_count": wanted}
+        expected = batch.validate(core(**kwargs, mostly=mostly), result_format=dict(result_format))
+        values_queries.clear()
+        actual = batch.validate(replacement(**kwargs, mostly=mostly), result_format=dict(result_format))
+        assert actual.success == expected.success and expected.exception_info == actual.exception_info
+        assert expected.result["unexpected_count"] > 0  # every one of them finds something to report
+        values = "partial_unexpected_list"  # GX's own failing values, in no particular order
+        assert {k: v for k, v in actual.result.items() if k != values} == {
+            k: v for k, v in expected.result.items() if k != values
+        }
+        assert sorted(map(str, actual.result[values])) == sorted(map(str, expected.result[values]))
+        assert len(values_queries) == (1 if wanted else 0)
+        if mostly < 1:
+            assert actual.success  # a passing expectation still reports its unexpected count
