@@ -6,6 +6,12 @@ that inserts new lines and updates a line only when the incoming state is newer 
 ``updated_at``; of equal ones, the earlier partition): a newer state moves the row to its new partition
 in the same commit, and re-running an older day never reverts a newer state.
 
+A ``MERGE``, not a rewrite of the partitions it changes: a rewrite computed on Sail is about three
+times faster here (day 7 at SF 1, 598k lines into a 1.3M-row table: 1.0-1.5 s against 2.7-3.2 s, same
+table after), but Sail commits a ``replaceWhere`` overwrite over a concurrent commit instead of failing
+it, so two runs moving lines out of one partition at once would resurrect a moved line. A ``MERGE``
+fails its commit and is retried on the new snapshot (``test_fact_orders_upsert``).
+
 ``gold/fact_customer_activity`` has one row per customer and day and replaces its partitions through the
 Delta IO manager.
 
@@ -132,7 +138,7 @@ def materialize_fact_orders(
     # The lines are staged: Sail would evaluate their plan (joins and windows) more than once in the MERGE.
     with staged(spark, lines, io_manager.table_uri([SCRATCH, *FACT_ORDERS_KEY.path])) as staged_lines:
         upserted, _ = io_manager.retrying_commit(
-            context.log, uri, lambda: _merge(spark, uri, staged_lines, UPSERT_ORDER_LINES)
+            context.log, uri, lambda: upsert_order_lines(spark, uri, staged_lines)
         )
     rekeyed = _rekey(
         context,
@@ -354,3 +360,9 @@ def _upsert_clauses(key: Sequence[str], columns: Sequence[str]) -> str:
 
 UPSERT_ORDER_LINES = _upsert_clauses(ORDER_LINE_KEY, [name for name, _ in FACT_ORDERS_COLUMNS])
 """The MERGE clauses of a fact_orders run: insert new lines, move a line to its newer state."""
+
+
+def upsert_order_lines(spark: SparkSession, uri: str, lines: DataFrame) -> dict[str, int]:
+    """``MERGE`` ``lines`` (one row per order line) into fact_orders at ``uri``: new lines inserted, a
+    stored line replaced by a newer state (moved to its partition); the lines inserted and updated."""
+    return _merge(spark, uri, lines, UPSERT_ORDER_LINES)
