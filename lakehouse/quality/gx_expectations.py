@@ -82,7 +82,9 @@ class UnexpectedRowsQueryRowsAndCount(QueryMetricProvider):
         runtime_configuration: dict,
     ) -> dict[str, Any]:
         query = cls._get_query_from_metric_value_kwargs(metric_value_kwargs)
-        df, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+        df, _, _ = execution_engine.get_compute_domain(
+            metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
+        )
         df.createOrReplaceTempView("tmp_view")  # as GX's own query metrics name the batch
         unexpected = execution_engine.spark.sql(cls._format_query(query, batch="tmp_view"))
         rows = unexpected.limit(MAX_RESULT_RECORDS + 1).collect()
@@ -136,9 +138,7 @@ class ColumnValuesDuplicatedRowCount(MetricProvider):
             metric_domain_kwargs, domain_type=MetricDomainTypes.COLUMN
         )
         column = F.col(accessor["column"])
-        per_value = df.where(column.isNotNull()).groupBy(column).count()
-        duplicated = per_value.where(F.col("count") > 1).agg(F.sum("count")).collect()[0][0]
-        return int(duplicated or 0)
+        return _rows_in_repeated_groups(df.where(column.isNotNull()), [column])
 
 
 class CompoundColumnsDuplicatedRowCount(MetricProvider):
@@ -159,9 +159,14 @@ class CompoundColumnsDuplicatedRowCount(MetricProvider):
         runtime_configuration: dict,
     ) -> int:
         df = execution_engine.get_domain_records(domain_kwargs=metric_domain_kwargs)
-        per_value = df.groupBy(*[F.col(c) for c in metric_domain_kwargs["column_list"]]).count()
-        duplicated = per_value.where(F.col("count") > 1).agg(F.sum("count")).collect()[0][0]
-        return int(duplicated or 0)
+        return _rows_in_repeated_groups(df, [F.col(c) for c in metric_domain_kwargs["column_list"]])
+
+
+def _rows_in_repeated_groups(df, columns: list) -> int:
+    """Rows of ``df`` whose values of ``columns`` occur in more than one row (one group-by)."""
+    per_value = df.groupBy(*columns).count()
+    repeated = per_value.where(F.col("count") > 1).agg(F.sum("count")).collect()[0][0]
+    return int(repeated or 0)
 
 
 def _count_by(metric_name: str, expectation, dependencies, execution_engine):
@@ -235,7 +240,9 @@ class _NoQueryForNoValues:
             dependencies.set_metric_configuration(
                 metric_name=name,
                 metric_configuration=MetricConfiguration(
-                    metric_name=NO_VALUES, metric_domain_kwargs=values.metric_domain_kwargs, metric_value_kwargs=None
+                    metric_name=NO_VALUES,
+                    metric_domain_kwargs=values.metric_domain_kwargs,
+                    metric_value_kwargs=None,
                 ),
             )
         return dependencies
@@ -261,7 +268,9 @@ class LakehouseColumnValuesToNotBeInSet(_NoQueryForNoValues, ExpectColumnValuesT
     """``ExpectColumnValuesToNotBeInSet``, no values query when none are wanted."""
 
 
-class LakehouseColumnPairValuesAToBeGreaterThanB(_NoQueryForNoValues, ExpectColumnPairValuesAToBeGreaterThanB):
+class LakehouseColumnPairValuesAToBeGreaterThanB(
+    _NoQueryForNoValues, ExpectColumnPairValuesAToBeGreaterThanB
+):
     """``ExpectColumnPairValuesAToBeGreaterThanB``, no values query when none are wanted."""
 
 
