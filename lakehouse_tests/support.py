@@ -1,5 +1,8 @@
 """Small helpers shared by tests."""
 
+import multiprocessing
+from collections.abc import Callable, Sequence
+
 import dagster as dg
 
 
@@ -12,3 +15,18 @@ def step_failure_message(result: dg.ExecuteInProcessResult) -> str:
         parts.append(error.message)
         error = error.cause
     return "\n".join(parts)
+
+
+def run_together(target: Callable[..., None], argument_lists: Sequence[tuple], timeout: float = 300) -> list:
+    """Run ``target(*arguments, barrier, results)`` in one spawned process per argument tuple, as
+    Dagster's multiprocess executor runs steps; ``target`` waits on ``barrier`` so the processes' commits
+    race, and puts one result on ``results``. Returns the results, sorted."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(len(argument_lists)), context.Queue()
+    workers = [context.Process(target=target, args=(*args, barrier, results)) for args in argument_lists]
+    for worker in workers:
+        worker.start()
+    outcomes = sorted(results.get(timeout=timeout) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    return outcomes

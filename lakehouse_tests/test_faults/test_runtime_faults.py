@@ -2,7 +2,6 @@
 that becomes unreachable in the middle of a backfill. Rows lost are counted against ground truth: what the
 same partitions give when nothing goes wrong."""
 
-import multiprocessing
 from collections import Counter
 from datetime import date
 
@@ -12,7 +11,7 @@ from deltalake import DeltaTable
 from lakehouse.bronze import build_bronze_asset
 from lakehouse.contracts import contract_for_source
 from lakehouse.io import DeltaSparkIOManager
-from lakehouse_tests.support import step_failure_message
+from lakehouse_tests.support import run_together, step_failure_message
 from lakehouse_tests.test_faults.support import table_rows
 from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root, materialize_bronze  # noqa: F401
 from lakehouse_tests.test_bronze.test_source_faults import FAST_RETRIES, _closed_port
@@ -27,14 +26,7 @@ def test_two_partitions_written_by_concurrent_processes_both_land(tmp_path, faul
     """Two processes, each with its own engine, as Dagster's multiprocess executor runs a backfill's
     partitions, commit to one new table at the same moment (they start together on a barrier)."""
     root, days = str(tmp_path / "lake"), ["2026-02-01", "2026-02-02"]
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(len(days)), ctx.Queue()
-    workers = [ctx.Process(target=_write_one_partition, args=(root, d, barrier, results)) for d in days]
-    for worker in workers:
-        worker.start()
-    outcomes = sorted(results.get(timeout=300) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = run_together(_write_one_partition, [(root, d) for d in days])
 
     table = DeltaTable(f"{root}/bronze/contended").to_pyarrow_table()
     present = Counter(zip(table.column("_run_date").to_pylist(), table.column("id").to_pylist()))

@@ -5,7 +5,6 @@ processes moving lines out of the same partition at once both land (the loser of
 retried on the new snapshot; a ``replaceWhere`` rewrite of the partitions fails this test on Sail).
 """
 
-import multiprocessing
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from deltalake import DeltaTable
 
 from lakehouse.gold.facts import upsert_order_lines
 from lakehouse.gold.star import FACT_ORDERS_COLUMNS
+from lakehouse_tests.support import run_together
 
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 SCHEMA = ", ".join(f"`{name}` {type_}" for name, type_ in FACT_ORDERS_COLUMNS)
@@ -94,14 +94,7 @@ def test_two_runs_moving_lines_out_of_one_partition_at_once_both_land(spark, tmp
         [line(1, "paid", datetime(2026, 3, 2, 8), D2), line(4, "placed", datetime(2026, 3, 2, 9), D2)],
         [line(2, "paid", datetime(2026, 3, 3, 8), D3), line(5, "placed", datetime(2026, 3, 3, 9), D3)],
     ]
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(len(batches)), ctx.Queue()
-    workers = [ctx.Process(target=_upsert_in_own_process, args=(uri, b, barrier, results)) for b in batches]
-    for worker in workers:
-        worker.start()
-    outcomes = sorted(results.get(timeout=300) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = run_together(_upsert_in_own_process, [(uri, batch) for batch in batches])
 
     assert [counts for _, counts, _ in outcomes] == [{"inserted": 1, "updated": 1}] * 2
     assert table_rows(uri) == {

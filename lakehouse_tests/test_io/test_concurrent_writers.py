@@ -4,9 +4,9 @@ Each worker is a separate process with its own embedded engine, as Dagster's mul
 steps. They start together on a barrier so their commits race for the same table versions.
 """
 
-import multiprocessing
-
 from deltalake import DeltaTable
+
+from lakehouse_tests.support import run_together
 
 DAYS = ["2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04"]
 ROWS_PER_DAY = 50
@@ -44,15 +44,7 @@ def _write_one_partition(lake_root: str, day: str, barrier, results) -> None:
 
 def test_concurrent_partition_writers_all_land(tmp_path):
     lake_root = str(tmp_path / "lake")
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(len(DAYS))
-    results = ctx.Queue()
-    workers = [ctx.Process(target=_write_one_partition, args=(lake_root, d, barrier, results)) for d in DAYS]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=300) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = run_together(_write_one_partition, [(lake_root, d) for d in DAYS])
 
     assert sorted((day, ok) for day, ok, _ in outcomes) == [(d, True) for d in DAYS]
     table = DeltaTable(f"{lake_root}/bronze/contended").to_pyarrow_table()
