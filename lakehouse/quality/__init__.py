@@ -4,7 +4,8 @@
   ``contracts/<layer>/<table>.expectations.json`` (severity ERROR | WARN and ``mostly`` per expectation).
 * ``validation``: validate a Spark DataFrame with GX on the engine; Data Docs under
   ``$LAKEHOUSE_HOME/gx/data_docs`` (no Dagster here).
-* ``gx_expectations``: the SQL and uniqueness expectations with cheaper Spark queries, same results;
+* ``gx_expectations``: the core expectations the suites use, evaluated with fewer or cheaper Spark
+  queries, same results;
   ``data_docs``: GX's Data Docs site with its templates compiled once per process.
 * ``checks``: one ``great_expectations`` asset check per bronze, silver and gold table.
 

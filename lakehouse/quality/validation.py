@@ -169,7 +169,8 @@ def _add_failing_samples(suite: Suite, result, batch_definition, df: DataFrame, 
 def _with_sample(first, again) -> dict[str, Any]:
     """The first pass's result, plus the failing values of the second."""
     details = dict(first.result or {})
-    details["partial_unexpected_list"] = ((again.result or {}).get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+    values = (again.result or {}).get("partial_unexpected_list") or []
+    details["partial_unexpected_list"] = values[:SAMPLE_SIZE]
     return details
 
 
