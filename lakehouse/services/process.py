@@ -62,15 +62,17 @@ def stop_process(pid: int, *, what: str) -> None:
 
 
 def wait_until_exited(process: psutil.Process, timeout: float) -> bool:
-    """True once the process has exited; a zombie counts, as it holds no files or ports any more.
+    """True once the process has exited, all of its threads included.
 
-    ``psutil.Process.wait`` would also wait for a zombie that is not our child to be reaped by its new
-    parent, which some container init processes do only every second or two.
+    A zombie counts once it is the last thread left: it holds no files or ports any more. The main thread
+    of a killed process can turn zombie while its other threads are still exiting, and the last of them
+    closes the process's sockets. ``psutil.Process.wait`` would also wait for a zombie that is not our
+    child to be reaped by its new parent, which some container init processes do only every second or two.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if process.status() == psutil.STATUS_ZOMBIE:
+            if process.status() == psutil.STATUS_ZOMBIE and process.num_threads() <= 1:
                 _reap_if_child(process.pid)
                 return True
         except psutil.NoSuchProcess:

@@ -23,7 +23,7 @@ from lakehouse.services import (
     ServiceStatus,
 )
 from lakehouse.services.process import wait_until_exited
-from lakehouse.services.state import free_port, port_accepts_connections
+from lakehouse.services.state import free_port, port_accepts_connections, port_is_free
 
 
 def _by_name(statuses: list[ServiceStatus]) -> dict[str, ServiceStatus]:
@@ -108,6 +108,39 @@ def test_crashed_servers_are_replaced_on_the_recorded_ports(tmp_path: Path) -> N
         assert all(again[name].pid != first[name].pid for name in first)
     finally:
         services.down()
+
+
+# The main thread ends with the exit system call (not the whole process), so it turns zombie while a
+# second thread lives on with the process's listening socket, as when a killed server's threads exit
+# after its main thread.
+_MAIN_THREAD_EXITS_FIRST = """
+import ctypes, platform, socket, threading, time
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", 0))
+server.listen()
+threading.Thread(target=time.sleep, args=(60,)).start()
+print(server.getsockname()[1], flush=True)
+SYS_EXIT = {"x86_64": 60, "aarch64": 93}[platform.machine()]  # this thread only, unlike exit_group
+ctypes.CDLL(None).syscall(SYS_EXIT, 0)
+"""
+
+
+def test_a_zombie_main_thread_is_not_an_exit_while_another_thread_holds_the_port() -> None:
+    server = subprocess.Popen([sys.executable, "-c", _MAIN_THREAD_EXITS_FIRST], stdout=subprocess.PIPE)
+    process = psutil.Process(server.pid)
+    try:
+        port = int(server.stdout.readline())
+        assert not wait_until_exited(process, timeout=0.5)
+        assert process.status() == psutil.STATUS_ZOMBIE
+        assert not port_is_free("127.0.0.1", port)
+        process.kill()
+        assert wait_until_exited(process, timeout=10)
+        assert port_is_free("127.0.0.1", port)
+    finally:
+        server.kill()
+        server.wait()
+        server.stdout.close()
 
 
 def test_a_recorded_pid_reused_by_another_program_is_neither_trusted_nor_stopped(tmp_path: Path) -> None:
