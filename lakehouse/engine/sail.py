@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
+CHECKPOINT_PATH_ENV = "SAIL_EXECUTION__CHECKPOINT__PATH"
 _lock = threading.Lock()
 _server = None
 
@@ -20,8 +24,20 @@ def embedded_sail_url() -> str:
             os.environ.setdefault("RUST_LOG", "warn,sail_plan=error")
             from pysail.spark import SparkConnectServer
 
-            server = SparkConnectServer("127.0.0.1", 0)
-            server.start(background=True)
+            # DataFrame.localCheckpoint() needs a directory for the server's checkpoints, read from the
+            # environment when the server starts. One per process, removed at exit (Sail removes each
+            # session's part on shutdown); not left in the environment for child processes to share.
+            checkpoints = None
+            if CHECKPOINT_PATH_ENV not in os.environ:
+                checkpoints = Path(tempfile.mkdtemp(prefix="lakehouse-sail-checkpoints-"))
+                atexit.register(shutil.rmtree, checkpoints, ignore_errors=True)
+                os.environ[CHECKPOINT_PATH_ENV] = checkpoints.as_uri()
+            try:
+                server = SparkConnectServer("127.0.0.1", 0)
+                server.start(background=True)
+            finally:
+                if checkpoints is not None:
+                    del os.environ[CHECKPOINT_PATH_ENV]
             atexit.register(_stop, server)
             _server = server
         host, port = _server.listening_address

@@ -114,14 +114,18 @@ def silver_products(products: DataFrame) -> DataFrame:
 
 def changed_orders(headers: DataFrame, lines: DataFrame, first_run_date: date) -> DataFrame:
     """``(order_id, _as_of)``: every order whose header or any line changed on a day of the window
-    (``_run_date >= first_run_date``), once per such day."""
+    (``_run_date >= first_run_date``), once per such day.
+
+    Kept with ``localCheckpoint()``: the header and line states each join it, the lines' three times
+    (``first_per_key``), and Sail would compute the distinct union again for each (silver orders at SF 10:
+    7.7-8.1 s without, 4.4-4.9 s with)."""
     in_window = F.col(RUN_DATE) >= F.lit(first_run_date)
     return (
         headers.where(in_window)
         .select("order_id", F.col(RUN_DATE).alias(AS_OF))
         .unionByName(lines.where(in_window).select("order_id", F.col(RUN_DATE).alias(AS_OF)))
         .distinct()
-    )
+    ).localCheckpoint()
 
 
 def state_as_of(

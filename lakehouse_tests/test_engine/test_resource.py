@@ -1,9 +1,11 @@
 """The engine resource: lazy start, one embedded server per process, clear errors for bad settings."""
 
+import os
+
 import pytest
 
 from lakehouse.engine import EngineMode, SparkEngine
-from lakehouse.engine.sail import embedded_sail_url
+from lakehouse.engine.sail import CHECKPOINT_PATH_ENV, embedded_sail_url
 
 
 def test_embedded_engine_shares_one_server_per_process(spark):
@@ -12,6 +14,14 @@ def test_embedded_engine_shares_one_server_per_process(spark):
     assert embedded_sail_url() == url
     assert SparkEngine().session_config()["spark.remote"] == url
     assert spark.sql("SELECT DATE'2026-01-31' + 1 AS d").first()["d"].isoformat() == "2026-02-01"
+
+
+def test_embedded_engine_keeps_local_checkpoints(spark):
+    """The transforms keep small intermediate results with localCheckpoint; Sail refuses it unless its
+    server was started with a checkpoint directory."""
+    kept = spark.range(5).where("id % 2 = 0").localCheckpoint()
+    assert sorted(row["id"] for row in kept.collect()) == [0, 2, 4]
+    assert CHECKPOINT_PATH_ENV not in os.environ  # not inherited by child processes' own servers
 
 
 def test_session_time_zone_is_utc(spark):
