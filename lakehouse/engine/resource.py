@@ -44,6 +44,8 @@ class SparkEngine(LazyPySparkResource):
             session = spark_session_from_config(self.session_config())
             if EngineMode(self.mode) is EngineMode.EMBEDDED:
                 _skip_ml_cache_cleanup(session)
+                # registered after the server's own stop, so it runs before it
+                atexit.register(_close_client, session)
             self._spark_session = session
 
     def session_config(self) -> dict[str, Any]:
@@ -84,3 +86,13 @@ def _skip_ml_cache_cleanup(session) -> None:
     cleanup = getattr(client, "_cleanup_ml_cache", None)
     if cleanup is not None:
         atexit.unregister(cleanup)
+
+
+def _close_client(session) -> None:
+    """Close the Connect client at exit, before the embedded server stops. A DataFrame kept with
+    ``localCheckpoint()`` asks the server to drop its data when it is garbage-collected, which for one still
+    referenced at exit happens after the server has stopped; pyspark would then retry that request with
+    back-off for minutes. A closed client skips it (the server drops a session's checkpoints itself)."""
+    client = getattr(session, "client", None)
+    if client is not None and not client.is_closed:
+        client.close()

@@ -1,6 +1,8 @@
 """The engine resource: lazy start, one embedded server per process, clear errors for bad settings."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -22,6 +24,23 @@ def test_embedded_engine_keeps_local_checkpoints(spark):
     kept = spark.range(5).where("id % 2 = 0").localCheckpoint()
     assert sorted(row["id"] for row in kept.collect()) == [0, 2, 4]
     assert CHECKPOINT_PATH_ENV not in os.environ  # not inherited by child processes' own servers
+
+
+_KEEPS_A_CHECKPOINT_AT_EXIT = """
+from lakehouse.engine import SparkEngine
+kept = SparkEngine().spark_session.range(3).localCheckpoint()
+print(kept.count())
+"""
+
+
+def test_a_process_still_holding_a_checkpoint_exits_at_once():
+    """The checkpointed DataFrame is released at interpreter exit, after the embedded server stopped."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")}
+    completed = subprocess.run(
+        [sys.executable, "-c", _KEEPS_A_CHECKPOINT_AT_EXIT], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split() == ["3"]
 
 
 def test_session_time_zone_is_utc(spark):
