@@ -158,13 +158,16 @@ def build_silver_orders(
         reach = first_day - timedelta(days=config.lookback_days)
         headers = pii.mask_contract_pii(_since(orders, reach), headers_contract)
         lines = pii.mask_contract_pii(_since(order_items, reach), lines_contract)
-        unplaced = T.lines_without_header(headers, lines, first_day, config.lookback_days).count()
+        changed = T.changed_orders(headers, lines, first_day)  # kept by the engine: computed once for both
+        unplaced = T.lines_without_header(
+            headers, lines, first_day, config.lookback_days, changed=changed
+        ).count()
         if unplaced:
             context.log.warning(
                 f"{unplaced} line(s) of changed orders have no header within {config.lookback_days} days; "
                 "they are not in silver/orders (see metadata lines_without_header)"
             )
-        rows = T.silver_orders(headers, lines, first_day, config.lookback_days)
+        rows = T.silver_orders(headers, lines, first_day, config.lookback_days, changed=changed)
         return _output(
             rows, contract, bronze, start, lookback_days=config.lookback_days, lines_without_header=unplaced
         )

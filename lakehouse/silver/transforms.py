@@ -147,7 +147,12 @@ def _in_reach(rows: DataFrame, changed: DataFrame, lookback_days: int) -> DataFr
 
 
 def silver_orders(
-    headers: DataFrame, lines: DataFrame, first_run_date: date, lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    headers: DataFrame,
+    lines: DataFrame,
+    first_run_date: date,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    *,
+    changed: DataFrame | None = None,
 ) -> DataFrame:
     """Order lines joined to their header: one row per line of every order changed on a day ``D`` of the
     window, each line and its header in their latest state as of the end of ``D``.
@@ -155,9 +160,11 @@ def silver_orders(
     ``headers`` and ``lines`` are bronze orders and order_items covering the window plus ``lookback_days``
     before it: a status change on ``D`` rewrites only the header, so the lines are found on the day the
     order was placed. A line whose header is not within the lookback has no row (see
-    ``lines_without_header``).
+    ``lines_without_header``). ``changed`` is ``changed_orders(headers, lines, first_run_date)`` when the
+    caller has it already.
     """
-    changed = changed_orders(headers, lines, first_run_date)
+    if changed is None:
+        changed = changed_orders(headers, lines, first_run_date)
     # A changed order has a header version in reach for each status it went through (most repeat), while
     # its lines were mostly written once, when it was placed.
     header = state_as_of(headers, changed, ["order_id"], lookback_days, mostly_unique=False).select(
@@ -206,11 +213,17 @@ def silver_orders(
 
 
 def lines_without_header(
-    headers: DataFrame, lines: DataFrame, first_run_date: date, lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    headers: DataFrame,
+    lines: DataFrame,
+    first_run_date: date,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    *,
+    changed: DataFrame | None = None,
 ) -> DataFrame:
     """Lines of changed orders whose header is nowhere in the lookback: ``silver_orders`` cannot place
-    them, so the asset reports them instead of dropping them unseen."""
-    changed = changed_orders(headers, lines, first_run_date)
+    them, so the asset reports them instead of dropping them unseen. ``changed`` as in ``silver_orders``."""
+    if changed is None:
+        changed = changed_orders(headers, lines, first_run_date)
     # Which lines and headers are in reach is all that matters here, not their latest state: no ranking.
     header_keys = _in_reach(headers, changed, lookback_days).select("order_id", AS_OF).distinct()
     line_keys = _in_reach(lines, changed, lookback_days).select("order_id", "line_number", AS_OF).distinct()
