@@ -22,6 +22,10 @@ ROW = re.compile(
     r"\| (?P<target>[^|]*) \| (?P<verdict>[^|]*) \|$"
 )
 OVERHEAD = "framework overhead: Dagster silver asset + check steps / bare silver on Sail"
+BARE = "bare silver transforms on Sail, into Delta"
+SUITES = "bare silver Great Expectations suites on Sail (the checks without Dagster)"
+FLOOR = "floor of the overhead: (bare silver transforms + suites) / bare silver transforms"
+DAGSTER = "Dagster and lineage: Dagster silver asset + check steps / bare transforms + suites"
 
 
 def _bench(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -73,8 +77,11 @@ def test_every_figure_is_measured_positive_and_the_ratios_are_computed(report):
         "day 2 wall time through Dagster",
         "day 2 / day 1 cost ratio",
         "SCD2 MERGE of dim_customer, day 1: rows per second",
-        "bare silver transforms on Sail, into Delta",
+        BARE,
         OVERHEAD,
+        SUITES,
+        FLOOR,
+        DAGSTER,
     ]
     for figure in expected:
         assert figure in rows, f"{figure!r} missing from the report:\n{text}"
@@ -83,10 +90,18 @@ def test_every_figure_is_measured_positive_and_the_ratios_are_computed(report):
     for ratio in ("day 2 / day 1 cost ratio", OVERHEAD):
         assert rows[ratio]["median"].strip().endswith("×")
         assert rows[ratio]["verdict"].strip() in ("met", "MISSED")
+    for ratio in (FLOOR, DAGSTER):
+        assert rows[ratio]["median"].strip().endswith("×") and not rows[ratio]["verdict"].strip()
+    # one run: the medians are that run's figures, so the ratios can be recomputed from the rounded seconds
+    bare, suites = _number(rows[BARE]["median"]), _number(rows[SUITES]["median"])
+    assert _number(rows[FLOOR]["median"]) == pytest.approx((bare + suites) / bare, rel=0.1)
+    reading = re.search(r"- \*\*SF 0\.002\*\*: the framework overhead is ([\d.]+)× \((met|missed)\)", text)
+    assert reading and reading.group(1) == rows[OVERHEAD]["median"].strip().rstrip("×")
+    assert f"can go below {rows[FLOOR]['median'].strip()}" in text
     # the day's wall time is made of its steps: the step table lists bronze, silver and gold steps
     assert re.search(r"\| `bronze_orders` \| [\d.]+ \| [\d,]+ \| [\d.]+ \| [\d,]+ \|", text)
     assert re.search(r"\| `silver__orders_great_expectations` \| [\d.]+ \| 0 \| [\d.]+ \| 0 \|", text)
-    assert "- orders: " in text  # bare transforms per table
+    assert re.search(r"- orders: [\d.]+ \([\d,]+ rows; its suite [\d.]+ s\)", text)  # per table
     assert "report written to" in done.stdout
 
 
