@@ -1,4 +1,4 @@
-"""GX core expectations evaluated with fewer or cheaper Spark queries, same results.
+"""GX core expectations evaluated with fewer or cheaper Spark queries and less Python, same results.
 
 * ``LakehouseUnexpectedRowsExpectation`` is GX's ``UnexpectedRowsExpectation`` with its query run once.
   GX's own expectation depends on two metrics, the query's first rows and the query's row count, and on
@@ -22,6 +22,16 @@
   config round trip per expectation, whose answer is always empty; ``no_unexpected_values`` answers it
   without the engine. On one SF 1 day the 15 suites went from 656 engine round trips to 174 (all three
   changes).
+* Every one of them, and the column type and column set expectations, which differ from GX's in nothing
+  else, builds its configuration once per validation. GX's ``Expectation.configuration`` is a
+  property that rebuilds an ``ExpectationConfiguration`` from the pydantic model each time it is read, and
+  GX reads it for nearly every keyword argument it looks up: one bronze orders validation with failures
+  built 1,835 configurations for 226 expectation objects, and the builds took about a quarter of the five
+  silver suites' time. Inside ``configurations_built_once()`` (``lakehouse.quality.validation`` runs GX
+  in it) the first build is kept for the rest of the validation: the five silver suites of one SF 1 day
+  ran 25-30% faster, with the same results. GX builds the expectation objects a validation evaluates
+  afresh from the suite (``to_domain_obj``) and does not change them while it validates; what was kept
+  is dropped when the validation ends.
 
 Each keeps GX's success logic, result fields and renderers (inherited), so results and Data Docs pages
 are the same as with the core expectations; ``REPLACED`` maps the core type a suite names to the class it
@@ -33,6 +43,9 @@ expectations and metrics when their classes are defined: this module is imported
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from great_expectations.constants import MAX_RESULT_RECORDS
@@ -43,11 +56,13 @@ from great_expectations.expectations import (
     ExpectColumnPairValuesAToBeGreaterThanB,
     ExpectColumnValuesToBeBetween,
     ExpectColumnValuesToBeInSet,
+    ExpectColumnValuesToBeOfType,
     ExpectColumnValuesToBeUnique,
     ExpectColumnValuesToMatchRegex,
     ExpectColumnValuesToNotBeInSet,
     ExpectColumnValuesToNotBeNull,
     ExpectCompoundColumnsToBeUnique,
+    ExpectTableColumnsToMatchSet,
     UnexpectedRowsExpectation,
 )
 from great_expectations.expectations.expectation_configuration import parse_result_format
@@ -62,6 +77,38 @@ ROWS_AND_COUNT = "unexpected_rows_query.rows_and_count"
 DUPLICATED_ROWS = "column_values.duplicated.row_count"
 DUPLICATED_COMPOUND_ROWS = "compound_columns.duplicated.row_count"
 NO_VALUES = "lakehouse.no_unexpected_values"
+
+
+_validation = threading.local()
+
+
+@contextmanager
+def configurations_built_once() -> Iterator[None]:
+    """While inside, each expectation of this module builds its ``configuration`` once (see the module).
+    Per thread; the configurations kept are dropped on leaving."""
+    outer = getattr(_validation, "configurations", None)
+    _validation.configurations = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        if outer is None:
+            del _validation.configurations
+
+
+class _ConfigurationOnce:
+    """GX's ``configuration`` property, built once per expectation object inside
+    ``configurations_built_once()``."""
+
+    @property
+    def configuration(self):
+        kept = getattr(_validation, "configurations", None)
+        if kept is None:
+            return super().configuration  # type: ignore[misc]
+        # keyed by id(), holding the object itself so that its id cannot be reused while the entry lives
+        entry = kept.get(id(self))
+        if entry is None or entry[0] is not self:
+            entry = kept[id(self)] = (self, super().configuration)  # type: ignore[misc]
+        return entry[1]
 
 
 class UnexpectedRowsQueryRowsAndCount(QueryMetricProvider):
@@ -92,7 +139,7 @@ class UnexpectedRowsQueryRowsAndCount(QueryMetricProvider):
         return {"rows": [row.asDict() for row in rows[:MAX_RESULT_RECORDS]], "count": count}
 
 
-class LakehouseUnexpectedRowsExpectation(UnexpectedRowsExpectation):
+class LakehouseUnexpectedRowsExpectation(_ConfigurationOnce, UnexpectedRowsExpectation):
     """``UnexpectedRowsExpectation`` evaluated with one query (see the module)."""
 
     metric_dependencies: ClassVar[tuple[str, ...]] = (ROWS_AND_COUNT,)
@@ -215,7 +262,7 @@ class NoUnexpectedValues(MetricProvider):
         return []
 
 
-class _NoQueryForNoValues:
+class _NoQueryForNoValues(_ConfigurationOnce):
     """A map expectation that asks the engine for failing values only when some are wanted: with result
     format BASIC or SUMMARY and ``partial_unexpected_count`` 0 GX still runs a ``limit(0)`` query per
     expectation for them (and a config round trip), whose answer is always empty."""
@@ -296,6 +343,14 @@ class LakehouseCompoundColumnsToBeUnique(_NoQueryForNoValues, ExpectCompoundColu
         return _count_by(DUPLICATED_COMPOUND_ROWS, self, dependencies, execution_engine)
 
 
+class LakehouseColumnValuesToBeOfType(_ConfigurationOnce, ExpectColumnValuesToBeOfType):
+    """``ExpectColumnValuesToBeOfType``, its configuration built once per validation."""
+
+
+class LakehouseTableColumnsToMatchSet(_ConfigurationOnce, ExpectTableColumnsToMatchSet):
+    """``ExpectTableColumnsToMatchSet``, its configuration built once per validation."""
+
+
 REPLACED = {
     "unexpected_rows_expectation": LakehouseUnexpectedRowsExpectation,
     "expect_column_values_to_be_unique": LakehouseColumnValuesToBeUnique,
@@ -306,5 +361,7 @@ REPLACED = {
     "expect_column_values_to_be_in_set": LakehouseColumnValuesToBeInSet,
     "expect_column_values_to_not_be_in_set": LakehouseColumnValuesToNotBeInSet,
     "expect_column_pair_values_a_to_be_greater_than_b": LakehouseColumnPairValuesAToBeGreaterThanB,
+    "expect_column_values_to_be_of_type": LakehouseColumnValuesToBeOfType,
+    "expect_table_columns_to_match_set": LakehouseTableColumnsToMatchSet,
 }
 """The core expectation types the suites name, and the class each is evaluated with."""

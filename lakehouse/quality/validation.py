@@ -114,17 +114,21 @@ def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | 
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from lakehouse.quality.gx_expectations import configurations_built_once
+
     gx = _context_for(docs_dir or data_docs_dir())
     objects = gx.objects(suite)
     run_id = RunIdentifier(run_name=_safe(run_name))
-    result = objects.definition.run(
-        batch_parameters={"dataframe": df}, result_format=dict(FIRST_PASS), run_id=run_id
-    )
+    with configurations_built_once():
+        result = objects.definition.run(
+            batch_parameters={"dataframe": df}, result_format=dict(FIRST_PASS), run_id=run_id
+        )
     identifier = gx.result_identifier(suite, result, run_id)
     # A failed SQL expectation already carries its first rows (lakehouse.quality.gx_expectations).
     failed = [r for r in result.results if not r.success and not _raised(r) and not _is_sql(suite, r)]
     if failed:
-        _add_failing_samples(suite, result, objects.batch_definition, df, failed)
+        with configurations_built_once():
+            _add_failing_samples(suite, result, objects.batch_definition, df, failed)
         gx.store(identifier, result)
     outcomes = tuple(_outcome(suite, r) for r in result.results)
     missing = {spec.id for spec in suite.expectations} - {o.spec.id for o in outcomes}

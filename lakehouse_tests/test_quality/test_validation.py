@@ -229,3 +229,55 @@ def test_map_expectations_skip_the_values_query_only_when_no_values_are_wanted(
         assert len(values_queries) == (1 if wanted else 0)
         if mostly < 1:
             assert actual.success  # a passing expectation still reports its unexpected count
+
+
+def test_inside_a_validation_each_expectation_builds_its_configuration_once(
+    spark, bronze_orders_suite, tmp_path, monkeypatch
+):
+    """GX rebuilds ``Expectation.configuration`` on every read (tens of reads per expectation and
+    validation); validate_frame builds it once per expectation object and drops what it kept afterwards."""
+    from great_expectations.expectations.expectation import Expectation
+
+    builds = []  # the objects themselves: kept alive, no two share an id()
+    build = Expectation.configuration.fget
+
+    def counting(self):
+        inside = getattr(gx_expectations._validation, "configurations", None) is not None
+        if inside and type(self) in gx_expectations.REPLACED.values():
+            builds.append(self)
+        return build(self)
+
+    monkeypatch.setattr(Expectation, "configuration", property(counting))
+    bad = [_order(10 + i, status=f"lost-{i}") for i in range(3)]  # a second pass for failing values too
+    frame = spark.createDataFrame(bad + [_order(1)], BRONZE_ORDERS)
+    outcome = validate_frame(frame, bronze_orders_suite, "once", tmp_path)
+    assert not outcome.success and builds
+    assert len(builds) == len({id(built) for built in builds})  # once per object
+    assert getattr(gx_expectations._validation, "configurations", None) is None  # nothing kept after it
+
+    spec = bronze_orders_suite.expectations[0]
+    expectation = gx_expectations.REPLACED[spec.type](**spec.gx_kwargs)
+    assert expectation.configuration is not expectation.configuration  # outside a validation: GX's own
+    with gx_expectations.configurations_built_once():
+        assert expectation.configuration is expectation.configuration
+        assert expectation.configuration == type(expectation)(**spec.gx_kwargs).configuration
+
+
+def test_configurations_built_once_change_no_result(spark, bronze_orders_suite, tmp_path, monkeypatch):
+    """The same outcome, failing values included, with GX rebuilding every configuration on every read."""
+    from contextlib import nullcontext
+
+    rows = [_order(10 + i, status=f"lost-{i}", minute=i) for i in range(SAMPLE_SIZE + 2)]
+    rows += [_order(2, status="placed"), _order(2, status="paid"), _order(3, currency="usd")]
+    frame = spark.createDataFrame(rows, BRONZE_ORDERS)
+
+    def summary(outcome):
+        return sorted(
+            (r.spec.id, r.success, r.unexpected_count, r.unexpected_percent, sorted(map(str, r.sample)), r.error)
+            for r in outcome.results
+        )
+
+    once = summary(validate_frame(frame, bronze_orders_suite, "once", tmp_path))
+    monkeypatch.setattr(gx_expectations, "configurations_built_once", nullcontext)
+    assert once == summary(validate_frame(frame, bronze_orders_suite, "every-read", tmp_path))
+    assert sum(not success for _, success, *_ in once) >= 2
