@@ -106,7 +106,7 @@ class _ConfigurationOnce:
             return super().configuration  # type: ignore[misc]
         # keyed by id(), holding the object itself so that its id cannot be reused while the entry lives
         entry = kept.get(id(self))
-        if entry is None or entry[0] is not self:
+        if entry is None:
             entry = kept[id(self)] = (self, super().configuration)  # type: ignore[misc]
         return entry[1]
 

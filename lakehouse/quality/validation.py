@@ -123,12 +123,12 @@ def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | 
         result = objects.definition.run(
             batch_parameters={"dataframe": df}, result_format=dict(FIRST_PASS), run_id=run_id
         )
-    identifier = gx.result_identifier(suite, result, run_id)
-    # A failed SQL expectation already carries its first rows (lakehouse.quality.gx_expectations).
-    failed = [r for r in result.results if not r.success and not _raised(r) and not _is_sql(suite, r)]
-    if failed:
-        with configurations_built_once():
+        # A failed SQL expectation already carries its first rows (lakehouse.quality.gx_expectations).
+        failed = [r for r in result.results if not r.success and not _raised(r) and not _is_sql(suite, r)]
+        if failed:
             _add_failing_samples(suite, result, objects.batch_definition, df, failed)
+    identifier = gx.result_identifier(suite, result, run_id)
+    if failed:
         gx.store(identifier, result)
     outcomes = tuple(_outcome(suite, r) for r in result.results)
     missing = {spec.id for spec in suite.expectations} - {o.spec.id for o in outcomes}
