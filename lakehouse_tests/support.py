@@ -30,3 +30,13 @@ def run_together(target: Callable[..., None], argument_lists: Sequence[tuple], t
     for worker in workers:
         worker.join(timeout=60)
     return outcomes
+
+
+def lake_resources(engine, root_uri: str) -> dict:
+    """The engine, a ``Lake`` at ``root_uri`` and the Delta IO manager over both: the resource keys every
+    layer's assets and checks use (add ``snowflake``, ``redshift`` and ``pii`` where a layer needs them)."""
+    from lakehouse.io import DeltaSparkIOManager
+    from lakehouse.lake import Lake
+
+    lake = Lake(root_uri=str(root_uri))
+    return {"engine": engine, "lake": lake, "io_manager": DeltaSparkIOManager(lake=lake, engine=engine)}

@@ -17,7 +17,7 @@ from lakehouse.gold.facts import fact_assets
 from lakehouse.governance import HASH_SUFFIX, PiiMasking, masked_columns
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.quality import quality_checks
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
 
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")

@@ -21,6 +21,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
+from lakehouse.partitions import PARTITION_COLUMN
 from lakehouse.contracts.model import (
     METADATA_COLUMNS,
     NEW_COLUMN_RULE_ID,
@@ -200,7 +201,7 @@ def _lineage_reference_problems(contract: Contract, contracts: Mapping[str, Cont
 
 def _lineage_metadata_columns(contract: Contract) -> tuple[str, ...]:
     """Columns a table has besides its contract's: bronze's metadata columns, elsewhere the partition."""
-    return METADATA_COLUMNS if contract.layer == "bronze" else ("_run_date",)
+    return METADATA_COLUMNS if contract.layer == "bronze" else (PARTITION_COLUMN,)
 
 
 # Lineage may point at the same layer (silver/customer_activity reads silver) or the one before it.

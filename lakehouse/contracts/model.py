@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-# Bronze metadata columns (DESIGN.md §3), in the order they follow the data columns. They are not part of
+from lakehouse.partitions import PARTITION_COLUMN
+
+# Bronze metadata columns, in the order they follow the data columns. They are not part of
 # a contract: alignment passes them through untouched and both output lanes keep them.
 METADATA_COLUMNS: tuple[str, ...] = (
     "record_source",
     "record_table",
     "ingest_timestamp",
     "_batch_id",
-    "_run_date",
+    PARTITION_COLUMN,
 )
 
 # Columns the quarantine lane adds; an input must not carry them already.

@@ -15,11 +15,11 @@ from lakehouse.contracts import (
     Contract,
     PiiClass,
 )
+from lakehouse.partitions import PARTITION_COLUMN
 
 PII_TAG = "pii"
-PARTITION_COLUMN = "_run_date"
 
-# The bronze metadata columns (DESIGN.md §3) in the order bronze writes them.
+# The bronze metadata columns in the order bronze writes them.
 _METADATA_COLUMNS = (
     ("record_source", "string", "Source system the row was extracted from (snowflake | redshift)."),
     ("record_table", "string", "Fully qualified source table."),

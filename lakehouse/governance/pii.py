@@ -20,7 +20,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import Contract, PiiClass
-from lakehouse.settings import Deployment, deployment
 
 PII_RESOURCE_KEY = "pii"
 PII_SALT_ENV_VAR = "LAKEHOUSE_PII_SALT"
@@ -121,16 +120,3 @@ def require_usable_salt(salt: str | None, *, allow_development_salt: bool) -> st
             f"{PII_SALT_ENV_VAR} holds the public development salt; set a secret value in this deployment"
         )
     return salt
-
-
-def pii_resource() -> PiiMasking:
-    """The ``pii`` resource of the active deployment (``lakehouse.settings.deployment()``).
-
-    Prod: the salt is ``EnvVar(LAKEHOUSE_PII_SALT)``, resolved when a run starts; a run without it fails
-    before reading any data. Local: the same variable when it is set, otherwise the development salt.
-    """
-    if deployment() is Deployment.PROD:
-        return PiiMasking(salt=dg.EnvVar(PII_SALT_ENV_VAR), allow_development_salt=False)
-    if os.environ.get(PII_SALT_ENV_VAR):
-        return PiiMasking(salt=dg.EnvVar(PII_SALT_ENV_VAR), allow_development_salt=True)
-    return PiiMasking(salt=DEVELOPMENT_SALT, allow_development_salt=True)

@@ -1,5 +1,5 @@
-"""Storage: the Delta Lake IO manager and lake URIs."""
+"""Spark DataFrames in and out of the lake's Delta tables: the Delta IO manager and the writes it makes."""
 
-from lakehouse.io.delta_io_manager import DeltaSparkIOManager, DeltaWriteError
+from lakehouse.io.delta_io_manager import DeltaSparkIOManager, DeltaWriteError, WrittenFrame, write_frame
 
-__all__ = ["DeltaSparkIOManager", "DeltaWriteError"]
+__all__ = ["DeltaSparkIOManager", "DeltaWriteError", "WrittenFrame", "write_frame"]

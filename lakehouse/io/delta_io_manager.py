@@ -1,7 +1,7 @@
 """Delta Lake IO manager for Spark DataFrames, written through the engine so it runs unchanged on any
 Delta-enabled Spark Connect endpoint.
 
-Table location is the asset key: ``["bronze", "orders"]`` lives at ``<root_uri>/bronze/orders``.
+Table location comes from the ``Lake`` it holds: ``["bronze", "orders"]`` lives at ``<root>/bronze/orders``.
 
 Partitioned assets carry a ``_run_date`` DATE column. A write replaces exactly the partitions of the
 run's window (one day, or a whole ``BackfillPolicy.single_run`` range) with ``replaceWhere``; the
@@ -18,8 +18,8 @@ an incremental one after it.
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     ConfigurableIOManager,
@@ -30,27 +30,24 @@ from dagster import (
     TableSchema,
 )
 from pydantic import Field
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.engine import SparkEngine
-from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.io.storage import DataFile, data_files, join_uri, open_table, table_exists
+from lakehouse.lake import DataFile, Lake
 from lakehouse.observability.metrics import ROW_COUNT, started, with_write_metrics
+from lakehouse.partitions import PARTITION_COLUMN, DayWindow
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
 
-PARTITION_COLUMN = "_run_date"
 WRITE_MODE_KEY = "delta/write_mode"
 MERGE_KEYS_KEY = "delta/merge_keys"
 MERGE_SCHEMA_KEY = "delta/merge_schema"
 PARTITION_COLUMN_KEY = "delta/partition_column"
 
 WRITE_MODES = ("overwrite", "append", "merge")
-
-_T = TypeVar("_T")
 
 # Starts the message of the error a write raises at a row outside the run's partitions.
 _OUTSIDE_WINDOW = "lakehouse: row outside the run's partitions:"
@@ -62,7 +59,7 @@ class DeltaWriteError(Exception):
 
 
 class DeltaSparkIOManager(ConfigurableIOManager):
-    """Stores Spark DataFrames as Delta tables under ``root_uri``, one table per asset key.
+    """Stores Spark DataFrames as Delta tables of the ``lake``, one table per asset key.
 
     Per-asset behaviour comes from asset definition metadata:
     ``delta/write_mode`` (``overwrite`` default, ``append``, ``merge``), ``delta/merge_keys`` (columns
@@ -76,15 +73,8 @@ class DeltaSparkIOManager(ConfigurableIOManager):
     partitioned asset, the days written.
     """
 
-    root_uri: str = Field(description="Lake root: a local path or s3://bucket/prefix.")
+    lake: Lake = Field(description="Where the tables live; its commit retries apply to every write.")
     engine: SparkEngine
-    commit_retries: int = Field(default=8, description="Retries of a commit that lost a concurrent race.")
-    retry_backoff_seconds: float = Field(default=0.2, description="First back-off; doubles per retry.")
-
-    # ----------------------------------------------------------------------------------------- paths
-
-    def table_uri(self, asset_key_path: Sequence[str]) -> str:
-        return join_uri(self.root_uri, *asset_key_path)
 
     # ---------------------------------------------------------------------------------------- output
 
@@ -97,138 +87,33 @@ class DeltaSparkIOManager(ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()}: expected a Spark DataFrame, got {type(obj).__name__}"
             )
         start = started()
-        uri = self.table_uri(context.asset_key.path)
         metadata = context.definition_metadata or {}
-        mode = metadata.get(WRITE_MODE_KEY, "overwrite")
-        if mode not in WRITE_MODES:
-            raise DeltaWriteError(f"{uri}: {WRITE_MODE_KEY}={mode!r} is not one of {', '.join(WRITE_MODES)}")
-
         window = _run_window(context)
-        partition_column = metadata.get(PARTITION_COLUMN_KEY, PARTITION_COLUMN) if window else None
-        table = open_table(uri)  # the log as it was before this write: one read serves every check below
-        predicate, rows_to_write = None, obj
-        if window is not None:
-            _require_partition_column(obj, partition_column, uri)
-            _require_date_partition_column(table, uri, partition_column)
-            predicate = window.predicate(partition_column)
-            rows_to_write = _refusing_rows_outside(obj, window, partition_column, uri)
-
-        merge_schema = bool(metadata.get(MERGE_SCHEMA_KEY, False))
-        files_before = data_files(table)
-        keys = list(metadata.get(MERGE_KEYS_KEY) or [])
-        if mode == "merge" and not keys:
-            raise DeltaWriteError(f"{uri}: write mode 'merge' needs {MERGE_KEYS_KEY} in the asset metadata")
-        try:
-            if mode == "merge":
-                _, retries = self.retrying_commit(
-                    context.log, uri, lambda: self._merge(rows_to_write, uri, keys, partition_column)
-                )
-            else:
-                _, retries = self.retrying_commit(
-                    context.log,
-                    uri,
-                    lambda: self._write(rows_to_write, uri, mode, predicate, partition_column, merge_schema),
-                )
-        except Exception as error:
-            if window is not None and _OUTSIDE_WINDOW in str(error):
-                raise _outside_window_error(obj, window, partition_column, uri) from None
-            raise
-
-        if table is None:
-            table = open_table(uri)
-        else:
-            table.update_incremental()
-        added = [
-            f
-            for path, f in data_files(table).items()
-            if path not in files_before and (window is None or window.contains(f.partition.get(partition_column)))
-        ]
-        output_metadata: dict[str, Any] = {
-            ROW_COUNT: _rows_written(obj, mode, added),
-            **with_write_metrics(
-                context.output_metadata, bytes_written=sum(f.size for f in added), start=start
-            ),
-            "table_uri": MetadataValue.path(uri),
-            "delta_version": table.version(),
-            "write_mode": mode,
-            "delta_commit_retries": retries,
-            "dagster/column_schema": MetadataValue.table_schema(
-                _column_schema(obj.schema, declared=metadata.get("dagster/column_schema"))
-            ),
-        }
-        if window is not None:
-            output_metadata["partitions_written"] = MetadataValue.json(window.days_iso())
-        context.add_output_metadata(output_metadata)
-
-    def _write(
-        self,
-        df: DataFrame,
-        uri: str,
-        mode: str,
-        predicate: str | None,
-        partition_column: str | None,
-        merge_schema: bool,
-    ) -> None:
-        if predicate is not None or mode == "append":
-            self._create_if_missing(df, uri, partition_column)
-        writer = df.write.format("delta")
-        if merge_schema:
-            writer = writer.option("mergeSchema", "true")
-        if mode == "append":
-            writer.mode("append").save(uri)
-        elif predicate is not None:
-            writer.mode("overwrite").option("replaceWhere", predicate).save(uri)
-        else:
-            writer.mode("overwrite").save(uri)
-
-    def _merge(self, df: DataFrame, uri: str, keys: list[str], partition_column: str | None) -> None:
-        self._create_if_missing(df, uri, partition_column)
-        view = f"lakehouse_merge_source_{uuid.uuid4().hex}"
-        df.createOrReplaceTempView(view)
-        condition = " AND ".join(f"target.`{k}` <=> source.`{k}`" for k in keys)
-        try:
-            self.engine.spark_session.sql(
-                f"MERGE INTO delta.`{uri}` AS target USING {view} AS source ON {condition} "
-                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-            )
-        finally:
-            self.engine.spark_session.catalog.dropTempView(view)
-
-    def _create_if_missing(self, df: DataFrame, uri: str, partition_column: str | None) -> None:
-        """Create the table empty, with its schema and partitioning, in a commit of its own.
-
-        Concurrent writers of different partitions may all find no table; an *append* of nothing cannot
-        destroy another writer's rows, and the losers of the race for version 0 retry on the new table.
-        No row of ``df`` is evaluated (``limit(0)``), so a write refused afterwards leaves no row.
-        """
-        if table_exists(uri):
-            return
-        writer = df.limit(0).write.format("delta").mode("append")
-        if partition_column is not None:
-            writer = writer.partitionBy(partition_column)
-        writer.save(uri)
-
-    def retrying_commit(self, log: Any, uri: str, write: Callable[[], _T]) -> tuple[_T, int]:
-        """Run ``write`` (anything that commits to the table at ``uri``: a write, a ``MERGE``), running it
-        again when it lost a commit race with a concurrent writer, with this IO manager's retries and
-        exponential back-off. ``write`` must re-read the table on each attempt, so that a retry sees the
-        winner's commit. ``log`` is a Dagster logger (``context.log``); each retry is a warning on it.
-        Returns ``write``'s result and the retries used."""
-        return retry_commit_conflicts(
-            write,
-            what=uri,
-            log=log.warning,
-            retries=self.commit_retries,
-            backoff_seconds=self.retry_backoff_seconds,
+        written = write_frame(
+            self.lake,
+            obj,
+            self.lake.table(context.asset_key),
+            mode=metadata.get(WRITE_MODE_KEY, "overwrite"),
+            window=window,
+            partition_column=metadata.get(PARTITION_COLUMN_KEY, PARTITION_COLUMN),
+            merge_keys=metadata.get(MERGE_KEYS_KEY) or (),
+            merge_schema=bool(metadata.get(MERGE_SCHEMA_KEY, False)),
+            log=context.log.warning,
+        )
+        context.add_output_metadata(
+            {
+                **written.metadata(declared_schema=metadata.get("dagster/column_schema")),
+                **with_write_metrics(context.output_metadata, bytes_written=written.bytes_written, start=start),
+            }
         )
 
     # ----------------------------------------------------------------------------------------- input
 
     def load_input(self, context: InputContext) -> DataFrame:
-        key_path = context.upstream_output.asset_key.path if context.upstream_output else context.asset_key.path
-        uri = self.table_uri(key_path)
-        if not table_exists(uri):
-            raise FileNotFoundError(f"Delta table {uri} does not exist: materialize {'/'.join(key_path)} first")
+        key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
+        uri = self.lake.table(key)
+        if not self.lake.exists(uri):
+            raise FileNotFoundError(f"Delta table {uri} does not exist: materialize {key.to_user_string()} first")
         df = self.engine.spark_session.read.format("delta").load(uri)
         window = _run_window(context)
         if window is None:
@@ -240,39 +125,166 @@ class DeltaSparkIOManager(ConfigurableIOManager):
         )
         return df.where(window.predicate(partition_column))
 
+# ------------------------------------------------------------------------------------------ writes
+
+
+@dataclass(frozen=True)
+class WrittenFrame:
+    """What one write committed, read from the Delta log it committed to."""
+
+    uri: str
+    mode: str
+    rows: int
+    bytes_written: int
+    version: int
+    commit_retries: int
+    window: DayWindow | None
+    schema: T.StructType
+
+    def metadata(self, declared_schema: TableSchema | None = None) -> dict[str, Any]:
+        """Materialization metadata: row count, table, version, mode, retries, schema, days written."""
+        metadata: dict[str, Any] = {
+            ROW_COUNT: self.rows,
+            "table_uri": MetadataValue.path(self.uri),
+            "delta_version": self.version,
+            "write_mode": self.mode,
+            "delta_commit_retries": self.commit_retries,
+            "dagster/column_schema": MetadataValue.table_schema(_column_schema(self.schema, declared_schema)),
+        }
+        if self.window is not None:
+            metadata["partitions_written"] = MetadataValue.json(self.window.days_iso())
+        return metadata
+
+
+def write_frame(
+    lake: Lake,
+    df: DataFrame,
+    uri: str,
+    *,
+    mode: str = "overwrite",
+    window: DayWindow | None = None,
+    partition_column: str = PARTITION_COLUMN,
+    merge_keys: Sequence[str] = (),
+    merge_schema: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> WrittenFrame:
+    """Write ``df`` to the Delta table at ``uri`` through the engine, retrying lost commit races.
+
+    With a ``window``, exactly its days are replaced (``mode`` overwrite) and a row outside them fails the
+    write before its commit; ``merge`` upserts on ``merge_keys``; ``append`` appends. The rows, bytes and
+    version are read from the Delta log the write committed.
+    """
+    if mode not in WRITE_MODES:
+        raise DeltaWriteError(f"{uri}: {WRITE_MODE_KEY}={mode!r} is not one of {', '.join(WRITE_MODES)}")
+    column = partition_column if window is not None else None
+    table = lake.open_if_exists(uri)  # the log as it was before this write: one read serves every check below
+    predicate, rows_to_write = None, df
+    if window is not None:
+        _require_partition_column(df, column, uri)
+        _require_date_partition_column(table, uri, column)
+        predicate = window.predicate(column)
+        rows_to_write = _refusing_rows_outside(df, window, column, uri)
+
+    files_before = lake.data_files(table)
+    keys = list(merge_keys)
+    if mode == "merge" and not keys:
+        raise DeltaWriteError(f"{uri}: write mode 'merge' needs {MERGE_KEYS_KEY} in the asset metadata")
+    spark = df.sparkSession
+    try:
+        if mode == "merge":
+            _, retries = lake.commit(uri, lambda: _merge(lake, spark, rows_to_write, uri, keys, column), log)
+        else:
+            _, retries = lake.commit(
+                uri, lambda: _write(lake, rows_to_write, uri, mode, predicate, column, merge_schema), log
+            )
+    except Exception as error:
+        if window is not None and _OUTSIDE_WINDOW in str(error):
+            raise _outside_window_error(df, window, column, uri) from None
+        raise
+
+    if table is None:
+        table = lake.open(uri)
+    else:
+        table.update_incremental()
+    added = [
+        f
+        for path, f in lake.data_files(table).items()
+        if path not in files_before and (window is None or window.contains(f.partition.get(column)))
+    ]
+    return WrittenFrame(
+        uri=uri,
+        mode=mode,
+        rows=_rows_written(df, mode, added),
+        bytes_written=sum(f.size for f in added),
+        version=table.version(),
+        commit_retries=retries,
+        window=window,
+        schema=df.schema,
+    )
+
+
+def _write(
+    lake: Lake,
+    df: DataFrame,
+    uri: str,
+    mode: str,
+    predicate: str | None,
+    partition_column: str | None,
+    merge_schema: bool,
+) -> None:
+    if predicate is not None or mode == "append":
+        create_if_missing(lake, df, uri, partition_column)
+    writer = df.write.format("delta")
+    if merge_schema:
+        writer = writer.option("mergeSchema", "true")
+    if mode == "append":
+        writer.mode("append").save(uri)
+    elif predicate is not None:
+        writer.mode("overwrite").option("replaceWhere", predicate).save(uri)
+    else:
+        writer.mode("overwrite").save(uri)
+
+
+def _merge(
+    lake: Lake, spark: SparkSession, df: DataFrame, uri: str, keys: list[str], partition_column: str | None
+) -> None:
+    create_if_missing(lake, df, uri, partition_column)
+    view = f"lakehouse_merge_source_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(view)
+    condition = " AND ".join(f"target.`{k}` <=> source.`{k}`" for k in keys)
+    try:
+        spark.sql(
+            f"MERGE INTO delta.`{uri}` AS target USING {view} AS source ON {condition} "
+            "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+        )
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+def create_if_missing(lake: Lake, df: DataFrame, uri: str, partition_column: str | None) -> None:
+    """Create the table empty, with ``df``'s schema and partitioning, in a commit of its own.
+
+    Concurrent writers of different partitions may all find no table; an *append* of nothing cannot
+    destroy another writer's rows, and the losers of the race for version 0 retry on the new table.
+    No row of ``df`` is evaluated (``limit(0)``), so a write refused afterwards leaves no row.
+    """
+    if lake.exists(uri):
+        return
+    writer = df.limit(0).write.format("delta").mode("append")
+    if partition_column is not None:
+        writer = writer.partitionBy(partition_column)
+    writer.save(uri)
+
+
 # ------------------------------------------------------------------------------------- partitions
 
 
-class PartitionWindow:
-    """A half-open range of days ``[start, end)`` addressed by a run."""
-
-    def __init__(self, start: date, end: date):
-        if end <= start:
-            raise ValueError(f"empty partition window [{start}, {end})")
-        self.start, self.end = start, end
-
-    def predicate(self, column: str) -> str:
-        return f"`{column}` >= DATE'{self.start.isoformat()}' AND `{column}` < DATE'{self.end.isoformat()}'"
-
-    def contains(self, day: date | None) -> bool:
-        return day is not None and self.start <= day < self.end
-
-    def days_iso(self) -> list[str]:
-        days = (self.end - self.start).days
-        return [(self.start + timedelta(days=i)).isoformat() for i in range(days)]
-
-
-def _window_from_time_window(start: datetime, end: datetime) -> PartitionWindow:
-    return PartitionWindow(start.date(), end.date())
-
-
-def _run_window(context: OutputContext | InputContext) -> PartitionWindow | None:
+def _run_window(context: OutputContext | InputContext) -> DayWindow | None:
     """The days a run writes (output) or reads (input), or None for an unpartitioned asset."""
     if not context.has_asset_partitions:
         return None
     _require_daily(context.asset_partitions_def, context.asset_key.to_user_string())
-    window = context.asset_partitions_time_window
-    return _window_from_time_window(window.start, window.end)
+    return DayWindow.of_context(context)
 
 
 def _require_daily(partitions_def, asset: str) -> None:
@@ -308,7 +320,7 @@ def _require_date_partition_column(table: "DeltaTable | None", uri: str, partiti
         )
 
 
-def _refusing_rows_outside(df: DataFrame, window: PartitionWindow, column: str, uri: str) -> DataFrame:
+def _refusing_rows_outside(df: DataFrame, window: DayWindow, column: str, uri: str) -> DataFrame:
     """``df`` whose evaluation fails at the first row with ``column`` outside ``window`` (or NULL).
 
     The check runs inside the write's own evaluation of the plan, not in a pass before it: the engine
@@ -323,7 +335,7 @@ def _refusing_rows_outside(df: DataFrame, window: PartitionWindow, column: str, 
     )
 
 
-def _outside_window_error(df: DataFrame, window: PartitionWindow, column: str, uri: str) -> DeltaWriteError:
+def _outside_window_error(df: DataFrame, window: DayWindow, column: str, uri: str) -> DeltaWriteError:
     """The refusal, with the numbers: counted only now that the write has failed."""
     stats = df.agg(
         F.count(F.lit(1)).alias("rows"),

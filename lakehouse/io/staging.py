@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.io.storage import join_uri, remove_directory
+from lakehouse.lake.storage import join_uri, remove_directory
 
 
 @contextmanager

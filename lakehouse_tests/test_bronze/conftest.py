@@ -7,7 +7,7 @@ import pytest
 
 from lakehouse.bronze import bronze_assets
 from lakehouse.io import DeltaSparkIOManager
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 
 FIRST_DAY = date(2026, 1, 1)
 

@@ -17,7 +17,7 @@ from lakehouse.contracts import (
     TypeChangePolicy,
     contract_for_source,
 )
-from lakehouse.services.resources import snowflake_resource
+from lakehouse.resources import snowflake_resource
 from lakehouse_tests.test_bronze.conftest import materialize_bronze
 from lakehouse_tests.support import step_failure_message
 

@@ -11,7 +11,7 @@ from lakehouse.gold.dimensions import dimension_assets
 from lakehouse.governance import PiiMasking
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.lineage import with_lineage
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
 
 

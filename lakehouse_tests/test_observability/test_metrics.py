@@ -21,7 +21,7 @@ from lakehouse.observability.metrics import (
     started,
     with_write_metrics,
 )
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
 from lakehouse_tests.test_observability.support import committed_bytes, logged_add_sizes
 

@@ -18,7 +18,7 @@ from lakehouse.quality import (
     parse_expectations,
     quality_checks,
 )
-from lakehouse.services.resources import snowflake_resource
+from lakehouse.resources import snowflake_resource
 from lakehouse.silver import silver_assets
 
 BRONZE, SILVER, GOLD = (

@@ -28,7 +28,7 @@ from lakehouse.generator.specs import TableSpec, table_spec
 from lakehouse.sensors import DayState, bronze_ingestion_job, bronze_source_contracts
 from lakehouse.sensors.lake_stats import table_uri
 from lakehouse.services import LocalServices
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
 from lakehouse_tests.fixtures.services import scratch_home
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 
 from lakehouse.services import LocalServices
-from lakehouse.services.resources import redshift_resource
+from lakehouse.resources import redshift_resource
 
 
 def test_resource_runs_queries_in_analytics_web(local_services: LocalServices) -> None:

@@ -10,7 +10,7 @@ from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
 from lakehouse.services import LocalServices, ServicesNotRunningError
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.settings import DEPLOYMENT_ENV_VAR
 
 PROD_ENV = {

@@ -7,7 +7,7 @@ import pytest
 import snowflake.connector
 
 from lakehouse.services import LocalServices, ServiceState
-from lakehouse.services.resources import snowflake_resource
+from lakehouse.resources import snowflake_resource
 from lakehouse.services.state import port_accepts_connections
 
 

@@ -16,7 +16,7 @@ from lakehouse.bronze import bronze_assets
 from lakehouse.generator import GeneratedData
 from lakehouse.governance import PiiMasking
 from lakehouse.io import DeltaSparkIOManager
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
 
 SALT = "silver-test-salt"

@@ -15,10 +15,10 @@ from lakehouse.governance import (
     mask,
     mask_columns,
     masked_columns,
-    pii_resource,
     raw_pii_columns,
     standardized_pii,
 )
+from lakehouse.resources import pii_resource
 from lakehouse.settings import DEPLOYMENT_ENV_VAR
 
 

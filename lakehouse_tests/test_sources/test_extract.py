@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.services import LocalServices
-from lakehouse.services.resources import redshift_resource, snowflake_resource
+from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.sources import extract
 from lakehouse.sources.extract import SourceTable, Window, count_rows, redshift_batches, snowflake_batches
 from lakehouse.sources.landing import land_batches
