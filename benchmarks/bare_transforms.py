@@ -38,7 +38,7 @@ def run_silver(
     from lakehouse.contracts import load_contracts
     from lakehouse.governance import DEVELOPMENT_SALT, mask_columns, masked_columns
     from lakehouse.quality import suites as gx_suites, validation
-    from lakehouse.quality.checks import in_window
+    from lakehouse.partitions import PARTITION_COLUMN, DayWindow
     from lakehouse.silver import transforms as T
 
     contracts = load_contracts()
@@ -52,7 +52,7 @@ def run_silver(
         return spark.read.format(sink).load(os.path.join(outputs, table))
 
     def since(frame, day: date):
-        return frame.where(F.col(T.RUN_DATE) >= F.lit(day))
+        return frame.where(F.col(PARTITION_COLUMN) >= F.lit(day))
 
     reach = first_day - timedelta(days=T.DEFAULT_LOOKBACK_DAYS)
     built = {
@@ -82,7 +82,7 @@ def run_silver(
         shaped = T.to_contract(built[table](), contracts[f"silver.{table}"])
         writer = shaped.write.format(sink).mode("overwrite")
         if sink == "delta":
-            writer = writer.partitionBy(T.RUN_DATE)
+            writer = writer.partitionBy(PARTITION_COLUMN)
         elif sink == "parquet":  # both engines Snappy: classic Spark's default codec, not Sail's zstd
             writer = writer.option("compression", "snappy")
         writer.save(os.path.join(outputs, table))
@@ -94,7 +94,7 @@ def run_silver(
             clock = time.perf_counter()
             frame = written(table)
             if suite.scope is gx_suites.Scope.PARTITION:
-                frame = in_window(frame, first_day, first_day + timedelta(days=1))  # as the check does
+                frame = frame.where(DayWindow.of_day(first_day).filter())  # as the check does
             outcome = validation.validate_frame(frame, suite, f"bare-{first_day}", Path(docs))
             timings[table]["check_seconds"] = round(time.perf_counter() - clock, 3)
             if not outcome.success:  # the same data passed the Dagster run's checks

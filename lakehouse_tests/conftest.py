@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "lakehouse_tests.fixtures.engine",
+    "lakehouse_tests.fixtures.s3",
     "lakehouse_tests.fixtures.services",
     "lakehouse_tests.fixtures.sources",
 ]

@@ -10,15 +10,13 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse.bronze import bronze_assets
+from lakehouse.bronze.definitions import bronze_definitions
 from lakehouse.contracts import load_contracts
-from lakehouse.gold.dimensions import dimension_assets
-from lakehouse.gold.facts import fact_assets
+from lakehouse.gold.definitions import gold_definitions
 from lakehouse.governance import HASH_SUFFIX, PiiMasking, masked_columns
-from lakehouse.io import DeltaSparkIOManager
-from lakehouse.quality import quality_checks
 from lakehouse.resources import redshift_resource, snowflake_resource
-from lakehouse.silver import silver_assets
+from lakehouse.silver.definitions import silver_definitions
+from lakehouse_tests.support import lake_resources
 
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
 TRACKED = ("COUNTRY_CODE", "CITY", "SEGMENT", "LOYALTY_TIER", "EMAIL")
@@ -29,14 +27,13 @@ HEX_SHA256 = re.compile("[0-9a-f]{64}")
 def pipeline(engine, local_services, generated_sources, tmp_path_factory):
     lake_root = str(tmp_path_factory.mktemp("pipeline") / "lake")
     resources = {
-        "engine": engine,
-        "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine),
+        **lake_resources(engine, lake_root),
         "snowflake": snowflake_resource(local_services),
         "redshift": redshift_resource(local_services),
         "pii": PiiMasking(salt="pipeline-test-salt", allow_development_salt=True),
     }
-    assets = [*bronze_assets(), *silver_assets(), *dimension_assets(), *fact_assets()]
-    assets += quality_checks(assets)
+    layers = dg.Definitions.merge(bronze_definitions(), silver_definitions(), gold_definitions())
+    assets = [*layers.assets, *layers.asset_checks]
     results = []
     with dg.DagsterInstance.ephemeral() as instance:
         for day in DAYS:

@@ -30,15 +30,15 @@ from lakehouse.contracts import (
     annotate_violations,
     split_lanes,
 )
+from lakehouse.engine import SparkEngine
 from lakehouse.governance.column_schema import bronze_column_schema, quarantine_column_schema
 from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY
-from lakehouse.io.storage import join_uri, remove_directory
+from lakehouse.lake import Lake
 from lakehouse.observability.metrics import compute_metrics, quarantine_metrics, started
-from lakehouse.partitions import daily_partitions
+from lakehouse.partitions import PARTITION_COLUMN, DayWindow, daily_partitions
 from lakehouse.sources.extract import (
     Window,
     count_rows,
-    naive_utc,
     source_connection,
     redshift_batches,
     snowflake_batches,
@@ -49,7 +49,6 @@ from lakehouse.sources.landing import land_batches
 
 BRONZE = "bronze"
 QUARANTINE = "quarantine"
-LANDING = "_landing"
 
 
 class BronzeConfig(dg.Config):
@@ -67,10 +66,14 @@ def referenced_tables(contract: Contract) -> list[str]:
     )
 
 
+def bronze_key_of(contract: Contract) -> dg.AssetKey:
+    return dg.AssetKey([BRONZE, contract.table])
+
+
 def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
     table = contract.table
     system = contract.source.system.value
-    bronze_key = dg.AssetKey([BRONZE, table])
+    bronze_key = bronze_key_of(contract)
     quarantine_key = dg.AssetKey([QUARANTINE, table])
     references = referenced_tables(contract)
     owners = [contract.owner]
@@ -105,14 +108,16 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
             name: dg.AssetIn(key=dg.AssetKey([BRONZE, name]), partition_mapping=dg.AllPartitionMapping())
             for name in references
         },
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(),
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=bronze_check_specs(bronze_key),
-        required_resource_keys={"engine", "io_manager", system},
+        # the source resource's key is the contract's system, so resources are named, not typed, here
+        required_resource_keys={"engine", "lake", system},
         can_subset=False,
     )
     def _bronze(context: dg.AssetExecutionContext, config: BronzeConfig, **reference_frames: DataFrame):
-        yield from materialize_bronze(context, config, contract, reference_frames)
+        resources = context.resources
+        yield from materialize_bronze(context, config, resources.engine, resources.lake, contract, reference_frames)
 
     return _bronze
 
@@ -120,26 +125,27 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
 def materialize_bronze(
     context: dg.AssetExecutionContext,
     config: BronzeConfig,
+    engine: SparkEngine,
+    lake: Lake,
     contract: Contract,
     reference_frames: dict[str, DataFrame],
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     start = started()
-    spark: SparkSession = context.resources.engine.spark_session
-    io_manager = context.resources.io_manager
-    partition_window = context.partition_time_window
-    window = Window(naive_utc(partition_window.start), naive_utc(partition_window.end))
+    spark: SparkSession = engine.spark_session
+    days = DayWindow.of_context(context)
+    window = Window(*days.timestamps())
     table = contract.table
     batch_id = f"{context.run.run_id}/{table}/{window.start:%Y-%m-%d}..{window.end:%Y-%m-%d}"
     # This run's scratch space for the table: the extracted batches, then the validated rows staged once.
-    run_scratch = join_uri(io_manager.root_uri, LANDING, table, context.run.run_id)
-    landing_uri = join_uri(run_scratch, "extracted")
-    staged_uri = join_uri(run_scratch, "validated")
+    run_scratch = lake.landing(table, context.run.run_id)
+    landing_uri = f"{run_scratch}/extracted"
+    staged_uri = f"{run_scratch}/validated"
     source = source_table(contract)
     resource = getattr(context.resources, source.system)
     what = f"{source.system} {source.qualified_name}"
 
     def extract() -> tuple[int, int]:
-        remove_directory(landing_uri)  # a retried attempt starts from nothing
+        lake.remove(landing_uri)  # a retried attempt starts from nothing
         with source_connection(source.system, resource) as connection:
             batches = (
                 snowflake_batches(connection, source, window, config.batch_rows)
@@ -176,8 +182,8 @@ def materialize_bronze(
             checked = spark.read.parquet(staged_uri)
         rows_quarantined = checked.where(F.size(ERROR_REASONS_COLUMN) > 0).count()
         valid, quarantined = split_lanes(checked)
-        bronze_uri = io_manager.table_uri([BRONZE, contract.table])
-        quarantine_uri = io_manager.table_uri([QUARANTINE, contract.table])
+        bronze_uri = lake.table(bronze_key_of(contract))
+        quarantine_uri = lake.table([QUARANTINE, contract.table])
 
         yield dg.Output(quarantined, output_name=QUARANTINE, metadata=compute_metrics(start))
         yield dg.Output(
@@ -193,10 +199,10 @@ def materialize_bronze(
             },
         )
 
-        yield nothing_lost_result(spark, contract, bronze_uri, quarantine_uri, window, extracted, source_count)
-        yield from contract_check_results(spark, contract, bronze_uri, window)
+        yield nothing_lost_result(spark, contract, bronze_uri, quarantine_uri, days, extracted, source_count)
+        yield from contract_check_results(spark, contract, bronze_uri, days)
     finally:
-        remove_directory(run_scratch)
+        lake.remove(run_scratch)
 
 
 def with_metadata_columns(df: DataFrame, contract: Contract, batch_id: str, ingested_at: datetime) -> DataFrame:
@@ -207,7 +213,7 @@ def with_metadata_columns(df: DataFrame, contract: Contract, batch_id: str, inge
         F.lit(contract.source.table).alias("record_table"),
         F.lit(ingested_at).cast("timestamp").alias("ingest_timestamp"),
         F.lit(batch_id).alias("_batch_id"),
-        F.to_date(F.col(change)).alias("_run_date"),
+        F.to_date(F.col(change)).alias(PARTITION_COLUMN),
     )
 
 

@@ -16,8 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import METADATA_COLUMNS, Contract, UniqueRule
-from lakehouse.partitions import blocking_daily_check
-from lakehouse.sources.extract import Window
+from lakehouse.partitions import DayWindow, blocking_daily_check
 
 NOTHING_LOST = "nothing_lost"
 SCHEMA_MATCHES_CONTRACT = "schema_matches_contract"
@@ -40,12 +39,8 @@ def bronze_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def window_predicate(window: Window) -> str:
-    return f"_run_date >= DATE'{window.start.date()}' AND _run_date < DATE'{window.end.date()}'"
-
-
-def _partition(spark: SparkSession, uri: str, window: Window) -> DataFrame:
-    return spark.read.format("delta").load(uri).where(window_predicate(window))
+def _partition(spark: SparkSession, uri: str, window: DayWindow) -> DataFrame:
+    return spark.read.format("delta").load(uri).where(window.filter())
 
 
 def nothing_lost_result(
@@ -53,7 +48,7 @@ def nothing_lost_result(
     contract: Contract,
     bronze_uri: str,
     quarantine_uri: str,
-    window: Window,
+    window: DayWindow,
     landed: int,
     source_count: int,
 ) -> dg.AssetCheckResult:
@@ -79,7 +74,7 @@ def nothing_lost_result(
 
 
 def contract_check_results(
-    spark: SparkSession, contract: Contract, bronze_uri: str, window: Window
+    spark: SparkSession, contract: Contract, bronze_uri: str, window: DayWindow
 ) -> Iterator[dg.AssetCheckResult]:
     partition = _partition(spark, bronze_uri, window)
     key = dg.AssetKey(["bronze", contract.table])

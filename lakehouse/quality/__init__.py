@@ -7,12 +7,13 @@
 * ``gx_expectations``: the core expectations the suites use, evaluated with fewer or cheaper Spark
   queries, same results;
   ``data_docs``: GX's Data Docs site with its templates compiled once per process.
-* ``checks``: one ``great_expectations`` asset check per bronze, silver and gold table.
+* ``checks``: one ``great_expectations`` asset check per bronze, silver and gold table asset it is
+  given; each layer's definitions build theirs from the assets they hand out.
 
 See ``docs/quality.md``.
 """
 
-from lakehouse.quality.checks import GREAT_EXPECTATIONS, build_quality_check, quality_checks
+from lakehouse.quality.checks import GREAT_EXPECTATIONS, build_quality_check, great_expectations_checks
 from lakehouse.quality.suites import (
     ExpectationsError,
     ExpectationsFile,
@@ -42,9 +43,9 @@ __all__ = [
     "data_docs_dir",
     "derive_expectations",
     "derive_suite",
+    "great_expectations_checks",
     "load_expectations_file",
     "load_suite",
     "parse_expectations",
-    "quality_checks",
     "validate_frame",
 ]

@@ -1,24 +1,23 @@
 """One blocking ``great_expectations`` asset check per bronze, silver and gold table.
 
-Each check is a thin adapter: it reads the table the asset wrote (through the IO manager's
-``table_uri`` and the engine), keeps the days of the run's partition window (or the whole table when
-the suite's scope says so), validates them with the table's suite and returns one
+Each check is a thin adapter: it reads the table the asset wrote (located by the ``lake`` resource, read
+by the ``engine``), keeps the days of the run's partition window (or the whole table when the suite's
+scope says so), validates them with the table's suite and returns one
 ``AssetCheckResult``. Its severity comes from the data: a failed ERROR expectation fails the check
 with severity ERROR, which stops the assets downstream in the same run; failed WARN expectations only
 fail it with severity WARN, which blocks nothing.
 """
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import dagster as dg
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from lakehouse.contracts import load_contracts
-from lakehouse.io.storage import table_exists
-from lakehouse.quality.suites import PARTITION_COLUMN, Scope, Severity, Suite, load_suite
+from lakehouse.engine import SparkEngine
+from lakehouse.lake import Lake
+from lakehouse.partitions import PARTITION_COLUMN, DayWindow
+from lakehouse.quality.suites import Scope, Severity, Suite, load_suite
 from lakehouse.quality.validation import SuiteOutcome, validate_frame
 
 GREAT_EXPECTATIONS = "great_expectations"
@@ -26,11 +25,9 @@ LAYERS = ("bronze", "silver", "gold")
 _DAGSTER_SEVERITY = {Severity.ERROR: dg.AssetCheckSeverity.ERROR, Severity.WARN: dg.AssetCheckSeverity.WARN}
 
 
-def quality_checks(assets: Sequence[dg.AssetsDefinition] | None = None) -> list[dg.AssetChecksDefinition]:
-    """A ``great_expectations`` check for every bronze, silver and gold table asset among ``assets``
-    (default: every asset of the three layers)."""
-    if assets is None:
-        assets = _layer_assets()
+def great_expectations_checks(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
+    """A ``great_expectations`` check for every bronze, silver and gold table asset among ``assets``: each
+    layer builds its checks from the assets it hands out."""
     contracts = load_contracts()
     checks = []
     for assets_def in assets:
@@ -81,19 +78,22 @@ def build_quality_check(
         + ("run's partition window." if suite.scope is Scope.PARTITION else "whole table."),
         blocking=True,
         partitions_def=partitions_def,
-        required_resource_keys={"engine", "io_manager"},
         metadata=static_metadata,
     )
-    def _great_expectations(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        return run_quality_check(context, suite)
+    def _great_expectations(
+        context: dg.AssetCheckExecutionContext, engine: SparkEngine, lake: Lake
+    ) -> dg.AssetCheckResult:
+        return run_quality_check(context, suite, engine, lake)
 
     return _great_expectations
 
 
-def run_quality_check(context: dg.AssetCheckExecutionContext, suite: Suite) -> dg.AssetCheckResult:
+def run_quality_check(
+    context: dg.AssetCheckExecutionContext, suite: Suite, engine: SparkEngine, lake: Lake
+) -> dg.AssetCheckResult:
     key = dg.AssetKey(list(suite.asset_key_path))
-    uri = context.resources.io_manager.table_uri(key.path)
-    if not table_exists(uri):
+    uri = lake.table(key)
+    if not lake.exists(uri):
         return dg.AssetCheckResult(
             asset_key=key,
             check_name=GREAT_EXPECTATIONS,
@@ -101,13 +101,12 @@ def run_quality_check(context: dg.AssetCheckExecutionContext, suite: Suite) -> d
             severity=dg.AssetCheckSeverity.ERROR,
             description=f"no Delta table at {uri}: materialize {key.to_user_string()} first",
         )
-    frame = context.resources.engine.spark_session.read.format("delta").load(uri)
-    if suite.scope is Scope.PARTITION and (context.has_partition_key or context.has_partition_key_range):
-        window = context.partition_time_window
-        start, end = window.start.date(), window.end.date()
-        frame = in_window(frame, start, end)
-        scope = f"partitions [{start}, {end})"
-        run_name = f"{context.run.run_id}-{start}"
+    frame = engine.spark_session.read.format("delta").load(uri)
+    window = DayWindow.of_context_or_none(context) if suite.scope is Scope.PARTITION else None
+    if window is not None:
+        frame = frame.where(window.filter())
+        scope = f"partitions {window}"
+        run_name = f"{context.run.run_id}-{window.start}"
     else:  # a table-scoped suite, or a check run on its own, outside a partitioned run
         scope = "whole table"
         run_name = f"{context.run.run_id}-table"
@@ -117,12 +116,6 @@ def run_quality_check(context: dg.AssetCheckExecutionContext, suite: Suite) -> d
         f"{len(outcome.failed)} failed"
     )
     return check_result(outcome, key, scope)
-
-
-def in_window(frame: DataFrame, start: date, end: date) -> DataFrame:
-    """The rows of the days ``[start, end)``; a literal predicate, so Delta prunes the other partitions."""
-    column = F.col(PARTITION_COLUMN)
-    return frame.where((column >= F.lit(start)) & (column < F.lit(end)))
 
 
 def check_result(outcome: SuiteOutcome, key: dg.AssetKey, scope: str) -> dg.AssetCheckResult:
@@ -170,12 +163,3 @@ def _describe(outcome: SuiteOutcome, scope: str) -> str:
     return f"{len(outcome.failed)} of {len(outcome.results)} expectations failed ({scope}): " + "; ".join(
         parts
     )
-
-
-def _layer_assets() -> list[dg.AssetsDefinition]:
-    from lakehouse.bronze import bronze_assets
-    from lakehouse.gold.dimensions import dimension_assets
-    from lakehouse.gold.facts import fact_assets
-    from lakehouse.silver import silver_assets
-
-    return [*bronze_assets(), *silver_assets(), *dimension_assets(), *fact_assets()]

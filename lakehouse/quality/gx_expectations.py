@@ -71,7 +71,7 @@ from great_expectations.validator.metric_configuration import MetricConfiguratio
 from pyspark.sql import functions as F
 from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 
-from lakehouse.quality.validation import SAMPLE_SIZE
+from lakehouse.quality.suites import SAMPLE_SIZE
 
 ROWS_AND_COUNT = "unexpected_rows_query.rows_and_count"
 DUPLICATED_ROWS = "column_values.duplicated.row_count"

@@ -49,10 +49,12 @@ from lakehouse.contracts import (
     type_rule_id,
 )
 from lakehouse.contracts.loader import schema_problems
+from lakehouse.partitions import PARTITION_COLUMN
 
 EXPECTATIONS_SCHEMA_FILE_NAME = "expectations.schema.json"
 EXPECTATIONS_SUFFIX = ".expectations.json"
-PARTITION_COLUMN = "_run_date"
+SAMPLE_SIZE = 5
+"""How many failing values or rows a failed expectation keeps for its check's metadata."""
 TABLE_COLUMNS_ID = "table_columns"
 PRIMARY_KEY_UNIQUE_ID = "primary_key_unique"
 

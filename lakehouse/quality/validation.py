@@ -38,12 +38,11 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from lakehouse.quality.suites import ExpectationSpec, Severity, Suite
+from lakehouse.quality.suites import SAMPLE_SIZE, ExpectationSpec, Severity, Suite
 from lakehouse.settings import lakehouse_home
 
 DATA_DOCS_SITE = "lakehouse"
 DATASOURCE = "lakehouse"
-SAMPLE_SIZE = 5
 _GX_SEVERITY = {Severity.ERROR: "critical", Severity.WARN: "warning"}
 
 

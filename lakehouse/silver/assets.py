@@ -16,14 +16,13 @@ from pyspark.sql import functions as F
 
 from lakehouse.contracts import Contract
 from lakehouse.governance import PiiMasking, raw_pii_columns
-from lakehouse.governance.column_schema import contract_column_schema, partition_column
+from lakehouse.governance.asset_arguments import asset_arguments
 from lakehouse.observability.metrics import compute_metrics, started
-from lakehouse.partitions import daily_partitions
+from lakehouse.partitions import PARTITION_COLUMN, DayWindow
 from lakehouse.silver import transforms as T
 
 SILVER = "silver"
 BRONZE = "bronze"
-KINDS = {"spark", "delta"}
 
 
 class OrdersConfig(dg.Config):
@@ -54,29 +53,12 @@ class CustomerActivityConfig(dg.Config):
     )
 
 
-def _asset_kwargs(contract: Contract) -> dict:
-    """What every silver asset declares: key, group, owner, kinds, schema, partitions, backfill policy."""
-    return {
-        "key": dg.AssetKey([SILVER, contract.table]),
-        "group_name": SILVER,
-        "description": contract.description,
-        "owners": [contract.owner],
-        "kinds": KINDS,
-        "metadata": {
-            "dagster/column_schema": contract_column_schema(contract, [partition_column()]),
-            "contract": dg.MetadataValue.path(str(contract.path)) if contract.path else None,
-        },
-        "partitions_def": daily_partitions,
-        "backfill_policy": dg.BackfillPolicy.single_run(),
-    }
-
-
 def _lookback(days: int) -> dg.TimeWindowPartitionMapping:
     return dg.TimeWindowPartitionMapping(start_offset=-days)
 
 
 def _window_start(context: dg.AssetExecutionContext) -> date:
-    return context.partition_time_window.start.date()
+    return DayWindow.of_context(context).start
 
 
 def _require_within_reach(asset: str, configured: int, declared: int) -> None:
@@ -89,7 +71,7 @@ def _require_within_reach(asset: str, configured: int, declared: int) -> None:
 
 def _since(df: DataFrame, first_day: date) -> DataFrame:
     """Rows of the days from ``first_day`` on; a literal predicate, so Delta prunes the other partitions."""
-    return df.where(F.col(T.RUN_DATE) >= F.lit(first_day))
+    return df.where(F.col(PARTITION_COLUMN) >= F.lit(first_day))
 
 
 def _output(
@@ -110,7 +92,7 @@ def _output(
 def build_silver_customers(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
     source = bronze["bronze.customers"]
 
-    @dg.asset(ins={"customers": dg.AssetIn(key=[BRONZE, "customers"])}, **_asset_kwargs(contract))
+    @dg.asset(ins={"customers": dg.AssetIn(key=[BRONZE, "customers"])}, **asset_arguments(contract))
     def _customers(pii: PiiMasking, customers: DataFrame) -> dg.Output:
         start = started()
         masked = pii.mask_contract_pii(customers, source)
@@ -122,7 +104,7 @@ def build_silver_customers(contract: Contract, bronze: dict[str, Contract]) -> d
 def build_silver_products(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
     source = bronze["bronze.products"]
 
-    @dg.asset(ins={"products": dg.AssetIn(key=[BRONZE, "products"])}, **_asset_kwargs(contract))
+    @dg.asset(ins={"products": dg.AssetIn(key=[BRONZE, "products"])}, **asset_arguments(contract))
     def _products(pii: PiiMasking, products: DataFrame) -> dg.Output:
         start = started()
         masked = pii.mask_contract_pii(products, source)
@@ -143,7 +125,7 @@ def build_silver_orders(
                 key=[BRONZE, "order_items"], partition_mapping=_lookback(lookback_days)
             ),
         },
-        **_asset_kwargs(contract),
+        **asset_arguments(contract),
     )
     def _orders(
         context: dg.AssetExecutionContext,
@@ -180,7 +162,7 @@ def build_silver_behavior_events(contract: Contract, bronze: dict[str, Contract]
 
     @dg.asset(
         ins={"behavior_events": dg.AssetIn(key=[BRONZE, "behavior_events"])},
-        **_asset_kwargs(contract),
+        **asset_arguments(contract),
     )
     def _behavior_events(
         config: BehaviorEventsConfig, pii: PiiMasking, behavior_events: DataFrame
@@ -204,7 +186,7 @@ def build_silver_customer_activity(
             "behavior_events": dg.AssetIn(key=[SILVER, "behavior_events"]),
             "customers": dg.AssetIn(key=[SILVER, "customers"], partition_mapping=_lookback(lookback_days)),
         },
-        **_asset_kwargs(contract),
+        **asset_arguments(contract),
     )
     def _customer_activity(
         context: dg.AssetExecutionContext,

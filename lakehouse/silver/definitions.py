@@ -1,8 +1,10 @@
-"""The silver layer's assets, one per silver contract under ``contracts/silver``."""
+"""The silver layer's definitions: one asset per silver contract under ``contracts/silver``, and a Great
+Expectations check per silver table."""
 
 import dagster as dg
 
 from lakehouse.contracts import load_contracts
+from lakehouse.quality.checks import great_expectations_checks
 from lakehouse.silver.assets import (
     build_silver_behavior_events,
     build_silver_customer_activity,
@@ -33,3 +35,9 @@ def silver_assets(lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> list[dg.AssetsD
         build_silver_behavior_events(silver("behavior_events"), bronze),
         build_silver_customer_activity(silver("customer_activity"), bronze, lookback_days),
     ]
+
+
+def silver_definitions(lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> dg.Definitions:
+    """Every silver asset and its Great Expectations check."""
+    assets = silver_assets(lookback_days)
+    return dg.Definitions(assets=assets, asset_checks=great_expectations_checks(assets))

@@ -16,9 +16,9 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import Contract
+from lakehouse.partitions import PARTITION_COLUMN
 from lakehouse.ranking import first_per_key
 
-RUN_DATE = "_run_date"
 AS_OF = "_as_of"
 _SESSION_START = "_session_start"
 
@@ -39,7 +39,7 @@ ACTIVITY_EVENT_COUNTS = (
 
 
 def latest_per_key(
-    df: DataFrame, keys: Sequence[str], by: Sequence[str] = (RUN_DATE,), *, mostly_unique: bool = True
+    df: DataFrame, keys: Sequence[str], by: Sequence[str] = (PARTITION_COLUMN,), *, mostly_unique: bool = True
 ) -> DataFrame:
     """The row with the greatest ``updated_at`` per ``keys`` within each group of ``by`` (the day);
     ``mostly_unique`` as in ``lakehouse.ranking.first_per_key``.
@@ -60,12 +60,12 @@ def to_contract(df: DataFrame, contract: Contract) -> DataFrame:
     The last step of every silver asset: the table's schema is the contract, and no column the contract
     does not name (a raw PII column, an evolved bronze column) can slip through.
     """
-    missing = [name for name in (*contract.column_names, RUN_DATE) if name not in df.columns]
+    missing = [name for name in (*contract.column_names, PARTITION_COLUMN) if name not in df.columns]
     if missing:
         raise ValueError(f"{contract.name}: the transform produced no column(s) {missing}")
     return df.select(
         *(F.col(column.name).cast(column.type).alias(column.name) for column in contract.columns),
-        F.col(RUN_DATE).cast("date").alias(RUN_DATE),
+        F.col(PARTITION_COLUMN).cast("date").alias(PARTITION_COLUMN),
     )
 
 
@@ -88,7 +88,7 @@ def silver_customers(customers: DataFrame) -> DataFrame:
         "created_at",
         "updated_at",
         "is_deleted",
-        RUN_DATE,
+        PARTITION_COLUMN,
     )
 
 
@@ -105,7 +105,7 @@ def silver_products(products: DataFrame) -> DataFrame:
         F.upper(trimmed("currency")).alias("currency"),
         "is_active",
         "updated_at",
-        RUN_DATE,
+        PARTITION_COLUMN,
     )
 
 
@@ -119,11 +119,11 @@ def changed_orders(headers: DataFrame, lines: DataFrame, first_run_date: date) -
     Kept with ``localCheckpoint()``: the header and line states each join it, the lines' three times
     (``first_per_key``), and Sail would compute the distinct union again for each (silver orders at SF 10:
     7.7-8.1 s without, 4.4-4.9 s with)."""
-    in_window = F.col(RUN_DATE) >= F.lit(first_run_date)
+    in_window = F.col(PARTITION_COLUMN) >= F.lit(first_run_date)
     return (
         headers.where(in_window)
-        .select("order_id", F.col(RUN_DATE).alias(AS_OF))
-        .unionByName(lines.where(in_window).select("order_id", F.col(RUN_DATE).alias(AS_OF)))
+        .select("order_id", F.col(PARTITION_COLUMN).alias(AS_OF))
+        .unionByName(lines.where(in_window).select("order_id", F.col(PARTITION_COLUMN).alias(AS_OF)))
         .distinct()
     ).localCheckpoint()
 
@@ -140,8 +140,8 @@ def state_as_of(
 def _in_reach(rows: DataFrame, changed: DataFrame, lookback_days: int) -> DataFrame:
     """``rows`` of each changed order that its day ``_as_of`` reaches: days ``[_as_of - lookback_days,
     _as_of]``, once per such day."""
-    reachable = (F.col(RUN_DATE) <= F.col(AS_OF)) & (
-        F.col(RUN_DATE) >= F.date_sub(F.col(AS_OF), lookback_days)
+    reachable = (F.col(PARTITION_COLUMN) <= F.col(AS_OF)) & (
+        F.col(PARTITION_COLUMN) >= F.date_sub(F.col(AS_OF), lookback_days)
     )
     return rows.join(changed, "order_id").where(reachable)
 
@@ -208,7 +208,7 @@ def silver_orders(
         .alias("line_amount"),
         "order_total",
         F.greatest("_header_updated_at", "_line_updated_at").alias("updated_at"),
-        F.col(AS_OF).alias(RUN_DATE),
+        F.col(AS_OF).alias(PARTITION_COLUMN),
     )
 
 
@@ -240,7 +240,7 @@ def first_load_per_event(events: DataFrame) -> DataFrame:
     (``lakehouse.ranking.first_per_key``). Measured on Sail with a million events a day, this writes in a
     third of the time of one window over every event.
     """
-    return first_per_key(events, ["event_id", RUN_DATE], [F.col("loaded_at").asc()])
+    return first_per_key(events, ["event_id", PARTITION_COLUMN], [F.col("loaded_at").asc()])
 
 
 def derived_session_id(customer_id: Column, first_event_ts: Column) -> Column:
@@ -264,7 +264,7 @@ def sessionize(events: DataFrame, inactivity_minutes: int = SESSION_INACTIVITY_M
     )
 
     # A session's start is the running maximum of the start times seen so far (events in time order).
-    in_order = Window.partitionBy(RUN_DATE, "customer_id").orderBy("event_ts", "event_id")
+    in_order = Window.partitionBy(PARTITION_COLUMN, "customer_id").orderBy("event_ts", "event_id")
     previous = F.lag("event_ts").over(in_order)
     idle = F.expr(f"INTERVAL {int(inactivity_minutes)} MINUTES")
     starts_session = previous.isNull() | (F.col("event_ts") > previous + idle)
@@ -300,7 +300,7 @@ def silver_behavior_events(
         "event_ts",
         F.to_date("event_ts").alias("event_date"),
         "loaded_at",
-        RUN_DATE,
+        PARTITION_COLUMN,
     )
 
 
@@ -309,8 +309,8 @@ def silver_behavior_events(
 
 def order_activity(orders: DataFrame) -> DataFrame:
     """Per customer and day: the orders placed that day (``order_date = _run_date``) and their revenue."""
-    placed = orders.where(F.col("order_date") == F.col(RUN_DATE))
-    return placed.groupBy(RUN_DATE, "customer_id").agg(
+    placed = orders.where(F.col("order_date") == F.col(PARTITION_COLUMN))
+    return placed.groupBy(PARTITION_COLUMN, "customer_id").agg(
         F.countDistinct("order_id").alias("orders"),
         F.sum("line_amount").alias("revenue"),
         F.min("order_ts").alias("_first_order_ts"),
@@ -330,14 +330,14 @@ def event_activity(events: DataFrame) -> DataFrame:
     ]
     per_session = (
         events.where(F.col("customer_id").isNotNull())
-        .groupBy(RUN_DATE, "customer_id", "session_id")
+        .groupBy(PARTITION_COLUMN, "customer_id", "session_id")
         .agg(
             *counts,
             F.min("event_ts").alias("_first_event_ts"),
             F.max("event_ts").alias("_last_event_ts"),
         )
     )
-    return per_session.groupBy(RUN_DATE, "customer_id").agg(
+    return per_session.groupBy(PARTITION_COLUMN, "customer_id").agg(
         F.count("session_id").alias("sessions"),  # as count(DISTINCT ...), a NULL session is no session
         *[F.sum(name).alias(name) for _, name in ACTIVITY_EVENT_COUNTS],
         F.min("_first_event_ts").alias("_first_event_ts"),
@@ -351,9 +351,9 @@ def latest_customer_on(customers: DataFrame, days: DataFrame, lookback_days: int
     customers with none in reach are absent. One aggregate, whichever customers were active."""
     candidates = (
         customers.select(
-            "customer_id", "segment", "country_code", "updated_at", F.col(RUN_DATE).alias("_customer_day")
+            "customer_id", "segment", "country_code", "updated_at", F.col(PARTITION_COLUMN).alias("_customer_day")
         )
-        .crossJoin(days.select(F.col(RUN_DATE).alias(AS_OF)))
+        .crossJoin(days.select(F.col(PARTITION_COLUMN).alias(AS_OF)))
         .where(
             (F.col("_customer_day") <= F.col(AS_OF))
             & (F.col("_customer_day") >= F.date_sub(F.col(AS_OF), lookback_days))
@@ -361,9 +361,9 @@ def latest_customer_on(customers: DataFrame, days: DataFrame, lookback_days: int
     )
     latest = F.max_by(F.struct("segment", "country_code"), "updated_at")
     return (
-        candidates.groupBy("customer_id", F.col(AS_OF).alias(RUN_DATE))
+        candidates.groupBy("customer_id", F.col(AS_OF).alias(PARTITION_COLUMN))
         .agg(latest.alias("_customer"))
-        .select("customer_id", RUN_DATE, "_customer.segment", "_customer.country_code")
+        .select("customer_id", PARTITION_COLUMN, "_customer.segment", "_customer.country_code")
     )
 
 
@@ -376,15 +376,15 @@ def customer_activity(
     """Per customer and day: orders placed and revenue (silver orders), sessions and event counts (silver
     behavior events of the day), with the customer's latest known segment and country (silver customers,
     bounded lookback). Anonymous events are not attributed."""
-    activity = order_activity(orders).join(event_activity(events), [RUN_DATE, "customer_id"], "full_outer")
+    activity = order_activity(orders).join(event_activity(events), [PARTITION_COLUMN, "customer_id"], "full_outer")
     # Looked up from the days alone, not from ``activity``'s keys: the engine would aggregate the day's
     # events a second time for them.
-    days = orders.select(RUN_DATE).union(events.select(RUN_DATE)).distinct()
+    days = orders.select(PARTITION_COLUMN).union(events.select(PARTITION_COLUMN)).distinct()
     customer = latest_customer_on(customers, days, customer_lookback_days)
     orders_placed = F.coalesce(F.col("orders"), F.lit(0).cast("bigint"))
     sessions = F.coalesce(F.col("sessions"), F.lit(0).cast("bigint"))
-    return activity.join(customer, [RUN_DATE, "customer_id"], "left").select(
-        F.col(RUN_DATE).alias("activity_date"),
+    return activity.join(customer, [PARTITION_COLUMN, "customer_id"], "left").select(
+        F.col(PARTITION_COLUMN).alias("activity_date"),
         "customer_id",
         "segment",
         "country_code",
@@ -395,5 +395,5 @@ def customer_activity(
         F.when(sessions > 0, orders_placed.cast("double") / sessions.cast("double")).alias("conversion_rate"),
         F.least("_first_event_ts", "_first_order_ts").alias("first_seen_ts"),
         F.greatest("_last_event_ts", "_last_order_ts").alias("last_seen_ts"),
-        RUN_DATE,
+        PARTITION_COLUMN,
     )

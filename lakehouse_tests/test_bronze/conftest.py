@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 
 from lakehouse.bronze import bronze_assets
-from lakehouse.io import DeltaSparkIOManager
 from lakehouse.resources import redshift_resource, snowflake_resource
+from lakehouse_tests.support import lake_resources
 
 FIRST_DAY = date(2026, 1, 1)
 
@@ -20,8 +20,7 @@ def lake_root(tmp_path) -> str:
 @pytest.fixture
 def bronze_resources(engine, local_services, generated_sources, lake_root) -> dict:
     return {
-        "engine": engine,
-        "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine),
+        **lake_resources(engine, lake_root),
         "snowflake": snowflake_resource(local_services),
         "redshift": redshift_resource(local_services),
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lakehouse.io import DeltaSparkIOManager
+from lakehouse.lake import Lake
 
 
 @pytest.fixture
@@ -11,5 +12,10 @@ def lake_root(tmp_path) -> str:
 
 
 @pytest.fixture
-def io_manager(engine, lake_root) -> DeltaSparkIOManager:
-    return DeltaSparkIOManager(root_uri=lake_root, engine=engine)
+def lake(lake_root) -> Lake:
+    return Lake(root_uri=lake_root)
+
+
+@pytest.fixture
+def io_manager(engine, lake) -> DeltaSparkIOManager:
+    return DeltaSparkIOManager(lake=lake, engine=engine)

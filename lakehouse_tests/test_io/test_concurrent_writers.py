@@ -18,10 +18,10 @@ def _write_one_partition(lake_root: str, day: str, barrier, results) -> None:
     from pyspark.sql import functions as F
 
     from lakehouse.engine import SparkEngine
-    from lakehouse.io import DeltaSparkIOManager
+    from lakehouse_tests.support import lake_resources
     from lakehouse.partitions import daily_partitions
 
-    @asset(key_prefix=["bronze"], name="contended", partitions_def=daily_partitions)
+    @asset(key_prefix=["bronze"], name="contended", partitions_def=daily_partitions())
     def contended(context: AssetExecutionContext, engine: SparkEngine) -> DataFrame:
         frame = engine.spark_session.range(ROWS_PER_DAY).select(
             F.col("id"), F.lit(context.partition_key).cast("date").alias("_run_date")
@@ -33,7 +33,7 @@ def _write_one_partition(lake_root: str, day: str, barrier, results) -> None:
     engine = SparkEngine(shuffle_partitions=1)
     result = materialize(
         [contended],
-        resources={"engine": engine, "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine)},
+        resources=lake_resources(engine, lake_root),
         partition_key=day,
         raise_on_error=False,
     )

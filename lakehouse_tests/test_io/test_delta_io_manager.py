@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.engine import SparkEngine
-from lakehouse.io import DeltaSparkIOManager
+from lakehouse.lake import Lake
 from lakehouse.partitions import daily_partitions
 from lakehouse_tests.support import step_failure_message
 from lakehouse_tests.test_observability.support import committed_bytes
@@ -49,14 +49,14 @@ def _rows_for_window(context: AssetExecutionContext, engine: SparkEngine, config
     )
 
 
-@asset(key_prefix=["bronze"], partitions_def=daily_partitions, backfill_policy=BackfillPolicy.single_run())
+@asset(key_prefix=["bronze"], partitions_def=daily_partitions(), backfill_policy=BackfillPolicy.single_run())
 def events(context: AssetExecutionContext, engine: SparkEngine, config: RowsConfig) -> DataFrame:
     return _rows_for_window(context, engine, config)
 
 
 @asset(
     key_prefix=["silver"],
-    partitions_def=daily_partitions,
+    partitions_def=daily_partitions(),
     ins={"events": AssetIn(key=["bronze", "events"])},
     backfill_policy=BackfillPolicy.single_run(),
 )
@@ -83,8 +83,8 @@ def _delta_rows(uri: str) -> list[tuple]:
 
 
 @pytest.fixture
-def resources(engine, io_manager):
-    return {"engine": engine, "io_manager": io_manager}
+def resources(engine, lake, io_manager):
+    return {"engine": engine, "lake": lake, "io_manager": io_manager}
 
 
 def test_same_partition_written_twice_gives_same_content(resources, lake_root):
@@ -151,7 +151,7 @@ def test_rows_outside_the_window_of_a_first_write_leave_no_row(resources, lake_r
 
 
 def test_partition_column_of_the_wrong_type_is_refused(engine, io_manager, lake_root):
-    @asset(key_prefix=["bronze"], name="events", partitions_def=daily_partitions)
+    @asset(key_prefix=["bronze"], name="events", partitions_def=daily_partitions())
     def string_dated_events(engine: SparkEngine) -> DataFrame:
         return engine.spark_session.createDataFrame([(1, "2026-01-02")], "id long, _run_date string")
 
@@ -253,9 +253,9 @@ class _Warnings:
         self.messages.append(message)
 
 
-def test_retrying_commit_runs_a_lost_commit_again_within_the_io_managers_settings(engine, lake_root):
-    manager = DeltaSparkIOManager(root_uri=lake_root, engine=engine, commit_retries=2, retry_backoff_seconds=0.001)
-    uri = manager.table_uri(["bronze", "events"])
+def test_lake_commit_runs_a_lost_commit_again_within_the_lakes_settings(engine, lake_root):
+    lake = Lake(root_uri=lake_root, commit_retries=2, retry_backoff_seconds=0.001)
+    uri = lake.table(["bronze", "events"])
     frame = engine.spark_session.createDataFrame([(1,)], "id long")
     attempts = []
 
@@ -267,7 +267,7 @@ def test_retrying_commit_runs_a_lost_commit_again_within_the_io_managers_setting
         return DeltaTable(uri).version()
 
     log = _Warnings()
-    assert manager.retrying_commit(log, uri, write_losing_twice) == (0, 2)
+    assert lake.commit(uri, write_losing_twice, log.warning) == (0, 2)
     assert len(log.messages) == 2 and all(uri in m for m in log.messages)
     assert DeltaTable(uri).to_pyarrow_table().num_rows == 1
 
@@ -281,10 +281,10 @@ def test_retrying_commit_runs_a_lost_commit_again_within_the_io_managers_setting
 
     attempts.clear()
     with pytest.raises(RuntimeError, match="Failed to commit"):
-        manager.retrying_commit(_Warnings(), uri, always_losing)
+        lake.commit(uri, always_losing, _Warnings().warning)
     assert len(attempts) == 3  # the first attempt and the two retries allowed
 
     attempts.clear()
     with pytest.raises(ValueError):
-        manager.retrying_commit(_Warnings(), uri, broken)
+        lake.commit(uri, broken, _Warnings().warning)
     assert len(attempts) == 1  # anything but a lost commit race is not retried

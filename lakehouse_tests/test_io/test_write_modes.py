@@ -85,7 +85,7 @@ class Day(Config):
     poison: bool = False
 
 
-@asset(key_prefix=["bronze"], name="daily", partitions_def=daily_partitions)
+@asset(key_prefix=["bronze"], name="daily", partitions_def=daily_partitions())
 def daily(context: AssetExecutionContext, engine: SparkEngine, config: Day) -> DataFrame:
     day = context.partition_key
     frame = engine.spark_session.range(config.rows).select(

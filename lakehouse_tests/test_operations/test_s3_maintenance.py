@@ -7,10 +7,10 @@ from deltalake import DeltaTable, write_deltalake
 from lakehouse.io.storage import delta_storage_options
 from lakehouse.operations import MaintenancePlan, lake_table, lake_tables, maintain_table, restore_table
 from lakehouse.operations.tables import live_files, stored_files
-from lakehouse_tests.test_io.test_s3_lake import BUCKET, s3_endpoint, s3_env  # noqa: F401 (fixtures)
+from lakehouse_tests.fixtures.s3 import BUCKET
 
 
-def test_maintenance_and_restore_on_s3(s3_env):  # noqa: F811
+def test_maintenance_and_restore_on_s3(s3_env):
     root = f"s3://{BUCKET}/ops-lake"
     uri = f"{root}/gold/fact_orders"
     options = delta_storage_options(uri)

@@ -8,18 +8,18 @@ from deltalake import DeltaTable
 
 from lakehouse.bronze import bronze_assets
 from lakehouse.contracts import load_contracts
-from lakehouse.gold.dimensions import dimension_assets
+from lakehouse.gold.definitions import gold_assets
 from lakehouse.governance import PiiMasking
-from lakehouse.io import DeltaSparkIOManager
 from lakehouse.quality import (
     GREAT_EXPECTATIONS,
     build_quality_check,
     derive_suite,
+    great_expectations_checks,
     parse_expectations,
-    quality_checks,
 )
 from lakehouse.resources import snowflake_resource
 from lakehouse.silver import silver_assets
+from lakehouse_tests.support import lake_resources
 
 BRONZE, SILVER, GOLD = (
     dg.AssetKey(["bronze", "products"]),
@@ -36,8 +36,8 @@ def _only(assets, key):
 @pytest.fixture(scope="module")
 def chain():
     """The three real assets and the real check of bronze/products."""
-    assets = [_only(bronze_assets(), BRONZE), _only(silver_assets(), SILVER), _only(dimension_assets(), GOLD)]
-    [bronze_check] = [c for c in quality_checks(assets) if c.check_key.asset_key == BRONZE]
+    assets = [_only(bronze_assets(), BRONZE), _only(silver_assets(), SILVER), _only(gold_assets(), GOLD)]
+    [bronze_check] = [c for c in great_expectations_checks(assets) if c.check_key.asset_key == BRONZE]
     return [*assets, bronze_check]
 
 
@@ -66,8 +66,7 @@ def _silver_check(severity: str) -> dg.AssetChecksDefinition:
 
 def _run(chain, severity, local_services, engine, lake_root):
     resources = {
-        "engine": engine,
-        "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine),
+        **lake_resources(engine, lake_root),
         "snowflake": snowflake_resource(local_services),
         "pii": PiiMasking(salt="quality-test-salt", allow_development_salt=True),
     }

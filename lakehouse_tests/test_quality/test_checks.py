@@ -9,7 +9,6 @@ import dagster as dg
 import pytest
 
 from lakehouse.contracts import load_contracts
-from lakehouse.io import DeltaSparkIOManager
 from lakehouse.partitions import daily_partitions
 from lakehouse.quality import (
     GREAT_EXPECTATIONS,
@@ -21,6 +20,7 @@ from lakehouse.quality import (
     parse_expectations,
 )
 from lakehouse.settings import HOME_ENV_VAR
+from lakehouse_tests.support import lake_resources
 
 KEY = dg.AssetKey(["silver", "products"])
 SCHEMA = (
@@ -53,7 +53,7 @@ ROWS = {
 }
 
 
-@dg.asset(key=KEY, partitions_def=daily_partitions, required_resource_keys={"engine"})
+@dg.asset(key=KEY, partitions_def=daily_partitions(), required_resource_keys={"engine"})
 def products(context: dg.AssetExecutionContext):
     day = context.partition_time_window.start.date()
     return context.resources.engine.spark_session.createDataFrame(ROWS[day], SCHEMA)
@@ -62,10 +62,7 @@ def products(context: dg.AssetExecutionContext):
 @pytest.fixture
 def lake(engine, tmp_path, monkeypatch):
     monkeypatch.setenv(HOME_ENV_VAR, str(tmp_path / "home"))  # Data Docs go under $LAKEHOUSE_HOME/gx
-    return {
-        "engine": engine,
-        "io_manager": DeltaSparkIOManager(root_uri=str(tmp_path / "lake"), engine=engine),
-    }
+    return lake_resources(engine, tmp_path / "lake")
 
 
 @pytest.fixture(scope="module")

@@ -256,11 +256,14 @@ def test_invalid_json_is_reported_with_its_position(tmp_path):
 
 
 def test_one_blocking_check_per_layer_table_with_the_scope_its_table_allows():
-    from lakehouse.gold.dimensions import dimension_assets
-    from lakehouse.quality import GREAT_EXPECTATIONS, quality_checks
+    from lakehouse.bronze.definitions import bronze_definitions
+    from lakehouse.gold.definitions import gold_assets, gold_definitions
+    from lakehouse.quality import GREAT_EXPECTATIONS
     from lakehouse.quality.checks import has_partition_column
+    from lakehouse.silver.definitions import silver_definitions
 
-    checks = quality_checks()
+    layers = (bronze_definitions(), silver_definitions(), gold_definitions())
+    checks = [c for layer in layers for c in layer.asset_checks if GREAT_EXPECTATIONS in {s.name for s in c.check_specs}]
     keys = sorted(c.check_key.asset_key.to_user_string() for c in checks)
     assert len(keys) == len(set(keys)) == 15
     assert not any(key.startswith("quarantine/") for key in keys)
@@ -275,7 +278,7 @@ def test_one_blocking_check_per_layer_table_with_the_scope_its_table_allows():
         "gold/dim_product",
         "gold/dim_date",
     }
-    specs = {s.key.to_user_string(): s for a in dimension_assets() for s in a.specs}
+    specs = {s.key.to_user_string(): s for a in gold_assets() for s in a.specs}
     assert has_partition_column(specs["gold/dim_customer"])  # merged, but carries _run_date
     assert not has_partition_column(specs["gold/dim_product"])  # partitioned asset, no _run_date column
     assert not has_partition_column(specs["gold/dim_date"])  # unpartitioned

@@ -12,7 +12,7 @@ from great_expectations.constants import MAX_RESULT_RECORDS
 
 from lakehouse.contracts import load_contracts
 from lakehouse.quality import gx_expectations, load_suite, validate_frame
-from lakehouse.quality.validation import SAMPLE_SIZE
+from lakehouse.quality.suites import SAMPLE_SIZE
 
 BRONZE_ORDERS = (
     "order_id bigint, customer_id bigint, order_ts timestamp_ntz, status string, channel string, "

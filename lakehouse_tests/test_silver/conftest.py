@@ -15,9 +15,9 @@ from deltalake import DeltaTable
 from lakehouse.bronze import bronze_assets
 from lakehouse.generator import GeneratedData
 from lakehouse.governance import PiiMasking
-from lakehouse.io import DeltaSparkIOManager
 from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
+from lakehouse_tests.support import lake_resources
 
 SALT = "silver-test-salt"
 SILVER_TABLES = ("customers", "products", "orders", "behavior_events", "customer_activity")
@@ -81,8 +81,7 @@ def silver_lake(
     """Bronze + silver for the first two days in one backfill run, then the third day on its own."""
     root = str(Path(tmp_path_factory.mktemp("silver")) / "lake")
     resources = {
-        "engine": engine,
-        "io_manager": DeltaSparkIOManager(root_uri=root, engine=engine),
+        **lake_resources(engine, root),
         "snowflake": snowflake_resource(local_services),
         "redshift": redshift_resource(local_services),
         "pii": PiiMasking(salt=SALT),

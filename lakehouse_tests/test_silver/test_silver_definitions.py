@@ -44,7 +44,7 @@ def test_asset_declares_group_owner_kinds_partitions_and_backfill_policy(assets,
     assert declared.owners == ["team:data-platform"]
     assert {"spark", "delta"} <= set(declared.kinds)
     assert declared.description == silver_contracts[f"silver.{table}"].description
-    assert asset.partitions_def == daily_partitions
+    assert asset.partitions_def == daily_partitions()
     assert asset.backfill_policy == dg.BackfillPolicy.single_run()
     assert {"io_manager"} <= asset.required_resource_keys <= {"io_manager", "pii", "engine"}
 
