@@ -3,12 +3,12 @@
 from datetime import date, datetime
 
 from lakehouse.bronze.checks import PRIMARY_KEY_UNIQUE, REQUIRED_COLUMNS_NOT_NULL, contract_check_results
-from lakehouse.sources.extract import Window
+from lakehouse.partitions import DayWindow
 from lakehouse_tests.test_contracts.builders import column, make_contract
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 LATER = datetime(2026, 1, 1, 18, 0, 0)
-DAY = Window(datetime(2026, 1, 1), datetime(2026, 1, 2))
+DAY = DayWindow.of_day(date(2026, 1, 1))
 
 CONTRACT = make_contract(
     [

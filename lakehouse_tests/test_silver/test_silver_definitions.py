@@ -7,10 +7,10 @@ from lakehouse.bronze import bronze_assets
 from lakehouse.contracts import PiiClass, load_contracts
 from lakehouse.engine import SparkEngine
 from lakehouse.governance import HASH_SUFFIX, MASKED_PII_CLASSES, PiiMasking, masked_columns
-from lakehouse.io import DeltaSparkIOManager
 from lakehouse.partitions import daily_partitions
 from lakehouse.silver import silver_assets
 from lakehouse.silver.transforms import DEFAULT_LOOKBACK_DAYS
+from lakehouse_tests.support import lake_resources
 
 SILVER_TABLES = ("customers", "products", "orders", "behavior_events", "customer_activity")
 
@@ -105,8 +105,7 @@ def test_bronze_and_silver_load_as_one_code_location():
     defs = dg.Definitions(
         assets=[*bronze_assets(), *silver_assets()],
         resources={
-            "engine": engine,
-            "io_manager": DeltaSparkIOManager(root_uri="/tmp/unused-lake", engine=engine),
+            **lake_resources(engine, "/tmp/unused-lake"),
             "pii": PiiMasking(salt="s"),
             "snowflake": dg.ResourceDefinition.none_resource(),
             "redshift": dg.ResourceDefinition.none_resource(),
