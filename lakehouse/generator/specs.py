@@ -1,10 +1,10 @@
 """The source tables, as data: names, columns, SQL types, primary keys and change columns.
 
-These are the shapes of DESIGN.md §6. The generator builds Arrow tables with exactly these schemas, the
+These are the source shapes of docs/architecture.md ("Source systems"). The generator builds Arrow tables with exactly these schemas, the
 loaders create the tables from them, and bronze ingestion can import them to know what to extract and
 which column drives its watermark.
 
-Two choices go beyond DESIGN.md, where it is silent:
+Two choices go beyond those shapes, where they are silent:
 
 * Two columns are stored as text in the source, like real messy sources, so that unparsable values can
   exist at all: ``RETAIL.CRM.CUSTOMERS.CREATED_AT`` (a timestamp written as ``YYYY-MM-DD HH:MM:SS``

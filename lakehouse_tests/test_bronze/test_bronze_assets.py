@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 
 from lakehouse.bronze.checks import BRONZE_CHECKS
 from lakehouse.generator import ALL_TABLES, RowKind, TableSpec
-from lakehouse_tests.test_bronze.conftest import materialize_bronze
+from lakehouse_tests.test_bronze.support import materialize_bronze
 from lakehouse_tests.test_observability.support import committed_bytes
 
 DAYS = ("2026-01-01", "2026-01-02")

@@ -18,7 +18,7 @@ from lakehouse.contracts import (
     contract_for_source,
 )
 from lakehouse.resources import snowflake_resource
-from lakehouse_tests.test_bronze.conftest import materialize_bronze
+from lakehouse_tests.test_bronze.support import materialize_bronze
 from lakehouse_tests.support import step_failure_message
 
 DAY = "2026-01-01"

@@ -9,7 +9,7 @@ from deltalake import DeltaTable
 
 from lakehouse.bronze import build_bronze_asset
 from lakehouse.contracts import ForeignKeyRule, contract_for_source
-from lakehouse_tests.test_bronze.conftest import materialize_bronze
+from lakehouse_tests.test_bronze.support import materialize_bronze
 from lakehouse_tests.support import step_failure_message
 
 FAST_RETRIES = {"connect_attempts": 2, "retry_backoff_seconds": 0.01}

@@ -1,4 +1,4 @@
-"""The valid data behaves like the sources of DESIGN.md §6: change streams, late rows, duplicates."""
+"""The valid data behaves like the sources of docs/architecture.md: change streams, late rows, duplicates."""
 
 from __future__ import annotations
 

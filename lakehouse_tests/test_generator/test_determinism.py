@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lakehouse.generator import ALL_TABLES, GeneratedData, generate_data
-from lakehouse_tests.test_generator.conftest import DIRTY, SMALL
+from lakehouse_tests.test_generator.support import DIRTY, SMALL
 
 
 def assert_same_batches(left: GeneratedData, right: GeneratedData, days: int) -> None:

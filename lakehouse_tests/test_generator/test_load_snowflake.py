@@ -12,7 +12,7 @@ from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from lakehouse.generator import ORDER_ITEMS, SNOWFLAKE_TABLES, GeneratedData, load_snowflake
 from lakehouse.generator.load_snowflake import loaded_commit_dates
-from lakehouse_tests.test_generator.conftest import fakesnow_server
+from lakehouse_tests.test_generator.support import fakesnow_server
 from lakehouse_tests.test_generator.reference_checks import row_multiset
 
 # What the connector reports for each source type: (type name, precision, scale); None = not checked.

@@ -13,7 +13,7 @@ import pytest
 from lakehouse.contracts import UniqueRule, load_contracts, validate_and_quarantine
 from lakehouse.generator import BEHAVIOR_EVENTS, CUSTOMERS, ORDER_ITEMS, ORDERS, PRODUCTS, GeneratedData
 from lakehouse.silver.transforms import DEFAULT_LOOKBACK_DAYS
-from lakehouse_tests.test_silver.conftest import (
+from lakehouse_tests.test_silver.support import (
     BACKFILL_WINDOW,
     LAST_DAY,
     SALT,
