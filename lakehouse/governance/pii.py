@@ -11,7 +11,6 @@ secret; in prod an unset variable stops the run before anything is read, and the
 refused, since tokens hashed with a public salt can be reversed by hashing candidate values.
 """
 
-import os
 from collections.abc import Iterable, Mapping
 
 import dagster as dg

@@ -3,15 +3,15 @@ generator's defect manifest as the ground truth of what must be quarantined."""
 
 import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 
 import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
 from lakehouse.bronze.checks import BRONZE_CHECKS
-from lakehouse.generator import ALL_TABLES, RowKind, TableSpec
-from lakehouse_tests.test_bronze.support import materialize_bronze
+from lakehouse.generator import ALL_TABLES, RowKind
+from lakehouse_tests.test_bronze.support import bronze_table_name, locator_of, manifest_locator, materialize_bronze
 from lakehouse_tests.test_observability.support import committed_bytes
 
 DAYS = ("2026-01-01", "2026-01-02")
@@ -30,44 +30,14 @@ def _table(lake_root: str, layer: str, table: str):
     return DeltaTable(f"{lake_root}/{layer}/{table}").to_pyarrow_table()
 
 
-def _bronze_name(spec: TableSpec) -> str:
-    return {"CUSTOMERS": "customers", "PRODUCTS": "products", "ORDERS": "orders", "ORDER_ITEMS": "order_items"}.get(
-        spec.name, spec.name
-    )
-
-
 def _in_days(dates) -> bool:
     return dates.isoformat() in DAYS
-
-
-def _locator_of(spec: TableSpec, row: dict) -> tuple:
-    """A row's locator, from source-named values (any case), normalized for comparison."""
-    values = {k.lower(): v for k, v in row.items()}
-    normalized = []
-    for name in spec.row_locator:
-        value = values.get(name.lower())
-        if isinstance(value, str) and spec.column(name).arrow_type.equals(spec.column(spec.change_column).arrow_type):
-            value = datetime.fromisoformat(value)
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        normalized.append(value)
-    return tuple(normalized)
-
-
-def _manifest_locator(spec: TableSpec, locator: dict) -> tuple:
-    normalized = []
-    for name in spec.row_locator:
-        value = locator[name]
-        if isinstance(value, str) and spec.column(name).arrow_type.equals(spec.column(spec.change_column).arrow_type):
-            value = datetime.fromisoformat(value)
-        normalized.append(value)
-    return tuple(normalized)
 
 
 def test_every_check_passes_and_nothing_is_lost(two_days):
     evaluations = two_days.get_asset_check_evaluations()
     assert {(e.asset_key.path[1], e.check_name) for e in evaluations} == {
-        (_bronze_name(spec), check) for spec in ALL_TABLES for check in BRONZE_CHECKS
+        (bronze_table_name(spec), check) for spec in ALL_TABLES for check in BRONZE_CHECKS
     }
     failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
     assert failed == []
@@ -79,15 +49,15 @@ def test_every_check_passes_and_nothing_is_lost(two_days):
 
 def test_exactly_the_injected_bad_rows_are_quarantined_with_reasons(two_days, generated_sources, lake_root):
     for spec in ALL_TABLES:
-        name = _bronze_name(spec)
+        name = bronze_table_name(spec)
         expected = Counter(
-            _manifest_locator(spec, d.locator)
+            manifest_locator(spec, d.locator)
             for d in generated_sources.defects
             if d.table == spec.qualified_name and _in_days(d.change_date)
         )
         quarantine = _table(lake_root, "quarantine", name)
         payloads = [json.loads(p) for p in quarantine.column("_original_payload").to_pylist()]
-        actual = Counter(_locator_of(spec, payload) for payload in payloads)
+        actual = Counter(locator_of(spec, payload) for payload in payloads)
         assert actual == expected, f"{name}: quarantined rows differ from the manifest"
         assert all(len(reasons) >= 1 for reasons in quarantine.column("_error_reasons").to_pylist())
         assert set(METADATA) <= set(quarantine.column_names)
@@ -98,8 +68,8 @@ def test_every_valid_row_reaches_bronze(two_days, generated_sources, lake_root):
         truth = generated_sources.rows(spec, kinds=(RowKind.VALID, RowKind.DUPLICATE))
         change_days = pc.cast(truth.column(spec.change_column), "date32").to_pylist()
         expected = sum(1 for d in change_days if _in_days(d))
-        bronze = _table(lake_root, "bronze", _bronze_name(spec))
-        assert bronze.num_rows == expected, _bronze_name(spec)
+        bronze = _table(lake_root, "bronze", bronze_table_name(spec))
+        assert bronze.num_rows == expected, bronze_table_name(spec)
 
 
 def _materialization_metadata(result, table: str) -> dict[str, list[dict]]:
@@ -114,7 +84,7 @@ def _materialization_metadata(result, table: str) -> dict[str, list[dict]]:
 def test_materializations_carry_rows_bytes_duration_and_the_quarantine_rate(two_days, lake_root):
     rates = []
     for spec in ALL_TABLES:
-        name = _bronze_name(spec)
+        name = bronze_table_name(spec)
         by_layer = _materialization_metadata(two_days, name)
         assert {layer: len(m) for layer, m in by_layer.items()} == {"bronze": 2, "quarantine": 2}  # 1 a day
         bronze, quarantine = by_layer["bronze"][0], by_layer["quarantine"][0]
@@ -171,12 +141,12 @@ def test_empty_window_writes_a_valid_empty_partition(bronze_resources, lake_root
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
     for spec in ALL_TABLES:
-        [bronze] = _materialization_metadata(result, _bronze_name(spec))["bronze"]
+        [bronze] = _materialization_metadata(result, bronze_table_name(spec))["bronze"]
         counts = (bronze["rows_extracted"], bronze["rows_quarantined"], bronze["quarantine_rate"])
         assert counts == (0, 0, 0.0)
     for spec in ALL_TABLES:
         for layer in ("bronze", "quarantine"):
-            assert _table(lake_root, layer, _bronze_name(spec)).num_rows == 0
+            assert _table(lake_root, layer, bronze_table_name(spec)).num_rows == 0
 
 
 def test_backfill_window_rows_land_in_their_own_days(two_days, lake_root):

@@ -1,7 +1,6 @@
 """An unreachable source is retried with back-off, then fails with a clear message and writes nothing."""
 
 import dataclasses
-import socket
 
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
@@ -9,17 +8,8 @@ from deltalake import DeltaTable
 
 from lakehouse.bronze import build_bronze_asset
 from lakehouse.contracts import ForeignKeyRule, contract_for_source
-from lakehouse_tests.test_bronze.support import materialize_bronze
+from lakehouse_tests.test_bronze.support import FAST_RETRIES, closed_port, materialize_bronze
 from lakehouse_tests.support import step_failure_message
-
-FAST_RETRIES = {"connect_attempts": 2, "retry_backoff_seconds": 0.01}
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # closed again when the socket is: nothing listens there
-
 
 def test_unreachable_snowflake_is_retried_then_fails_cleanly(bronze_resources, lake_root):
     resources = dict(bronze_resources)
@@ -29,7 +19,7 @@ def test_unreachable_snowflake_is_retried_then_fails_cleanly(bronze_resources, l
         password="snow",
         database="RETAIL",
         login_timeout=2,
-        additional_snowflake_connection_args={"host": "127.0.0.1", "port": _closed_port(), "protocol": "http"},
+        additional_snowflake_connection_args={"host": "127.0.0.1", "port": closed_port(), "protocol": "http"},
     )
     asset = build_bronze_asset(contract_for_source("RETAIL.CATALOG.PRODUCTS"))
     result = materialize_bronze(resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES, raise_on_error=False)
@@ -42,7 +32,7 @@ def test_unreachable_snowflake_is_retried_then_fails_cleanly(bronze_resources, l
 def test_unreachable_redshift_is_retried_then_fails_cleanly(bronze_resources, lake_root):
     resources = dict(bronze_resources)
     resources["redshift"] = RedshiftClientResource(
-        host="127.0.0.1", port=_closed_port(), user="lakehouse", password="lakehouse", database="analytics",
+        host="127.0.0.1", port=closed_port(), user="lakehouse", password="lakehouse", database="analytics",
         connect_timeout=2, sslmode="disable",
     )
     contract = contract_for_source("analytics.web.behavior_events")

@@ -16,40 +16,23 @@ import pyarrow.compute as pc
 import pytest
 
 from lakehouse.contracts import (
-    Contract,
-    EnumRule,
-    ForeignKeyRule,
-    NotNullRule,
-    RangeRule,
-    RegexRule,
     align_to_schema,
     contract_for_source,
-    type_rule_id,
     validate_and_quarantine,
 )
 from lakehouse.generator import (
     ALL_TABLES,
     DEFECT_TARGETS,
-    Defect,
     GeneratedData,
     GeneratorConfig,
     TableSpec,
     generate_data,
 )
 from lakehouse.generator.model import RowKind
+from lakehouse_tests.test_contracts.defects import expected_rule
 
 # Small, but big enough that every (table, defect kind, column) target of the generator occurs.
 CONFIG = GeneratorConfig(scale_factor=0.05, days=2, dirt=0.05, seed=11)
-RULE_FOR_DEFECT = {
-    "negative_amount": RangeRule,
-    "negative_quantity": RangeRule,
-    "future_timestamp": RangeRule,
-    "unknown_enum": EnumRule,
-    "malformed_email": RegexRule,
-    "bad_country_code": RegexRule,
-    "bad_currency_code": RegexRule,
-    "orphan_foreign_key": ForeignKeyRule,
-}
 Locator = tuple[int | str | None, ...]
 
 
@@ -99,19 +82,6 @@ def _references(spark, generated: GeneratedData, last_batch: int) -> dict:
         unique = pc.unique(pc.drop_null(keys.column(key).combine_chunks()))
         references[contract.table] = spark.createDataFrame(pa.table({contract.primary_key[0]: unique}))
     return references
-
-
-def expected_rule(contract: Contract, defect: Defect) -> str:
-    """The one rule a defect must break."""
-    column = defect.column.lower()
-    if defect.kind == "null_key":
-        kind = NotNullRule
-    elif defect.kind in ("unparsable_number", "unparsable_date"):
-        return type_rule_id(column)
-    else:
-        kind = RULE_FOR_DEFECT[defect.kind]
-    (rule,) = [r for r in contract.rules if isinstance(r, kind) and r.column == column]
-    return rule.id
 
 
 def _manifest_locator(spec: TableSpec, locator: dict) -> Locator:
