@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SCALE_FACTOR ?= 0.01
 DAYS ?= 7
 
-.PHONY: setup demo test dev clean
+.PHONY: setup demo test test-fast dev clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ dev: setup
 
 test: setup
 	$(BIN)/pytest
+
+# the quick loop: everything but the slow groups (multi-day pipelines, fault campaigns, JVM, browser)
+test-fast: setup
+	$(BIN)/pytest -m "not slow and not jvm and not browser"
 
 clean:
 	-$(BIN)/lakehouse services down
