@@ -181,14 +181,14 @@ def generate(scale_factor: float, days: int, seed: int, dirt: float, start_date,
 @generate_options
 def demo(scale_factor: float, days: int, seed: int, dirt: float, start_date, replace: bool) -> None:
     """Services up, generate, materialize every asset for the generated days, print the results."""
-    from lakehouse.demo import materialize_days, print_summary, reset_local_lake
+    from lakehouse.operations.demo import materialize_days, print_summary, reset_local_lake
 
     if replace:
         with step("starting the local lake over (--replace)"):
             reset_local_lake()
     data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None, replace)
     partition_days = [batch.commit_date for batch in data.batches]
-    results = materialize_days(partition_days, progress=_progress, step=step)
+    results = materialize_days(partition_days, _code_location(), progress=_progress, step=step)
     print_summary(console, results)
     if not all(r.success for r in results):
         raise click.ClickException("at least one run failed; see the Dagster UI (`lakehouse dev`) for details")
@@ -202,7 +202,7 @@ def demo(scale_factor: float, days: int, seed: int, dirt: float, start_date, rep
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Rows to print.")
 def sql(query: str, limit: int) -> None:
     """Run a Spark SQL query over the lake; every table is a view named <layer>_<table> (gold_fact_orders)."""
-    from lakehouse.lake_views import register_lake_views
+    from lakehouse.operations.sql import register_lake_views
     from lakehouse.resources import engine_resource
 
     spark = engine_resource().spark_session
@@ -243,11 +243,20 @@ def dev(ctx: click.Context) -> None:
 _EMPTY_LAKE = "the lake holds no tables yet: run `lakehouse demo` or `lakehouse backfill` first"
 
 
+def _code_location():
+    """The code location's definitions, as ``dagster dev`` loads them."""
+    from lakehouse.definitions import defs
+    from lakehouse.operations.runs import dagster_notices_hidden
+
+    with dagster_notices_hidden():
+        return defs()
+
+
 def _table_key_or_error(key: str):
-    from lakehouse.operations import lake_table
+    from lakehouse.resources import operator_lake
 
     try:
-        return lake_table(key)
+        return operator_lake().lake_table(key)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="TABLE") from error
 
@@ -284,7 +293,12 @@ def backfill(start, end, select: tuple[str, ...], continue_on_failure: bool) -> 
                   f"{'assets ' + ', '.join(select) if select else 'every asset'}")
     try:
         results = run_days(
-            days, select, progress=_progress, step=step, stop_on_failure=not continue_on_failure
+            days,
+            select,
+            definitions=_code_location(),
+            progress=_progress,
+            step=step,
+            stop_on_failure=not continue_on_failure,
         )
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--select") from error
@@ -306,18 +320,18 @@ def table() -> None:
 @table.command("list")
 def table_list() -> None:
     """Every Delta table of the lake: version, live files and bytes."""
-    from lakehouse.operations import lake_tables
-    from lakehouse.operations.tables import live_files, open_table
+    from lakehouse.resources import operator_lake
 
-    tables = lake_tables()
+    lake = operator_lake()
+    tables = lake.tables()
     if not tables:
         raise click.ClickException(_EMPTY_LAKE)
     out = Table(header_style="bold")
     for column in ("table", "version", "files", "size"):
         out.add_column(column, justify="right" if column != "table" else "left")
     for item in tables:
-        delta = open_table(item)
-        stats = live_files(delta)
+        delta = lake.open(item.uri)
+        stats = lake.live_files(delta)
         out.add_row(item.key, str(delta.version()), f"{stats.files:,}", _human_bytes(stats.bytes))
     console.print(out)
 
@@ -328,8 +342,8 @@ def table_list() -> None:
               help="Newest versions to show.")
 def table_history(key: str, limit: int) -> None:
     """A table's Delta versions, newest first, with the Dagster partition and run that wrote each."""
-    from lakehouse.operations import table_history as history
     from lakehouse.operations.runs import local_instance, materialized_versions
+    from lakehouse.operations.tables import table_history as history
 
     item = _table_key_or_error(key)
     entries = history(item, limit)
@@ -375,7 +389,7 @@ def _history_metrics(metrics: dict) -> str:
 @click.option("--reason", default=None, help="Why, recorded in the restore's commit.")
 def table_restore(key: str, version: int, reason: str | None) -> None:
     """Make an earlier version the table's current content (a new version: a restore can be undone)."""
-    from lakehouse.operations import restore_table
+    from lakehouse.operations.tables import restore_table
 
     item = _table_key_or_error(key)
     with step(f"restoring {item.key} to version {version}"):
@@ -396,8 +410,8 @@ def quarantine() -> None:
 @click.argument("tables", nargs=-1, metavar="[TABLE]...")
 def quarantine_counts(tables: tuple[str, ...]) -> None:
     """Rows in bronze and in quarantine per source table and day, with the rules broken."""
+    from lakehouse.lake import TableNotFound
     from lakehouse.operations.quarantine import quarantine_days
-    from lakehouse.operations.tables import TableNotFound
 
     try:
         days = quarantine_days(list(tables) or None)
@@ -424,15 +438,20 @@ def quarantine_counts(tables: tuple[str, ...]) -> None:
               help="Vacuum keeps files younger versions need for this long; at least 168 (7 days).")
 def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
     """Compact (Z-order the facts by customer_key) and vacuum the lake's tables, as the weekly job does."""
-    from lakehouse.operations import LAYERS, MaintenancePlan, RetentionTooShort, maintain_table
-    from lakehouse.operations.jobs import tables_to_maintain
-    from lakehouse.settings import lake_root
+    from lakehouse.operations.maintenance import (
+        MaintenancePlan,
+        RetentionTooShort,
+        maintain_table,
+        tables_to_maintain,
+    )
+    from lakehouse.resources import operator_lake
 
     try:
         plan = MaintenancePlan(retention_hours=retention_hours)
     except RetentionTooShort as error:
         raise click.BadParameter(str(error), param_hint="--retention-hours") from error
-    chosen = tables_to_maintain(lake_root(), list(LAYERS), list(tables))
+    lake = operator_lake()
+    chosen = tables_to_maintain(tables=list(tables), lake=lake)
     if not chosen:
         raise click.ClickException(_EMPTY_LAKE)
     out = Table(header_style="bold")
@@ -440,7 +459,7 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
         out.add_column(column)
     with step(f"maintaining {len(chosen)} table(s), vacuum retention {retention_hours} h"):
         for item in chosen:
-            result = maintain_table(item, plan)
+            result = maintain_table(item, plan, lake=lake)
             files = f"{result.live_before.files} → {result.live_after.files} files"
             _progress(f"{item.key}: {result.strategy}, {files}")
             out.add_row(

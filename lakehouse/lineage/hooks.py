@@ -8,7 +8,7 @@ names, so runs launched without that config, including every UI launch, would em
 
 The hook reads the step's events from the Dagster instance (start and end times, materializations with
 their metadata, asset check evaluations, the error), resolves dataset names through the run's resources
-(the IO manager's table URIs, the Snowflake account, the Redshift endpoint) and emits START and
+(the ``lake``'s table URIs, the Snowflake account, the Redshift endpoint) and emits START and
 COMPLETE or FAIL per asset (``lakehouse.lineage.events``). Any error while building or emitting is
 logged as a warning on the run: lineage never fails a materialization.
 
@@ -44,7 +44,7 @@ from lakehouse.lineage.events import (
 )
 from lakehouse.lineage.naming import DatasetName, redshift_dataset, snowflake_dataset, table_dataset
 
-IO_MANAGER_KEY = "io_manager"
+LAKE_KEY = "lake"
 SOURCE_TABLE_METADATA_KEY = "source_table"
 """Definition metadata of a bronze asset: ``<system>://<DATABASE.SCHEMA.TABLE>`` of the table it extracts."""
 COLUMN_SCHEMA_METADATA_KEY = "dagster/column_schema"
@@ -105,7 +105,7 @@ def _with_lineage(
     asset = asset.map_asset_specs(add_column_lineage)
     plan = _AssetsPlan.of(asset, contracts)
     name = asset.node_def.name
-    resource_keys = {IO_MANAGER_KEY, *plan.source_systems}
+    resource_keys = {LAKE_KEY, *plan.source_systems}
 
     @dg.success_hook(name=f"{name}_openlineage_complete", required_resource_keys=resource_keys)
     def _on_success(context: dg.HookContext) -> None:
@@ -121,11 +121,11 @@ def _with_lineage(
 def _with_check_lineage(checks: dg.AssetChecksDefinition, namespace: str | None) -> dg.AssetsDefinition:
     name = checks.node_def.name
 
-    @dg.success_hook(name=f"{name}_openlineage_checks", required_resource_keys={IO_MANAGER_KEY})
+    @dg.success_hook(name=f"{name}_openlineage_checks", required_resource_keys={LAKE_KEY})
     def _on_success(context: dg.HookContext) -> None:
         emit_check_lineage(context, namespace)
 
-    @dg.failure_hook(name=f"{name}_openlineage_checks_failed", required_resource_keys={IO_MANAGER_KEY})
+    @dg.failure_hook(name=f"{name}_openlineage_checks_failed", required_resource_keys={LAKE_KEY})
     def _on_failure(context: dg.HookContext) -> None:
         emit_check_lineage(context, namespace)
 
@@ -223,13 +223,13 @@ def emit_check_lineage(context: dg.HookContext, namespace: str | None = None) ->
                 evaluation = entry.dagster_event.asset_check_evaluation_data
                 checks.setdefault(evaluation.asset_key, []).append(_check_outcome(evaluation))
         ended = own[-1].timestamp if own else datetime.now(timezone.utc).timestamp()
-        io_manager = getattr(context.resources, IO_MANAGER_KEY)
+        lake = getattr(context.resources, LAKE_KEY)
         events = []
         for key, outcomes in checks.items():
             run_id = _materialization_run_id(logs, context.run_id, key)
             if run_id is None:
                 continue  # the asset was not materialized in this run: no run of it to add to
-            output = table_dataset(io_manager.table_uri(key.path))
+            output = table_dataset(lake.table(key))
             asset = AssetLineage(key_path=tuple(key.path), output=output)
             events.append(
                 checks_run_event(
@@ -335,10 +335,10 @@ def step_outcome(context: dg.HookContext) -> StepOutcome:
 
 
 def _asset_lineage(asset: _AssetPlan, resources: Any) -> AssetLineage:
-    io_manager = getattr(resources, IO_MANAGER_KEY)
+    lake = getattr(resources, LAKE_KEY)
 
     def lake_dataset(key_path: Sequence[str]) -> DatasetName:
-        return table_dataset(io_manager.table_uri(list(key_path)))
+        return table_dataset(lake.table(list(key_path)))
 
     inputs = [lake_dataset(key.path) for key in asset.upstream]
     if asset.source_table:

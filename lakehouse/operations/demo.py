@@ -12,15 +12,17 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import date
 
+import dagster as dg
+
+from lakehouse.lake import Lake
 from lakehouse.operations.runs import DayRun, dagster_home, run_days
+from lakehouse.resources import operator_lake
 
 
-def reset_local_lake() -> None:
+def reset_local_lake(lake: Lake | None = None) -> None:
     """Remove the local lake, so a new generation of source data is not mixed with tables built from the
     previous one. Refuses anything but a local directory."""
-    from lakehouse.settings import lake_root
-
-    root = lake_root()
+    root = (lake if lake is not None else operator_lake()).root_uri
     if "://" in root:
         raise ValueError(f"refusing to delete a remote lake root {root}")
     shutil.rmtree(root, ignore_errors=True)
@@ -28,13 +30,22 @@ def reset_local_lake() -> None:
 
 def materialize_days(
     days: Iterable[date],
+    definitions: dg.Definitions,
     progress: Callable[[str], None] | None = None,
     step: Callable[[str], AbstractContextManager] | None = None,
 ) -> list[DayRun]:
-    """One run of the daily job over every asset and check per day, in day order, each recorded in the
-    local Dagster instance. Every day runs, even after a failed one, so the summary shows them all."""
+    """One run of the daily job of ``definitions`` over every asset and check per day, in day order, each
+    recorded in the local Dagster instance. Every day runs, even after a failed one, so the summary shows
+    them all."""
     os.environ["DAGSTER_HOME"] = str(dagster_home())
-    return run_days(days, progress=progress, step=step, stop_on_failure=False, tags={"lakehouse/source": "demo"})
+    return run_days(
+        days,
+        definitions=definitions,
+        progress=progress,
+        step=step,
+        stop_on_failure=False,
+        tags={"lakehouse/source": "demo"},
+    )
 
 
 def print_summary(console, results: list[DayRun]) -> None:

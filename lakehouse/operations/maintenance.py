@@ -3,7 +3,8 @@
 The engine (Sail) has no OPTIMIZE or VACUUM, so maintenance runs on delta-rs against the same tables. What
 to do is data (``MaintenancePlan``): which tables Z-order by which columns, the retention of vacuum, the
 target file size. Every other table is compacted. Nothing here knows Dagster; the job in
-``lakehouse.operations.jobs`` reports these results as asset observations.
+``lakehouse.orchestration.jobs`` reports these results as asset observations, ``lakehouse maintain`` as a
+table. Every delta-rs access goes through the ``Lake``.
 
 * **Compaction** rewrites a partition's small files into few large ones (bin-packing, row order kept).
 * **Z-order** rewrites a partition's files ordered along a Z-curve of the given columns, so a reader
@@ -23,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakehouse.io.commits import retry_commit_conflicts
-from lakehouse.operations.tables import FileStats, LakeTable, live_files, open_table, stored_files
+from lakehouse.lake import LAYERS, FileStats, Lake, LakeTable
+from lakehouse.resources import operator_lake
 
 MIN_RETENTION_HOURS = 168
 """Seven days: the shortest vacuum retention the lakehouse accepts."""
@@ -110,30 +111,45 @@ def check_retention(hours: int) -> None:
         )
 
 
-def maintain_table(table: LakeTable, plan: MaintenancePlan) -> TableMaintenance:
+def tables_to_maintain(
+    layers: Sequence[str] = LAYERS, tables: Sequence[str] = (), lake: Lake | None = None
+) -> list[LakeTable]:
+    """The named tables (``<layer>/<table>``, each must exist), or every table of ``layers``."""
+    lake = lake if lake is not None else operator_lake()
+    if not tables:
+        return lake.tables(layers)
+    chosen = [lake.lake_table(key) for key in tables]
+    for table in chosen:
+        lake.open(table.uri)  # a missing table is an error before any work
+    return chosen
+
+
+def maintain_table(table: LakeTable, plan: MaintenancePlan, lake: Lake | None = None) -> TableMaintenance:
     """Compact (or Z-order, if the plan says so) every partition of ``table``, then vacuum it."""
+    lake = lake if lake is not None else operator_lake()
     check_retention(plan.retention_hours)
     started = time.perf_counter()
-    delta = open_table(table)
+    delta = lake.open(table.uri)
     columns = plan.z_order_columns(table)
     if columns:
         known = {column.name for column in delta.schema().fields}
         unknown = [column for column in columns if column not in known]
         if unknown:
             raise ValueError(f"cannot Z-order {table.key} by {', '.join(unknown)}: no such column")
-    version_before, live_before, stored_before = delta.version(), live_files(delta), stored_files(table.uri)
+    version_before, live_before = delta.version(), lake.live_files(delta)
+    stored_before = lake.stored_files(table.uri)
 
     def optimize() -> dict[str, Any]:
-        fresh = open_table(table)  # a retry re-reads the table, seeing the concurrent writer's commit
+        fresh = lake.open(table.uri)  # a retry re-reads the table, seeing the concurrent writer's commit
         if columns:
             return fresh.optimize.z_order(columns, target_size=plan.target_file_size_bytes)
         return fresh.optimize.compact(target_size=plan.target_file_size_bytes)
 
-    metrics, _ = retry_commit_conflicts(optimize, what=f"optimize {table.key}", log=lambda _message: None)
-    vacuumed = open_table(table).vacuum(
+    metrics, _ = lake.commit(table.uri, optimize)
+    vacuumed = lake.open(table.uri).vacuum(
         retention_hours=plan.retention_hours, dry_run=False, enforce_retention_duration=True
     )
-    after = open_table(table)
+    after = lake.open(table.uri)
     return TableMaintenance(
         table=table,
         strategy="z_order" if columns else "compact",
@@ -141,9 +157,9 @@ def maintain_table(table: LakeTable, plan: MaintenancePlan) -> TableMaintenance:
         version_before=version_before,
         version_after=after.version(),
         live_before=live_before,
-        live_after=live_files(after),
+        live_after=lake.live_files(after),
         stored_before=stored_before,
-        stored_after=stored_files(table.uri),
+        stored_after=lake.stored_files(table.uri),
         files_removed=int(metrics.get("numFilesRemoved", 0)),
         files_added=int(metrics.get("numFilesAdded", 0)),
         files_vacuumed=len(vacuumed),

@@ -1,8 +1,8 @@
 """Quarantine and bronze row counts per table and day, with the rules that sent rows to quarantine.
 
-Read with delta-rs, so a replay can be judged before and after without the engine: after a contract fix
-and a re-run, the rows the fix makes valid move from ``quarantine/<table>`` to ``bronze/<table>`` and
-the day's total (rows extracted) stays the same.
+Read from the Delta logs through the ``Lake``, so a replay can be judged before and after without the
+engine: after a contract fix and a re-run, the rows the fix makes valid move from ``quarantine/<table>`` to
+``bronze/<table>`` and the day's total (rows extracted) stays the same.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.contracts import ERROR_REASONS_COLUMN
-from lakehouse.operations.tables import LakeTable, TableNotFound, lake_table, lake_tables, open_table
-from lakehouse.sensors.lake_stats import PARTITION_COLUMN, delta_day_counts
+from lakehouse.lake import Lake, LakeTable, TableNotFound
+from lakehouse.partitions import PARTITION_COLUMN
+from lakehouse.resources import operator_lake
 
 
 @dataclass
@@ -28,20 +29,20 @@ class QuarantineDay:
     rules: Counter[str] = field(default_factory=Counter)
 
 
-def quarantine_days(tables: list[str] | None = None, root: str | None = None) -> list[QuarantineDay]:
+def quarantine_days(tables: list[str] | None = None, lake: Lake | None = None) -> list[QuarantineDay]:
     """Per bronze table (all, or the named ones) and day: rows in bronze, rows in quarantine, and how many
     quarantined rows break each rule."""
-    names = tables or sorted({t.name for t in lake_tables(root, ["bronze", "quarantine"])})
+    lake = lake if lake is not None else operator_lake()
+    names = tables or sorted({t.name for t in lake.tables(["bronze", "quarantine"])})
     days: list[QuarantineDay] = []
     for name in names:
-        bronze = lake_table(f"bronze/{name}", root)
-        quarantine = lake_table(f"quarantine/{name}", root)
-        bronze_counts = delta_day_counts(bronze.uri)
-        quarantine_counts = delta_day_counts(quarantine.uri)
+        bronze = lake.lake_table(f"bronze/{name}")
+        quarantine = lake.lake_table(f"quarantine/{name}")
+        bronze_counts = lake.day_counts(bronze.uri)
+        quarantine_counts = lake.day_counts(quarantine.uri)
         if not bronze_counts and not quarantine_counts:
-            root_uri = bronze.uri.rsplit("/", 2)[0]
-            raise TableNotFound(f"no bronze or quarantine table {name} in the lake at {root_uri}")
-        rules = _rules_per_day(quarantine)
+            raise TableNotFound(f"no bronze or quarantine table {name} in the lake at {lake.root_uri}")
+        rules = _rules_per_day(lake, quarantine)
         for day in sorted(set(bronze_counts) | set(quarantine_counts)):
             days.append(
                 QuarantineDay(
@@ -55,10 +56,9 @@ def quarantine_days(tables: list[str] | None = None, root: str | None = None) ->
     return days
 
 
-def _rules_per_day(table: LakeTable) -> dict[date, Counter[str]]:
-    try:
-        delta = open_table(table)
-    except TableNotFound:
+def _rules_per_day(lake: Lake, table: LakeTable) -> dict[date, Counter[str]]:
+    delta = lake.open_if_exists(table.uri)
+    if delta is None:
         return {}
     data = delta.to_pyarrow_table(columns=[PARTITION_COLUMN, ERROR_REASONS_COLUMN])
     if data.num_rows == 0:

@@ -4,6 +4,10 @@ Days run one after another, oldest first, one Dagster run per day, recorded in t
 (``$DAGSTER_HOME``, default ``$LAKEHOUSE_HOME/dagster``) so the UI shows them. Order matters: SCD2 history
 and the facts' keys of a day build on the days before it, so the first failed day stops the range and
 the days after it are reported as not run.
+
+The caller passes the code location's definitions (the CLI and the benchmarks build them): the
+definitions import the orchestration, which imports this library's maintenance, so nothing here imports
+the definitions back.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 
 from lakehouse.observability.json_logs import default_log_path
-from lakehouse.operations.jobs import DAILY_JOB_NAME
+from lakehouse.orchestration.jobs import DAILY_JOB_NAME
 from lakehouse.partitions import daily_partitions
 from lakehouse.settings import lakehouse_home
 
@@ -45,7 +49,7 @@ def day_range(start: date, end: date) -> list[date]:
     if end < start:
         raise ValueError(f"the range ends ({end}) before it starts ({start})")
     days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
-    keys = daily_partitions.get_partition_keys()
+    keys = daily_partitions().get_partition_keys()
     known = set(keys)
     outside = [day for day in days if day.isoformat() not in known]
     if outside:
@@ -81,24 +85,29 @@ def resolve_selection(definitions: dg.Definitions, patterns: Sequence[str]) -> l
     return sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
 
 
+@contextmanager
+def dagster_notices_hidden() -> Iterator[None]:
+    """Beta and preview notices of the Dagster APIs the definitions use are not news to an operator."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        yield
+
+
 def run_days(
     days: Iterable[date],
     select: Sequence[str] = (),
     *,
+    definitions: dg.Definitions,
     instance: dg.DagsterInstance | None = None,
     progress: Callable[[str], None] | None = None,
     step: Callable[[str], AbstractContextManager] | None = None,
     stop_on_failure: bool = True,
     tags: dict[str, str] | None = None,
 ) -> list[DayRun]:
-    """One run of ``lakehouse_daily_job`` per day, in day order; returns one ``DayRun`` per day run."""
-    from lakehouse.definitions import defs as build_definitions
-
-    with warnings.catch_warnings():
-        # beta and preview notices of the Dagster APIs the definitions use are not news to an operator
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        definitions = build_definitions()
+    """One run of ``lakehouse_daily_job`` of ``definitions`` per day, in day order; returns one ``DayRun``
+    per day run."""
+    with dagster_notices_hidden():
         job = definitions.resolve_job_def(DAILY_JOB_NAME)
         selection = resolve_selection(definitions, select)
     progress = progress or (lambda _message: None)

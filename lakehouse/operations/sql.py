@@ -1,23 +1,23 @@
-"""Every Delta table of the lake as a temporary view, for ad-hoc SQL (``lakehouse sql``)."""
+"""Every Delta table of the lake as a temporary view, for ad-hoc SQL (``lakehouse sql``).
+
+The tables are the ``Lake``'s, so a local root and an ``s3://`` root alike: the engine reads S3 with the
+same ``AWS_*`` settings as delta-rs.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyspark.sql import SparkSession
 
-from lakehouse.settings import lake_root
+from lakehouse.lake import Lake
+from lakehouse.resources import operator_lake
 
-LAYERS = ("bronze", "quarantine", "silver", "gold")
 
-
-def register_lake_views(spark: SparkSession, root: str | None = None) -> list[str]:
-    """Register ``<layer>_<table>`` views for the Delta tables under a local lake root; returns their names."""
-    base = Path(root or lake_root())
+def register_lake_views(spark: SparkSession, lake: Lake | None = None) -> list[str]:
+    """Register a ``<layer>_<table>`` view for every Delta table of the lake; returns their names."""
+    lake = lake if lake is not None else operator_lake()
     names = []
-    for layer in LAYERS:
-        for table in sorted((base / layer).glob("*/_delta_log")):
-            name = f"{layer}_{table.parent.name}"
-            spark.read.format("delta").load(str(table.parent)).createOrReplaceTempView(name)
-            names.append(name)
+    for table in lake.tables():
+        name = f"{table.layer}_{table.name}"
+        spark.read.format("delta").load(table.uri).createOrReplaceTempView(name)
+        names.append(name)
     return names

@@ -1,10 +1,17 @@
-"""The operations jobs: the whole graph for one day, and the lake's weekly maintenance.
+"""The jobs of the code location: the whole graph for one day, one table's bronze for one day, and the
+lake's weekly maintenance.
 
 * ``lakehouse_daily_job``: every asset (bronze, quarantine, silver, gold) and its checks for one
   ``_run_date`` partition; what the daily schedule, ``lakehouse backfill`` and the runbooks run.
+* ``bronze_ingestion_job(table)`` (``bronze_<table>_job``): one table's bronze and quarantine outputs
+  together for one partition, so every run both reads the source once and replaces the day in both lanes;
+  what the table's watermark sensor and its daily safety-net schedule launch.
 * ``lake_maintenance_job``: compaction, Z-order and vacuum of every Delta table of the lake through
-  delta-rs, each table's files and bytes before and after reported as an ``AssetObservation`` of the
-  table's asset, so they show on the asset's page in the UI.
+  delta-rs (``lakehouse.operations.maintenance``), each table's files and bytes before and after reported
+  as an ``AssetObservation`` of the table's asset, so they show on the asset's page in the UI.
+
+Every job is cached, so the definitions registering it and the schedules and sensors targeting it hold the
+same object, which Dagster merges instead of reporting two jobs of one name.
 """
 
 from functools import cache
@@ -13,32 +20,74 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
+from lakehouse.lake import LAYERS, Lake
 from lakehouse.operations.maintenance import (
     DEFAULT_Z_ORDER,
     MIN_RETENTION_HOURS,
     MaintenancePlan,
     TableMaintenance,
     maintain_table,
+    tables_to_maintain,
 )
-from lakehouse.operations.tables import LAYERS, LakeTable, lake_table, lake_tables, open_table
 from lakehouse.partitions import daily_partitions
 
 DAILY_JOB_NAME = "lakehouse_daily_job"
 MAINTENANCE_JOB_NAME = "lake_maintenance_job"
+BRONZE_LAYER = "bronze"
+QUARANTINE_LAYER = "quarantine"
+
+
+# --------------------------------------------------------------------------------------------- daily
 
 
 @cache
 def lakehouse_daily_job():
-    """Every asset of the code location for one day. Cached, so the schedule and the definitions hold
-    the same object."""
+    """Every asset of the code location for one day."""
     return dg.define_asset_job(
         DAILY_JOB_NAME,
         selection=dg.AssetSelection.all(),
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(),
         description="Every asset of the lakehouse (bronze, quarantine, silver, gold) and its blocking "
         "checks for one _run_date partition.",
         tags={"lakehouse/job": "daily"},
     )
+
+
+# -------------------------------------------------------------------------------------------- bronze
+
+
+def bronze_asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([BRONZE_LAYER, table])
+
+
+def quarantine_asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([QUARANTINE_LAYER, table])
+
+
+def bronze_job_name(table: str) -> str:
+    return f"bronze_{table}_job"
+
+
+@cache
+def bronze_ingestion_job(table: str):
+    """The daily-partitioned job loading ``bronze/<table>`` and ``quarantine/<table>`` (and the same day of
+    the bronze tables it references)."""
+    # The table's foreign keys are checked against the bronze tables they reference, so the job also
+    # refreshes the same day of those (e.g. order_items -> orders, products -> customers): a row is never
+    # quarantined as an orphan only because its parent's sensor has not fired yet.
+    selection = (
+        dg.AssetSelection.assets(bronze_asset_key(table)).upstream()
+        & dg.AssetSelection.groups(BRONZE_LAYER)
+    ).required_multi_asset_neighbors()
+    return dg.define_asset_job(
+        bronze_job_name(table),
+        selection=selection,
+        partitions_def=daily_partitions(),
+        description=f"Load one day of source rows into bronze/{table}, invalid rows into quarantine/{table}.",
+    )
+
+
+# --------------------------------------------------------------------------------------- maintenance
 
 
 class LakeMaintenanceConfig(dg.Config):
@@ -72,16 +121,6 @@ class LakeMaintenanceConfig(dg.Config):
         )
 
 
-def tables_to_maintain(root: str, layers: list[str], tables: list[str]) -> list[LakeTable]:
-    """The named tables (each must exist), or every table of ``layers`` under ``root``."""
-    if not tables:
-        return lake_tables(root, layers)
-    chosen = [lake_table(key, root) for key in tables]
-    for table in chosen:
-        open_table(table)  # a missing table is an error before any work
-    return chosen
-
-
 def maintenance_summary(results: list[TableMaintenance]) -> dict[str, dg.MetadataValue]:
     """The run's totals and a per-table markdown table, for the op's output metadata."""
     lines = [
@@ -107,20 +146,18 @@ def maintenance_summary(results: list[TableMaintenance]) -> dict[str, dg.Metadat
 @dg.op(
     name="maintain_lake_tables",
     description="Compact (or Z-order) and vacuum every Delta table of the lake through delta-rs.",
-    required_resource_keys={"io_manager"},
     out=dg.Out(dg.Nothing),
     tags={"dagster/kind/deltalake": ""},
 )
-def maintain_lake_tables(context: dg.OpExecutionContext, config: LakeMaintenanceConfig):
-    root = context.resources.io_manager.root_uri
+def maintain_lake_tables(context: dg.OpExecutionContext, config: LakeMaintenanceConfig, lake: Lake):
     plan = config.plan()
-    tables = tables_to_maintain(root, config.layers, config.tables)
+    tables = tables_to_maintain(config.layers, config.tables, lake=lake)
     results: list[TableMaintenance] = []
     failed: dict[str, str] = {}
     for table in tables:
         # One table failing (a commit race lost too often, a broken file) must not stop the others.
         try:
-            result = maintain_table(table, plan)
+            result = maintain_table(table, plan, lake=lake)
         except Exception as error:  # reported below, after every other table was maintained
             context.log.error(f"{table.key}: maintenance failed: {type(error).__name__}: {error}")
             failed[table.key] = f"{type(error).__name__}: {error}"

@@ -20,7 +20,7 @@ from lakehouse.generator import GeneratorConfig, generate_data
 from lakehouse.services import LocalServices
 from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
 from lakehouse_tests.fixtures.services import scratch_home
-from lakehouse_tests.test_sensors.conftest import Sources
+from lakehouse_tests.test_orchestration.test_sensors.conftest import Sources
 
 SUMMARY_FILE = "fault_summary.json"
 # Small, and dirty enough that every defect target of the generator occurs (the bad-input test asserts it).

@@ -14,11 +14,10 @@ from deltalake import DeltaTable
 
 from lakehouse.contracts import contract_for_source
 from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, RowKind
-from lakehouse.io import DeltaSparkIOManager
-from lakehouse_tests.test_bronze.conftest import materialize_bronze
-from lakehouse_tests.test_bronze.test_bronze_assets import _bronze_name, _locator_of, _manifest_locator
-from lakehouse_tests.test_contracts.test_generated_data import expected_rule
-from lakehouse_tests.test_quality.test_blocking import GOLD, SILVER, _materialized, _run, chain  # noqa: F401
+from lakehouse_tests.support import lake_resources
+from lakehouse_tests.test_bronze.support import bronze_table_name, locator_of, manifest_locator, materialize_bronze
+from lakehouse_tests.test_contracts.defects import expected_rule
+from lakehouse_tests.test_quality.support import GOLD, SILVER, blocking_chain, materialized, run_chain
 from lakehouse_tests.test_faults.conftest import CATALOGUE
 
 DAYS = tuple(CATALOGUE.day(i).isoformat() for i in range(CATALOGUE.days))
@@ -31,22 +30,18 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_every_good_row_deliver
     generated_sources, lake_root = catalogue_sources.data, str(tmp_path / "lake")
     targets = {(table, kind.value, col) for table, pairs in DEFECT_TARGETS.items() for kind, col in pairs}
     assert {(d.table, d.kind, d.column) for d in generated_sources.defects} == targets
-    resources = {
-        **catalogue_sources.resources,
-        "engine": engine,
-        "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine),
-    }
+    resources = {**catalogue_sources.resources, **lake_resources(engine, lake_root)}
     result = materialize_bronze(resources, window=(DAYS[0], DAYS[-1]))
     assert result.success
     in_window = {d for d in DAYS}
     failures = []
     for spec in ALL_TABLES:
-        name, contract = _bronze_name(spec), contract_for_source(spec.qualified_name)
+        name, contract = bronze_table_name(spec), contract_for_source(spec.qualified_name)
         quarantine = DeltaTable(f"{lake_root}/quarantine/{name}").to_pyarrow_table()
         reasons = defaultdict(list)  # locator -> rule ids of each quarantined row at that locator
         payloads = quarantine.column("_original_payload").to_pylist()
         for payload, row_reasons in zip(payloads, quarantine.column("_error_reasons").to_pylist()):
-            reasons[_locator_of(spec, json.loads(payload))].append({r["rule_id"] for r in row_reasons})
+            reasons[locator_of(spec, json.loads(payload))].append({r["rule_id"] for r in row_reasons})
         defects = [
             d for d in generated_sources.defects
             if d.table == spec.qualified_name and d.change_date.isoformat() in in_window
@@ -58,7 +53,7 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_every_good_row_deliver
             missing = 0
             for defect in targeted:
                 rule = expected_rule(contract, defect)
-                held = reasons.get(_manifest_locator(spec, defect.locator), [])
+                held = reasons.get(manifest_locator(spec, defect.locator), [])
                 if not any(rule in ids for ids in held):
                     missing += 1
             faults.record(
@@ -83,12 +78,12 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_every_good_row_deliver
 
 
 def test_an_error_contract_violation_blocks_the_downstream_assets(
-    chain, local_services, generated_sources, engine, tmp_path, faults  # noqa: F811
+    local_services, generated_sources, engine, tmp_path, faults
 ):
     """silver/products gets an ERROR expectation every product breaks; gold/dim_product must not run."""
     lake = str(tmp_path / "lake")
-    result = _run(chain, "ERROR", local_services, engine, lake)
-    blocked = GOLD not in _materialized(result) and not DeltaTable.is_deltatable(f"{lake}/gold/dim_product")
+    result = run_chain(blocking_chain(), "ERROR", local_services, engine, lake)
+    blocked = GOLD not in materialized(result) and not DeltaTable.is_deltatable(f"{lake}/gold/dim_product")
     failed_check = any(
         e.asset_key == SILVER and not e.passed for e in result.get_asset_check_evaluations()
     )
@@ -99,6 +94,6 @@ def test_an_error_contract_violation_blocks_the_downstream_assets(
         detail="gold/dim_product not materialized, no table written",
     )
     assert failed_check
-    assert SILVER in _materialized(result)
+    assert SILVER in materialized(result)
     assert blocked
     assert not result.success

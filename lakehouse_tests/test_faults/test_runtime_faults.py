@@ -10,11 +10,10 @@ from deltalake import DeltaTable
 
 from lakehouse.bronze import build_bronze_asset
 from lakehouse.contracts import contract_for_source
-from lakehouse.io import DeltaSparkIOManager
-from lakehouse_tests.support import run_together, step_failure_message
+from lakehouse_tests.support import lake_resources, run_together, step_failure_message
 from lakehouse_tests.test_faults.support import table_rows
-from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root, materialize_bronze  # noqa: F401
-from lakehouse_tests.test_bronze.test_source_faults import FAST_RETRIES, _closed_port
+from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root  # noqa: F401 (fixtures)
+from lakehouse_tests.test_bronze.support import FAST_RETRIES, closed_port, materialize_bronze
 from lakehouse_tests.test_io.test_concurrent_writers import ROWS_PER_DAY, _write_one_partition
 
 def state(uri: str) -> tuple[int, Counter]:
@@ -57,7 +56,7 @@ def test_a_source_unreachable_mid_backfill_fails_cleanly_and_a_rerun_converges(
     unreachable["snowflake"] = SnowflakeResource(
         account="fakesnow", user="fake", password="snow", database="RETAIL", login_timeout=2,
         additional_snowflake_connection_args={
-            "host": "127.0.0.1", "port": _closed_port(), "protocol": "http"
+            "host": "127.0.0.1", "port": closed_port(), "protocol": "http"
         },
     )
     failed = materialize_bronze(
@@ -67,8 +66,7 @@ def test_a_source_unreachable_mid_backfill_fails_cleanly_and_a_rerun_converges(
 
     materialize_bronze(bronze_resources, partition="2026-01-02", assets=[asset], config=FAST_RETRIES)
     truth_root = str(tmp_path / "uninterrupted")
-    truth_io = DeltaSparkIOManager(root_uri=truth_root, engine=engine)
-    truth_resources = {**bronze_resources, "io_manager": truth_io}
+    truth_resources = {**bronze_resources, **lake_resources(engine, truth_root)}
     materialize_bronze(truth_resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES)
     materialize_bronze(truth_resources, partition="2026-01-02", assets=[asset], config=FAST_RETRIES)
     final = {lane: table_rows(f"{lake_root}/{lane}") for lane in lanes}

@@ -14,13 +14,13 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.bronze import build_bronze_asset
-from lakehouse.io import DeltaSparkIOManager
-from lakehouse.sensors import WatermarkCursor
-from lakehouse_tests.test_bronze.conftest import materialize_bronze
+from lakehouse.orchestration.sensors.watermarks import WatermarkCursor
+from lakehouse_tests.support import lake_resources
+from lakehouse_tests.test_bronze.support import materialize_bronze
 from lakehouse_tests.test_faults.conftest import CATALOGUE
 from lakehouse_tests.test_faults.support import table_rows
-from lakehouse_tests.test_sensors.conftest import contract_of
-from lakehouse_tests.test_sensors.test_watermark_sensor import requested, tick
+from lakehouse_tests.test_orchestration.test_sensors.conftest import contract_of
+from lakehouse_tests.test_orchestration.test_sensors.test_watermark_sensor import requested, tick
 
 TABLE = "products"
 DAY_1, DAY_2 = CATALOGUE.day(0), CATALOGUE.day(1)
@@ -33,8 +33,7 @@ CURSORS = {
 
 def ingest(sources, engine, lake: str, result) -> list[str]:
     """Materialize every partition the tick asked for, as the sensor daemon's runs would."""
-    io_manager = DeltaSparkIOManager(root_uri=lake, engine=engine)
-    resources = {**sources.resources, "engine": engine, "io_manager": io_manager}
+    resources = {**sources.resources, **lake_resources(engine, lake)}
     asset = build_bronze_asset(contract_of(TABLE))
     days = [day for day, _ in requested(result)]
     for day in days:

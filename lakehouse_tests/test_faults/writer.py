@@ -14,9 +14,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.engine import SparkEngine
-from lakehouse.io import DeltaSparkIOManager
 from lakehouse.io.delta_io_manager import MERGE_KEYS_KEY, WRITE_MODE_KEY
 from lakehouse.partitions import daily_partitions
+from lakehouse_tests.support import lake_resources
 
 ASSET_KEY = ["faults", "events"]
 ROWS = 40
@@ -37,7 +37,7 @@ def build_asset(mode: str) -> dg.AssetsDefinition:
         metadata[MERGE_KEYS_KEY] = ["id"]
 
     @dg.asset(
-        key=ASSET_KEY, partitions_def=daily_partitions, metadata=metadata, config_schema={"generation": int}
+        key=ASSET_KEY, partitions_def=daily_partitions(), metadata=metadata, config_schema={"generation": int}
     )
     def events(context: dg.AssetExecutionContext, engine: SparkEngine) -> DataFrame:
         data = rows_of(context.partition_key, context.op_execution_context.op_config["generation"])
@@ -49,7 +49,7 @@ def build_asset(mode: str) -> dg.AssetsDefinition:
 
 def write(lake_root: str, engine: SparkEngine, steps: Sequence[str], mode: str) -> None:
     asset = build_asset(mode)
-    resources = {"engine": engine, "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine)}
+    resources = lake_resources(engine, lake_root)
     for step in steps:
         day, generation = step.split(":")
         dg.materialize(

@@ -7,12 +7,12 @@ import dagster as dg
 import pytest
 
 from lakehouse.bronze import bronze_assets
-from lakehouse.gold.dimensions import dimension_assets
+from lakehouse.gold.definitions import gold_assets
 from lakehouse.governance import PiiMasking
-from lakehouse.io import DeltaSparkIOManager
 from lakehouse.lineage import with_lineage
 from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
+from lakehouse_tests import support
 
 
 @pytest.fixture(autouse=True)
@@ -30,8 +30,7 @@ def isolated_openlineage_environment() -> Iterator[None]:
 
 def lake_resources(engine, local_services, lake_root: str) -> dict:
     return {
-        "engine": engine,
-        "io_manager": DeltaSparkIOManager(root_uri=lake_root, engine=engine),
+        **support.lake_resources(engine, lake_root),
         "snowflake": snowflake_resource(local_services),
         "redshift": redshift_resource(local_services),
         "pii": PiiMasking(salt="lineage-test-salt", allow_development_salt=True),
@@ -39,5 +38,5 @@ def lake_resources(engine, local_services, lake_root: str) -> dict:
 
 
 def lakehouse_assets() -> list[dg.AssetsDefinition]:
-    """Every bronze, silver and dimension asset, with lineage, as the definitions build them."""
-    return with_lineage([*bronze_assets(), *silver_assets(), *dimension_assets()])
+    """Every bronze, silver and gold asset, with lineage, as the definitions build them."""
+    return with_lineage([*bronze_assets(), *silver_assets(), *gold_assets()])

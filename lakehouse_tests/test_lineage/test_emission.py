@@ -30,7 +30,7 @@ SELECTION = [
 ]
 
 
-@dg.asset(key=PROBE_KEY, deps=[dg.AssetKey(["silver", "customers"])], partitions_def=daily_partitions)
+@dg.asset(key=PROBE_KEY, deps=[dg.AssetKey(["silver", "customers"])], partitions_def=daily_partitions())
 def lineage_probe() -> None:
     raise RuntimeError("the probe fails on purpose")
 

@@ -1,5 +1,5 @@
 """Reading what materializations report, and what a Delta table's commits added independently of
-``lakehouse.io.storage.bytes_added`` (which compares delta-rs snapshots): each commit's own log entry,
+``Lake.bytes_added`` (which compares delta-rs snapshots): each commit's own log entry,
 through delta-rs's history, and the raw ``_delta_log`` JSON of a local table."""
 
 import json

@@ -2,15 +2,15 @@
 tables the engine wrote; how the IO manager adds its write to what an asset reported; and every asset of
 one day of the medallion reporting them."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
 from lakehouse.bronze import bronze_assets
-from lakehouse.gold.dimensions import dimension_assets
-from lakehouse.gold.facts import fact_assets
+from lakehouse.gold.definitions import gold_assets
 from lakehouse.governance import PiiMasking
-from lakehouse.io import DeltaSparkIOManager
-from lakehouse.io.storage import bytes_added, latest_version, table_version
+from lakehouse.lake import Lake
 from lakehouse.observability.metrics import (
     BYTES_WRITTEN,
     DURATION_SECONDS,
@@ -23,6 +23,7 @@ from lakehouse.observability.metrics import (
 )
 from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver import silver_assets
+from lakehouse_tests.support import lake_resources
 from lakehouse_tests.test_observability.support import committed_bytes, logged_add_sizes
 
 REPLACE_DAY_2 = "_run_date >= DATE'2026-01-02' AND _run_date < DATE'2026-01-03'"
@@ -47,8 +48,16 @@ def table(spark, tmp_path) -> str:
     return uri
 
 
+def bytes_added(uri: str, after_version: int | None, up_to_version: int | None = None) -> int:
+    return Lake(root_uri=str(Path(uri).parent)).bytes_added(uri, after_version, up_to_version)
+
+
+def latest_version(uri: str) -> int | None:
+    return Lake(root_uri=str(Path(uri).parent)).version(uri)
+
+
 def test_bytes_added_is_the_size_of_the_files_each_commit_added(table):
-    assert table_version(table) == 3
+    assert latest_version(table) == 3
     for version in range(4):
         # commit by commit, as the raw log and as delta-rs's history of the commit read it
         assert bytes_added(table, version - 1, version) == sum(logged_add_sizes(table, version))
@@ -98,15 +107,13 @@ def test_every_materialization_of_every_asset_carries_the_metrics(
     """One day of the whole medallion on a fresh lake: every asset reports rows, bytes (equal to what its
     table's commits added, from the Delta log) and duration; bronze its quarantine."""
     lake_root = str(tmp_path / "lake")
-    io_manager = DeltaSparkIOManager(root_uri=lake_root, engine=engine)
     resources = {
-        "engine": engine,
-        "io_manager": io_manager,
+        **lake_resources(engine, lake_root),
         "snowflake": snowflake_resource(local_services),
         "redshift": redshift_resource(local_services),
         "pii": PiiMasking(salt="metrics-test-salt", allow_development_salt=True),
     }
-    assets = [*bronze_assets(), *silver_assets(), *dimension_assets(), *fact_assets()]
+    assets = [*bronze_assets(), *silver_assets(), *gold_assets()]
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(assets, resources=resources, partition_key="2026-01-01", instance=instance)
     assert result.success
@@ -118,7 +125,7 @@ def test_every_materialization_of_every_asset_carries_the_metrics(
         metadata = {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
         assert isinstance(metadata["dagster/row_count"], int) and metadata["dagster/row_count"] >= 0, key
         assert isinstance(metadata["duration_seconds"], float) and metadata["duration_seconds"] > 0, key
-        uri = io_manager.table_uri(key.path)
+        uri = resources["lake"].table(key)
         assert metadata["bytes_written"] == committed_bytes(uri, None, metadata["delta_version"]), key
         if key.path[0] == "bronze":
             assert metadata["rows_quarantined"] + metadata["dagster/row_count"] == metadata["rows_extracted"]

@@ -1,4 +1,5 @@
-"""The ingestion definitions load beside the bronze assets: names, targets, resources, schedules."""
+"""The orchestration's definitions: every job, schedule and sensor by name, and the ingestion definitions
+loading beside the bronze assets (targets, resources, schedules)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,27 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from lakehouse.sensors import bronze_ingestion_definitions
-from lakehouse_tests.test_sensors.conftest import loadable_definitions
+from lakehouse.orchestration.definitions import bronze_ingestion_definitions, orchestration_definitions
+from lakehouse_tests.test_orchestration.conftest import loadable_definitions
 
 TABLES = ["behavior_events", "customers", "order_items", "orders", "products"]
+
+
+def test_every_job_schedule_and_sensor_keeps_its_name() -> None:
+    definitions = orchestration_definitions(running=False)
+    assert sorted(job.name for job in definitions.jobs) == sorted(
+        ["lakehouse_daily_job", "lake_maintenance_job", *(f"bronze_{t}_job" for t in TABLES)]
+    )
+    assert sorted(schedule.name for schedule in definitions.schedules) == sorted(
+        ["lakehouse_daily_schedule", "lake_maintenance_weekly_schedule"]
+        + [f"bronze_{t}_daily_schedule" for t in TABLES]
+    )
+    assert sorted(sensor.name for sensor in definitions.sensors) == [
+        f"bronze_{t}_watermark_sensor" for t in TABLES
+    ]
+    assert not definitions.assets and not definitions.resources
+    assert all(s.default_status is dg.DefaultScheduleStatus.STOPPED for s in definitions.schedules)
+    assert all(s.default_status is dg.DefaultSensorStatus.STOPPED for s in definitions.sensors)
 
 
 def test_one_job_sensor_and_schedule_per_bronze_table() -> None:
@@ -22,8 +40,9 @@ def test_one_job_sensor_and_schedule_per_bronze_table() -> None:
     assert schedules == [f"bronze_{t}_daily_schedule" for t in TABLES]
     assert not definitions.assets and not definitions.resources
     by_name = {sensor.name: sensor for sensor in definitions.sensors}
-    assert by_name["bronze_behavior_events_watermark_sensor"].required_resource_keys == {"redshift"}
-    assert by_name["bronze_orders_watermark_sensor"].required_resource_keys == {"snowflake"}
+    # the source the sensor queries, and the lake whose Delta logs it counts
+    assert by_name["bronze_behavior_events_watermark_sensor"].required_resource_keys == {"redshift", "lake"}
+    assert by_name["bronze_orders_watermark_sensor"].required_resource_keys == {"snowflake", "lake"}
     assert all(sensor.minimum_interval_seconds == 60 for sensor in definitions.sensors)
     assert all(sensor.default_status is dg.DefaultSensorStatus.RUNNING for sensor in definitions.sensors)
 
@@ -62,8 +81,8 @@ def test_the_daily_schedule_loads_yesterday_at_one_utc() -> None:
     assert [request.partition_key for request in requests] == ["2026-01-04"]
 
 
-def test_importing_the_sensors_package_reads_nothing() -> None:
-    code = "import lakehouse.sensors, lakehouse.sensors.definitions"
+def test_importing_the_orchestration_package_reads_nothing() -> None:
+    code = "import lakehouse.orchestration, lakehouse.orchestration.definitions"
     env = {"PATH": "/usr/bin:/bin", "LAKEHOUSE_ENV": "nonsense", "LAKEHOUSE_CONTRACTS_DIR": "/nonexistent"}
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120

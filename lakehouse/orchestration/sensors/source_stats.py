@@ -5,8 +5,8 @@ one row per day however large the table, and the filter on the change column is 
 uses, so the counts compare like for like with what a bronze run extracts. The value is always a bound
 parameter, never formatted into the SQL.
 
-Change columns are TIMESTAMP_NTZ holding UTC (DESIGN.md §6), so the day of a value is its UTC day and
-the values come back naive. The sources are reached through the same Dagster resources as extraction:
+Change columns are TIMESTAMP_NTZ holding UTC, so the day of a value is its UTC day and the values come
+back naive. The sources are reached through the same Dagster resources as extraction:
 ``SnowflakeResource.get_connection()`` (the Snowflake connector, pyformat parameters) and, for Redshift,
 a psycopg2 connection opened from ``RedshiftClientResource``'s connection arguments, because its client
 runs queries without parameters. The table and its change column are the ones the bronze asset extracts
@@ -24,7 +24,7 @@ from snowflake.connector.errors import ProgrammingError
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
-from lakehouse.sensors.watermarks import DayState
+from lakehouse.orchestration.sensors.watermarks import DayState
 from lakehouse.sources.extract import SourceTable, daily_stats_query, fetch_all, naive_utc, source_connection
 
 

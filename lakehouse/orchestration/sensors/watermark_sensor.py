@@ -24,6 +24,7 @@ watermark, and rows dated before the partitions' start are outside every scan.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -33,20 +34,29 @@ from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
 from lakehouse.contracts import Contract, SourceSystem
-from lakehouse.partitions import daily_partitions
-from lakehouse.sensors.jobs import bronze_asset_key, bronze_ingestion_job, bronze_job_name
-from lakehouse.sensors.lake_stats import lake_day_counts, latest_loaded_day
-from lakehouse.sensors.source_stats import SourceTableMissing, redshift_day_states, snowflake_day_states
-from lakehouse.sensors.watermarks import (
+from lakehouse.lake import Lake
+from lakehouse.orchestration.jobs import (
+    bronze_asset_key,
+    bronze_ingestion_job,
+    bronze_job_name,
+    quarantine_asset_key,
+)
+from lakehouse.orchestration.sensors.source_stats import (
+    SourceTableMissing,
+    redshift_day_states,
+    snowflake_day_states,
+)
+from lakehouse.orchestration.sensors.watermarks import (
     DayState,
     Reconciliation,
     WatermarkCursor,
     attempt_run_key,
+    latest_loaded_day,
     reconcile,
     scan_start,
     source_state_key,
 )
-from lakehouse.settings import lake_root as configured_lake_root
+from lakehouse.partitions import daily_partitions
 from lakehouse.sources.extract import source_table
 
 DEFAULT_LAG_DAYS = 2
@@ -69,7 +79,6 @@ _UNFINISHED = [
 ]
 
 DayStates = Callable[[datetime], Mapping[date, DayState]]
-LakeRoot = str | Callable[[], str]
 
 
 def watermark_sensor_name(table: str) -> str:
@@ -84,13 +93,11 @@ class WatermarkSettings:
     cover the latest a source commits a row after its change column (the generator: two days).
     ``max_attempts``: runs per source state of a day before the sensor stops asking and logs it (the
     daily schedule or a backfill takes over); a new commit to the day starts a new count.
-    ``lake_root``: the lake's root URI, or a function returning it, called at every tick; default
-    ``lakehouse.settings.lake_root``. ``clock``: the current time (UTC), injectable for tests.
+    ``clock``: the current time (UTC), injectable for tests.
     """
 
     lag_days: int = DEFAULT_LAG_DAYS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    lake_root: LakeRoot | None = None
     clock: Callable[[], datetime] | None = None
 
     def __post_init__(self) -> None:
@@ -98,11 +105,6 @@ class WatermarkSettings:
             raise ValueError(f"lag_days must be zero or more, got {self.lag_days}")
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
-
-    def resolved_lake_root(self) -> str:
-        if self.lake_root is None:
-            return configured_lake_root()
-        return self.lake_root() if callable(self.lake_root) else self.lake_root
 
     def now(self) -> datetime:
         current = self.clock() if self.clock is not None else datetime.now(timezone.utc)
@@ -118,31 +120,33 @@ def bronze_watermark_sensor(
 ) -> dg.SensorDefinition:
     """The watermark sensor of a bronze contract's source table, targeting its bronze job.
 
-    It takes the source resource by its key in the code location: ``snowflake`` (``SnowflakeResource``)
-    or ``redshift`` (``RedshiftClientResource``).
+    It takes the source resource by its key in the code location, ``snowflake`` (``SnowflakeResource``)
+    or ``redshift`` (``RedshiftClientResource``), and the ``lake`` (``Lake``) whose logs it counts.
     """
     settings = settings or WatermarkSettings()
     table = contract.table
     source = source_table(contract)
     system = SourceSystem(contract.source.system)
 
-    def tick(context: dg.SensorEvaluationContext, day_states: DayStates) -> dg.SensorResult:
-        return evaluate_watermark_tick(context, table=table, day_states=day_states, settings=settings)
+    def tick(context: dg.SensorEvaluationContext, day_states: DayStates, lake: Lake) -> dg.SensorResult:
+        return evaluate_watermark_tick(
+            context, table=table, day_states=day_states, lake=lake, settings=settings
+        )
 
     if system is SourceSystem.SNOWFLAKE:
 
         def snowflake_watermark(
-            context: dg.SensorEvaluationContext, snowflake: SnowflakeResource
+            context: dg.SensorEvaluationContext, snowflake: SnowflakeResource, lake: Lake
         ) -> dg.SensorResult:
-            return tick(context, lambda since: snowflake_day_states(snowflake, source, since))
+            return tick(context, lambda since: snowflake_day_states(snowflake, source, since), lake)
 
         evaluate = snowflake_watermark
     else:
 
         def redshift_watermark(
-            context: dg.SensorEvaluationContext, redshift: RedshiftClientResource
+            context: dg.SensorEvaluationContext, redshift: RedshiftClientResource, lake: Lake
         ) -> dg.SensorResult:
-            return tick(context, lambda since: redshift_day_states(redshift, source, since))
+            return tick(context, lambda since: redshift_day_states(redshift, source, since), lake)
 
         evaluate = redshift_watermark
 
@@ -164,20 +168,21 @@ def evaluate_watermark_tick(
     *,
     table: str,
     day_states: DayStates,
+    lake: Lake,
     settings: WatermarkSettings,
 ) -> dg.SensorResult:
     """One tick of the watermark sensor of ``table``; ``day_states(since)`` queries the source."""
     cursor = WatermarkCursor.from_json(context.cursor)
     now = settings.now()
     today = now.date()
-    first_day = daily_partitions.start.date()
-    lake = lake_day_counts(settings.resolved_lake_root(), table)
-    since = scan_start(cursor, latest_loaded_day(lake), lag_days=settings.lag_days, first_day=first_day)
+    first_day = daily_partitions().start.date()
+    loaded = lake_day_counts(lake, table)
+    since = scan_start(cursor, latest_loaded_day(loaded), lag_days=settings.lag_days, first_day=first_day)
     try:
         source = day_states(datetime.combine(since, time.min))
     except SourceTableMissing as missing:
         return dg.SensorResult(skip_reason=f"{table}: {missing} yet; nothing to load", cursor=context.cursor)
-    result = reconcile(source, lake, since=since, last_open_day=last_open_day(today), today=today)
+    result = reconcile(source, loaded, since=since, last_open_day=last_open_day(today), today=today)
     plan = plan_runs(context.instance, table, result.differing, max_attempts=settings.max_attempts)
 
     next_cursor = result.next_cursor(cursor)
@@ -200,10 +205,19 @@ def evaluate_watermark_tick(
     return dg.SensorResult(skip_reason=summary, cursor=next_cursor.to_json())
 
 
+def lake_day_counts(lake: Lake, table: str, since: date | None = None) -> Counter[date]:
+    """Rows per day of ``bronze/<table>`` plus ``quarantine/<table>``, from their Delta logs: every source
+    row extracted for a day lands in exactly one of them, so their sum is what the source held when the
+    day was loaded."""
+    counts = lake.day_counts(bronze_asset_key(table), since)
+    counts.update(lake.day_counts(quarantine_asset_key(table), since))
+    return counts
+
+
 def last_open_day(today: date) -> date:
     """The latest day with a partition: yesterday with the lakehouse's daily partitions, whose last
     partition is the last complete day (``end_offset=0``); a day's rows wait until it has closed."""
-    return today + timedelta(days=daily_partitions.end_offset - 1)
+    return today + timedelta(days=daily_partitions().end_offset - 1)
 
 
 @dataclass(frozen=True)

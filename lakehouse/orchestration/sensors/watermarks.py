@@ -3,11 +3,11 @@
 Pure functions over dates, counts and timestamps; nothing here talks to a source, the lake or Dagster, so
 every rule of the sensor can be tested on plain values.
 
-The model (DESIGN.md §4 "Watermarks"): a bronze partition ``D`` holds the rows whose change column falls
-in day ``D`` (UTC), and every source row lands either in ``bronze`` or in ``quarantine``. So a day is
-loaded exactly when the source's row count for the day equals the lake's bronze + quarantine count for
-it. The sensor's cursor only says where to start looking; whether a day needs a run is decided by
-comparing the two sides, because the cursor is committed when runs are launched, not when they succeed.
+The model: a bronze partition ``D`` holds the rows whose change column falls in day ``D`` (UTC), and
+every source row lands either in ``bronze`` or in ``quarantine``. So a day is loaded exactly when the
+source's row count for the day equals the lake's bronze + quarantine count for it. The sensor's cursor
+only says where to start looking; whether a day needs a run is decided by comparing the two sides,
+because the cursor is committed when runs are launched, not when they succeed.
 """
 
 from __future__ import annotations
@@ -84,6 +84,16 @@ class WatermarkCursor:
                 f"watermark cursor {text!r} is not valid ({error}); expected JSON like "
                 '{"high_water": "2026-01-05T12:00:00", "unconfirmed_from": null}, or no cursor at all'
             ) from None
+
+
+def latest_loaded_day(counts: Mapping[date, int]) -> date | None:
+    """The lake's watermark: the latest day holding rows in bronze or quarantine (``None`` when empty).
+
+    The watermark is the greatest change-column value in bronze; the latest ``_run_date`` partition is the
+    same day, read from the Delta log instead of the data. A day whose rows were all invalid is loaded
+    too, which is why quarantine counts.
+    """
+    return max((day for day, rows in counts.items() if rows > 0), default=None)
 
 
 def scan_start(

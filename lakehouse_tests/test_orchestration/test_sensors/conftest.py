@@ -13,20 +13,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import pyarrow as pa
 import pytest
-from dagster_aws.redshift import RedshiftClientResource
-from dagster_snowflake import SnowflakeResource
 from deltalake import write_deltalake
 
-from lakehouse.bronze import bronze_assets
 from lakehouse.contracts import Contract
-from lakehouse.engine import SparkEngine
 from lakehouse.generator import GeneratedData, GeneratorConfig, generate_data, load_redshift, load_snowflake
 from lakehouse.generator.specs import TableSpec, table_spec
-from lakehouse.sensors import DayState, bronze_ingestion_job, bronze_source_contracts
-from lakehouse.sensors.lake_stats import table_uri
+from lakehouse.orchestration.definitions import bronze_source_contracts
+from lakehouse.orchestration.sensors.watermarks import DayState
 from lakehouse.services import LocalServices
 from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
@@ -93,23 +88,6 @@ def sources() -> Iterator[Sources]:
             shutil.rmtree(home, ignore_errors=True)
 
 
-def loadable_definitions(ingestion: dg.Definitions, sources: Mapping[str, Any] | None = None) -> dg.Definitions:
-    """The ingestion definitions beside the bronze assets, as in the code location; the source resources
-    default to placeholders that are never connected."""
-    resources: dict[str, Any] = {
-        "engine": SparkEngine(),
-        "io_manager": dg.InMemoryIOManager(),
-        "snowflake": SnowflakeResource(account="unused", user="unused", password="unused"),
-        "redshift": RedshiftClientResource(
-            host="unused", port=5439, user="unused", password="unused", database="analytics"
-        ),
-        **(sources or {}),
-    }
-    # the code location registers the bronze jobs too: the same objects must merge without a clash
-    jobs = dg.Definitions(jobs=[bronze_ingestion_job(contract.table) for contract in bronze_source_contracts()])
-    return dg.Definitions.merge(dg.Definitions(assets=bronze_assets(), resources=resources), jobs, ingestion)
-
-
 def write_lake(root: Path, table: str, rows_per_day: Mapping[date, int]) -> None:
     """Stand in for the bronze asset: ``bronze/<table>`` and ``quarantine/<table>`` partitioned by
     ``_run_date`` with ``rows_per_day`` rows in all, one row of each day in quarantine, so only their sum
@@ -123,5 +101,5 @@ def write_lake(root: Path, table: str, rows_per_day: Mapping[date, int]) -> None
         frame = pa.table(
             {"row": pa.array(range(len(days)), pa.int64()), "_run_date": pa.array(days, pa.date32())}
         )
-        uri = table_uri(str(root), layer, table)
+        uri = str(Path(root) / layer / table)
         write_deltalake(uri, frame, partition_by=["_run_date"], mode="overwrite")

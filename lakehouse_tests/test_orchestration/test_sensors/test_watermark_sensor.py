@@ -14,23 +14,28 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from lakehouse.sensors import (
-    DayState,
-    WatermarkCursor,
+from lakehouse.lake import Lake
+from lakehouse.orchestration.definitions import bronze_ingestion_definitions
+from lakehouse.orchestration.jobs import bronze_job_name
+from lakehouse.orchestration.sensors.watermark_sensor import (
+    PARTITION_TAG,
+    RUN_KEY_TAG,
     WatermarkSettings,
-    bronze_ingestion_definitions,
-    bronze_job_name,
     bronze_watermark_sensor,
 )
-from lakehouse.sensors.watermark_sensor import PARTITION_TAG, RUN_KEY_TAG
-from lakehouse.sensors.watermarks import attempt_run_key, source_state_key
-from lakehouse_tests.test_sensors.conftest import (
+from lakehouse.orchestration.sensors.watermarks import (
+    DayState,
+    WatermarkCursor,
+    attempt_run_key,
+    source_state_key,
+)
+from lakehouse_tests.test_orchestration.conftest import loadable_definitions
+from lakehouse_tests.test_orchestration.test_sensors.conftest import (
     DAY_1,
     DAY_2,
     DAY_3,
     Sources,
     contract_of,
-    loadable_definitions,
     write_lake,
 )
 
@@ -49,16 +54,21 @@ def tick(
     max_attempts: int = 3,
     now: datetime = NOW,
 ) -> dg.SensorResult:
-    settings = WatermarkSettings(
-        lag_days=lag_days, max_attempts=max_attempts, lake_root=str(lake), clock=lambda: now
-    )
+    settings = WatermarkSettings(lag_days=lag_days, max_attempts=max_attempts, clock=lambda: now)
     sensor = bronze_watermark_sensor(contract_of(table), settings)
     context = dg.build_sensor_context(
-        cursor=cursor, instance=instance or dg.DagsterInstance.ephemeral(), resources=sources.resources
+        cursor=cursor,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        resources=with_lake(sources, lake),
     )
     result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
+
+
+def with_lake(sources: Sources, lake: Path | str) -> dict:
+    """The sources' resources and a ``Lake`` at ``lake``: what a watermark sensor takes."""
+    return {**sources.resources, "lake": Lake(root_uri=str(lake))}
 
 
 def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
@@ -168,11 +178,11 @@ def test_dagster_resolves_the_requests_against_the_job(sources: Sources, lake: P
     """Evaluated as the daemon does, with the code location's definitions: the requested partition is one
     of the job's and the run lands on the table's bronze job."""
     sources.hold_through(DAY_1)
-    ingestion = bronze_ingestion_definitions(["orders"], lake_root=str(lake), clock=lambda: NOW)
-    repository = loadable_definitions(ingestion, sources.resources).get_repository_def()
+    ingestion = bronze_ingestion_definitions(["orders"], clock=lambda: NOW)
+    repository = loadable_definitions(ingestion, with_lake(sources, lake)).get_repository_def()
     sensor = repository.get_sensor_def("bronze_orders_watermark_sensor")
     context = dg.build_sensor_context(
-        instance=dg.DagsterInstance.ephemeral(), repository_def=repository, resources=sources.resources
+        instance=dg.DagsterInstance.ephemeral(), repository_def=repository, resources=with_lake(sources, lake)
     )
 
     data = sensor.evaluate_tick(context)
@@ -282,11 +292,11 @@ def test_a_source_table_that_does_not_exist_yet_is_skipped_keeping_the_cursor(
         contract,
         source=dataclasses.replace(contract.source, table=f"{contract.source.table.split('.')[0]}.{schema}.not_there"),
     )
-    settings = WatermarkSettings(lake_root=str(lake), clock=lambda: NOW)
+    settings = WatermarkSettings(clock=lambda: NOW)
     context = dg.build_sensor_context(
         cursor='{"high_water":"2026-01-02T00:00:00","version":1}',
         instance=dg.DagsterInstance.ephemeral(),
-        resources=sources.resources,
+        resources=with_lake(sources, lake),
     )
     result = bronze_watermark_sensor(missing, settings)(context)
     assert not result.run_requests

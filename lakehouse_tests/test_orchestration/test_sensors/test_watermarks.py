@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from lakehouse.sensors.watermarks import (
+from lakehouse.orchestration.sensors.watermarks import (
     DayState,
     WatermarkCursor,
     attempt_run_key,

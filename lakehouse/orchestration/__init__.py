@@ -1,0 +1,12 @@
+"""What runs the lakehouse in Dagster: its jobs, schedules and sensors (the assets are the layers').
+
+* ``jobs``: ``lakehouse_daily_job`` (every asset for one day), the per-table bronze jobs
+  (``bronze_<table>_job``) and ``lake_maintenance_job``.
+* ``schedules``: when they run: the daily job at 00:30 UTC, each bronze job at 01:00 UTC, maintenance on
+  Sundays at 03:00 UTC.
+* ``sensors``: the watermark sensor of each bronze source table (``bronze_<table>_watermark_sensor``).
+* ``definitions``: all of them for the code location (``orchestration_definitions``).
+
+The maintenance job runs the operator library's maintenance (``lakehouse.operations.maintenance``); nothing
+else here imports the operator library, which runs the daily job for ranges of days by its name.
+"""
