@@ -2,10 +2,10 @@
 
 Nothing here knows Dagster, reads a table or writes one: DataFrames in, DataFrames and a ``MERGE``
 statement out, so every rule is unit-tested on small frames, on the embedded engine and on classic Apache
-Spark alike. ``lakehouse.gold.dimensions`` reads the tables and issues the one ``MERGE`` of a run.
+Spark alike. ``lakehouse.gold.merges`` reads the tables and issues the one ``MERGE`` of a run.
 
-The rules (docs/model.md; DESIGN.md §4, §6)
--------------------------------------------
+The rules (docs/model.md)
+-------------------------
 The source rows are ``silver/customers`` rows: the latest version of a customer on a day. A customer's
 history is its source rows ordered by ``updated_at`` (never by arrival), read in that order:
 
@@ -45,8 +45,8 @@ order, or twice gives the same table.
 Why the silver rows and not the dimension alone: the dimension forgets rows that changed no tracked
 attribute. With versions ``A [t1, inf)`` and an untracked change at ``t2`` absorbed into it, a late
 tracked change ``C`` at ``t1 < t < t2`` must give ``A [t1, t)``, ``C [t, t2)``, ``A [t2, inf)``: the
-current row is the source row with the greatest ``updated_at``, which is ``A`` (DESIGN.md §6). Patching
-the dimension would make ``C`` current, since nothing in it remembers ``t2``.
+current row is the source row with the greatest ``updated_at``, which is ``A``. Patching the
+dimension would make ``C`` current, since nothing in it remembers ``t2``.
 
 Consequences: a version's ``valid_from`` can move when an earlier row with the same tracked attributes
 arrives late (an out-of-order backfill), which changes its ``customer_key``: the old row is deleted and a
@@ -57,13 +57,14 @@ now; a customer that a window does not touch is left as it is.
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from lakehouse.partitions import PARTITION_COLUMN
+
 CUSTOMER_KEY = "customer_key"
 CUSTOMER_ID = "customer_id"
 TRACKED_ATTRIBUTES: tuple[str, ...] = ("email_hash", "country_code", "city", "segment", "loyalty_tier")
 """A change of any of these opens a new version."""
 UNTRACKED_ATTRIBUTES: tuple[str, ...] = ("first_name_hash", "last_name_hash", "phone_hash")
 """Updated in place on the version they fall into (SCD1)."""
-PARTITION_COLUMN = "_run_date"
 
 DIM_CUSTOMER_COLUMNS: tuple[tuple[str, str], ...] = (
     (CUSTOMER_KEY, "bigint"),

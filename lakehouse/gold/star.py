@@ -1,5 +1,5 @@
-"""The star schema's logic for the gold facts: surrogate-key lookups, unknown members, re-keying of late
-members, and the queries that reconcile the facts with silver.
+"""The star schema's logic for the gold facts: surrogate-key lookups, unknown members, the fact rows and
+the re-keying of late members.
 
 DataFrames in, DataFrames out: nothing here knows Dagster, reads a table or writes one, so every rule is
 unit-tested on small frames, on the embedded engine and on classic Apache Spark alike.
@@ -14,20 +14,21 @@ Key rules (docs/model.md, gold):
 * date keys are the ``dim_date`` row of the day, ``0`` outside the calendar.
 * A fact keyed ``0`` is never dropped; ``rekeyed_order_lines`` / ``rekeyed_activity_rows`` find the ones
   whose member has arrived since, so the caller can update them in place.
+
+The queries that hold the facts against silver are in ``lakehouse.gold.reconciliation``.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import date
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from lakehouse.partitions import PARTITION_COLUMN
 from lakehouse.ranking import first_per_key
 
 UNKNOWN_KEY = 0
 """The surrogate key of every dimension's unknown member."""
 
-PARTITION_COLUMN = "_run_date"
 ORDER_LINE_KEY: tuple[str, ...] = ("order_id", "line_number")
 CUSTOMER_DAY_KEY: tuple[str, ...] = ("customer_id", PARTITION_COLUMN)
 
@@ -79,16 +80,6 @@ FACT_CUSTOMER_ACTIVITY_COLUMNS: tuple[tuple[str, str], ...] = (
     (PARTITION_COLUMN, "date"),
 )
 """gold/fact_customer_activity, in table order (the contract's columns, then the partition column)."""
-
-ACTIVITY_RECONCILED_SUMS: tuple[str, ...] = (
-    "orders",
-    "revenue",
-    "sessions",
-    "page_views",
-    "product_views",
-    "add_to_carts",
-    "purchases",
-)
 
 # --------------------------------------------------------------------------------------------- keys
 
@@ -325,190 +316,3 @@ def _rekeyed(
     for key in key_columns:
         changed = changed | ((F.col(f"_old_{key}") == UNKNOWN_KEY) & (F.col(key) != UNKNOWN_KEY))
     return resolved.where(changed).select(*row_key, *new_keys)
-
-
-# ------------------------------------------------------------------------------------ integrity
-
-
-def foreign_key_report(
-    facts: DataFrame, column: str, dimension: DataFrame, dimension_column: str
-) -> DataFrame:
-    """One row: ``rows``, ``unresolved`` (values, NULL included, that match no dimension row) and
-    ``unknown_member`` (rows keyed ``0``, which resolve to the unknown member when it exists)."""
-    keys = (
-        dimension.select(F.col(dimension_column).alias("_dimension_key"))
-        .distinct()
-        .withColumn("_resolved", F.lit(True))
-    )
-    joined = facts.select(F.col(column).alias("_fact_key")).join(
-        keys, F.col("_fact_key") == F.col("_dimension_key"), "left"
-    )
-    return joined.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if(F.col("_resolved").isNull()).alias("unresolved"),
-        F.count_if(F.col("_fact_key") == UNKNOWN_KEY).alias("unknown_member"),
-    )
-
-
-def _in_window(start: date, end: date) -> Column:
-    return (F.col(PARTITION_COLUMN) >= F.lit(start)) & (F.col(PARTITION_COLUMN) < F.lit(end))
-
-
-def reconcile_order_lines(
-    silver_orders: DataFrame, fact_orders: DataFrame, start: date, end: date
-) -> DataFrame:
-    """Silver and gold order lines compared per partition of ``[start, end)``; one row per day present
-    on either side, ``reconciled`` true when the day is consistent.
-
-    For every silver line of the day (``silver_lines``):
-
-    * ``missing_lines``: no fact row at all (a lost line);
-    * ``behind_lines``: the fact row holds an older state than silver (``updated_at`` smaller, or equal
-      but from a later partition): a reverted or never-applied change;
-    * ``lines_here``: the fact row holds exactly this state in this partition; of those,
-      ``mismatched_lines`` differ from silver in quantity or line amount.
-
-    For the fact side, ``fact_rows`` rows live in the day, ``duplicate_rows`` of them share their line
-    with another row of the window. Consistent means no missing, behind, mismatched or duplicate row,
-    ``fact_rows == lines_here`` (every fact row of the day comes from that silver day), and equal sums of
-    ``line_amount`` and ``quantity`` over those rows. A line whose fact row holds a newer state, or the
-    same state in an earlier partition, is accounted for in the day that holds it.
-    """
-    silver = silver_orders.where(_in_window(start, end)).select(
-        *ORDER_LINE_KEY,
-        F.col("updated_at").alias("_s_updated_at"),
-        F.col(PARTITION_COLUMN).alias("_s_run_date"),
-        F.col("line_amount").alias("_s_amount"),
-        F.col("quantity").alias("_s_quantity"),
-    )
-    fact = fact_orders.select(
-        *ORDER_LINE_KEY,
-        F.col("updated_at").alias("_f_updated_at"),
-        F.col(PARTITION_COLUMN).alias("_f_run_date"),
-        F.col("line_amount").alias("_f_amount"),
-        F.col("quantity").alias("_f_quantity"),
-        F.lit(True).alias("_in_fact"),
-    )
-    joined = silver.join(fact, list(ORDER_LINE_KEY), "left")
-    missing = F.col("_in_fact").isNull()
-    same_state = F.col("_f_updated_at") == F.col("_s_updated_at")
-    behind = ~missing & (
-        (F.col("_f_updated_at") < F.col("_s_updated_at"))
-        | (same_state & (F.col("_f_run_date") > F.col("_s_run_date")))
-    )
-    here = ~missing & same_state & (F.col("_f_run_date") == F.col("_s_run_date"))
-    mismatched = here & (
-        ~F.col("_f_amount").eqNullSafe(F.col("_s_amount"))
-        | ~F.col("_f_quantity").eqNullSafe(F.col("_s_quantity"))
-    )
-    silver_side = joined.groupBy(F.col("_s_run_date").alias(PARTITION_COLUMN)).agg(
-        F.count(F.lit(1)).alias("silver_lines"),
-        F.count_if(missing).alias("missing_lines"),
-        F.count_if(behind).alias("behind_lines"),
-        F.count_if(here).alias("lines_here"),
-        F.count_if(mismatched).alias("mismatched_lines"),
-        F.sum(F.when(here, F.col("_s_amount"))).alias("silver_line_amount"),
-        F.sum(F.when(here, F.col("_s_quantity"))).alias("silver_quantity"),
-    )
-    # A duplicated line would also double its silver line in the join above: counted on its own.
-    copies = Window.partitionBy(*[F.col(c) for c in ORDER_LINE_KEY])
-    fact_side = (
-        fact_orders.where(_in_window(start, end))
-        .withColumn("_copies", F.count(F.lit(1)).over(copies))
-        .groupBy(PARTITION_COLUMN)
-        .agg(
-            F.count(F.lit(1)).alias("fact_rows"),
-            F.count_if(F.col("_copies") > 1).alias("duplicate_rows"),
-            F.sum("line_amount").alias("fact_line_amount"),
-            F.sum("quantity").alias("fact_quantity"),
-        )
-    )
-    counts = (
-        "silver_lines",
-        "missing_lines",
-        "behind_lines",
-        "lines_here",
-        "mismatched_lines",
-        "fact_rows",
-        "duplicate_rows",
-    )
-    sums = ("silver_line_amount", "fact_line_amount", "silver_quantity", "fact_quantity")
-    day = silver_side.join(fact_side, PARTITION_COLUMN, "full").select(
-        PARTITION_COLUMN,
-        *[F.coalesce(F.col(c), F.lit(0)).cast("bigint").alias(c) for c in counts],
-        *[F.coalesce(F.col(c), F.lit(0)).cast("decimal(38,2)").alias(c) for c in sums],
-    )
-    return day.withColumn(
-        "reconciled",
-        (F.col("missing_lines") == 0)
-        & (F.col("behind_lines") == 0)
-        & (F.col("mismatched_lines") == 0)
-        & (F.col("duplicate_rows") == 0)
-        & (F.col("lines_here") == F.col("fact_rows"))
-        & (F.col("silver_line_amount") == F.col("fact_line_amount"))
-        & (F.col("silver_quantity") == F.col("fact_quantity")),
-    ).orderBy(PARTITION_COLUMN)
-
-
-def reconcile_customer_activity(
-    silver_activity: DataFrame, fact_activity: DataFrame, start: date, end: date
-) -> DataFrame:
-    """Silver and gold customer days compared per partition of ``[start, end)``; one row per day present
-    on either side, ``reconciled`` true when the day is consistent.
-
-    Per day: ``silver_rows`` and ``fact_rows``; ``missing_rows`` (silver customer days absent from the
-    fact) and ``extra_rows`` (fact customer days absent from silver); ``silver_<m>`` / ``fact_<m>``, the
-    sums of every metric in ``ACTIVITY_RECONCILED_SUMS``, each side summed on its own (so a duplicated
-    row shows as a difference). Consistent means no missing or extra customer day, equal row counts and
-    equal sums.
-    """
-    in_window = _in_window(start, end)
-
-    def totals(df: DataFrame, prefix: str) -> DataFrame:
-        # A sum over nothing but NULLs is zero: gold stores silver's NULL counts as 0, which adds nothing.
-        return (
-            df.where(in_window)
-            .groupBy(PARTITION_COLUMN)
-            .agg(
-                F.count(F.lit(1)).alias(f"{prefix}rows"),
-                *[F.coalesce(F.sum(m), F.lit(0)).alias(f"{prefix}{m}") for m in ACTIVITY_RECONCILED_SUMS],
-            )
-        )
-
-    def days_without_counterpart(df: DataFrame, other: DataFrame, name: str) -> DataFrame:
-        keys = list(CUSTOMER_DAY_KEY)
-        return (
-            df.where(in_window)
-            .select(*keys)
-            .join(other.where(in_window).select(*keys), keys, "left_anti")
-            .groupBy(PARTITION_COLUMN)
-            .agg(F.countDistinct(*[F.col(k) for k in keys]).alias(name))
-        )
-
-    per_day = (
-        totals(silver_activity, "silver_")
-        .join(totals(fact_activity, "fact_"), PARTITION_COLUMN, "full")
-        .join(
-            days_without_counterpart(silver_activity, fact_activity, "missing_rows"), PARTITION_COLUMN, "left"
-        )
-        .join(
-            days_without_counterpart(fact_activity, silver_activity, "extra_rows"), PARTITION_COLUMN, "left"
-        )
-    )
-    counts = ("silver_rows", "fact_rows", "missing_rows", "extra_rows")
-    sums = [f"{p}{m}" for m in ACTIVITY_RECONCILED_SUMS for p in ("silver_", "fact_")]
-    per_day = per_day.select(
-        PARTITION_COLUMN,
-        *[F.coalesce(F.col(c), F.lit(0)).cast("bigint").alias(c) for c in counts],
-        *[F.coalesce(F.col(c), F.lit(0)).alias(c) for c in sums],
-    )
-    sums_equal = F.lit(True)
-    for metric in ACTIVITY_RECONCILED_SUMS:
-        sums_equal = sums_equal & (F.col(f"silver_{metric}") == F.col(f"fact_{metric}"))
-    return per_day.withColumn(
-        "reconciled",
-        (F.col("missing_rows") == 0)
-        & (F.col("extra_rows") == 0)
-        & (F.col("silver_rows") == F.col("fact_rows"))
-        & sums_equal,
-    ).orderBy(PARTITION_COLUMN)

@@ -1,68 +1,31 @@
 """gold/dim_customer on real Delta tables: every SCD2 case through the run's one MERGE, then the Dagster
 asset over a window of silver partitions, its metadata and its blocking checks."""
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
-from deltalake import DeltaTable
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.gold import scd2
-from lakehouse.gold.dimensions import (
-    DIM_CUSTOMER,
+from lakehouse.gold.checks import (
     ONE_CURRENT_ROW_PER_CUSTOMER,
-    SILVER_CUSTOMERS,
     UNKNOWN_MEMBER_EXISTS,
     VALIDITY_INTERVALS_DO_NOT_OVERLAP,
-    MergeOutcome,
-    dimension_assets,
-    merge_customer_window,
 )
-from lakehouse.io import DeltaSparkIOManager
+from lakehouse.gold.dim_customer import dim_customer_asset
+from lakehouse.gold.tables import DIM_CUSTOMER, SILVER_CUSTOMERS
 from lakehouse.partitions import daily_partitions
-from lakehouse_tests.test_gold.test_scd2 import OPEN_END, at, day, silver_frame, silver_row, summary
-
-
-class CustomerLake:
-    """silver/customers and gold/dim_customer under one lake root, written the way the assets write them."""
-
-    def __init__(self, spark: SparkSession, root: Path) -> None:
-        self.spark = spark
-        self.silver_uri = str(root / "silver" / "customers")
-        self.dim_uri = str(root / "gold" / "dim_customer")
-        self.scratch = root / "_scratch"
-
-    def write_silver(self, rows: list[tuple], days: list[date] | None = None) -> str:
-        """Replace the silver partitions of ``days`` (default: the rows' days); returns their predicate."""
-        days = sorted(days or {row[-1] for row in rows})
-        frame = silver_frame(self.spark, rows)
-        if not DeltaTable.is_deltatable(self.silver_uri):
-            frame.limit(0).write.format("delta").partitionBy("_run_date").save(self.silver_uri)
-        predicate = " OR ".join(f"_run_date = DATE'{d.isoformat()}'" for d in days)
-        frame.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(self.silver_uri)
-        return predicate
-
-    def apply(self, rows: list[tuple], days: list[date] | None = None) -> MergeOutcome:
-        """Write the rows' silver partitions, then run the dimension over exactly that window."""
-        predicate = self.write_silver(rows, days)
-        window = self.spark.read.format("delta").load(self.silver_uri).where(predicate)
-        outcome = merge_customer_window(self.spark, self.dim_uri, self.silver_uri, window, str(self.scratch))
-        assert not any(self.scratch.iterdir()), "the staged merge source is removed"
-        return outcome
-
-    def rows(self) -> list[dict[str, Any]]:
-        table = DeltaTable(self.dim_uri).to_pyarrow_table().sort_by("customer_key")
-        return table.to_pylist()
-
-    def history(self) -> list[tuple]:
-        return summary([r for r in self.rows() if r["customer_key"] != scd2.UNKNOWN_KEY])
-
-    def version(self) -> int:
-        return DeltaTable(self.dim_uri).version()
+from lakehouse_tests.support import lake_resources
+from lakehouse_tests.test_gold.support import (
+    OPEN_END,
+    CustomerLake,
+    at,
+    day,
+    silver_frame,
+    silver_row,
+)
 
 
 @pytest.fixture
@@ -211,19 +174,12 @@ def test_rerunning_a_window_repairs_the_customers_it_touches(lake, spark):
 # ------------------------------------------------------------------------------- the Dagster asset
 
 
-def _dim_customer_asset() -> dg.AssetsDefinition:
-    return next(asset for asset in dimension_assets() if asset.key == DIM_CUSTOMER)
-
-
 def _materialize(engine, lake_root: Path, first: str, last: str, **kwargs) -> dg.ExecuteInProcessResult:
-    silver = dg.AssetSpec(SILVER_CUSTOMERS, partitions_def=daily_partitions)
+    silver = dg.AssetSpec(SILVER_CUSTOMERS, partitions_def=daily_partitions())
     return dg.materialize(
-        [_dim_customer_asset(), silver],
+        [dim_customer_asset(), silver],
         selection=[DIM_CUSTOMER],
-        resources={
-            "engine": engine,
-            "io_manager": DeltaSparkIOManager(root_uri=str(lake_root), engine=engine),
-        },
+        resources=lake_resources(engine, lake_root),
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         **kwargs,
     )

@@ -20,7 +20,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.gold import scd2
-from lakehouse.gold.dimensions import merge_customer_window
+from lakehouse.gold.merges import merge_customer_window
+from lakehouse.lake import Lake
 
 DAY_1 = 1767225600  # 2026-01-01 00:00:00 UTC
 DAY_2 = DAY_1 + 86400
@@ -58,13 +59,14 @@ def _silver(spark: SparkSession, customers: int, *, day_start: int, changed: boo
 def measure(
     spark: SparkSession, root: Path, customers: int = 200_000, changes: int = 20_000
 ) -> dict[str, Any]:
-    silver_uri, dim_uri = str(root / "silver" / "customers"), str(root / "gold" / "dim_customer")
+    lake = Lake(root_uri=str(root))
+    silver_uri, dim_uri = lake.table(["silver", "customers"]), lake.table(["gold", "dim_customer"])
     _silver(spark, customers, day_start=DAY_1, changed=False).write.format("delta").partitionBy(
         "_run_date"
     ).save(silver_uri)
     day_1 = spark.read.format("delta").load(silver_uri)
     started = time.perf_counter()
-    initial = merge_customer_window(spark, dim_uri, silver_uri, day_1, str(root / "_scratch"))
+    initial = merge_customer_window(spark, lake, dim_uri, day_1, day_1, str(root / "_scratch"))
     initial_seconds = time.perf_counter() - started
     snapshot = str(root / "dim_before_day_2")
     shutil.copytree(dim_uri, snapshot)
@@ -78,7 +80,8 @@ def measure(
         .where(F.col("_run_date") == F.lit("2026-01-02").cast("date"))
     )
     started = time.perf_counter()
-    run = merge_customer_window(spark, dim_uri, silver_uri, day_2, str(root / "_scratch"))
+    silver = spark.read.format("delta").load(silver_uri)
+    run = merge_customer_window(spark, lake, dim_uri, day_2, silver, str(root / "_scratch"))
     run_seconds = time.perf_counter() - started
 
     # The MERGE statement alone, on the same table state, from a materialized merge source.

@@ -15,7 +15,7 @@ import pytest
 
 from lakehouse.generator import GeneratorConfig, generate_data
 from lakehouse.gold import scd2
-from lakehouse_tests.test_gold.test_dim_customer import CustomerLake
+from lakehouse_tests.test_gold.support import CustomerLake
 
 SEED = 6  # a stream with changes on several days of one customer, several changes a day, and deletes
 OPEN_END = datetime(9999, 12, 31)

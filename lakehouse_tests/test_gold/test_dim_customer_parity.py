@@ -17,7 +17,8 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.gold import scd2
-from lakehouse.gold.dimensions import calendar, product_rows
+from lakehouse.gold.calendar import calendar
+from lakehouse.gold.products import product_rows
 
 BASE = ("e1", "DE", "Berlin", "consumer", "none", "f1", "l1", "p1")
 SILVER_SCHEMA = ", ".join(f"`{name}` {type_}" for name, type_ in scd2.SILVER_CUSTOMER_COLUMNS)

@@ -7,11 +7,11 @@ retried on the new snapshot; a ``replaceWhere`` rewrite of the partitions fails 
 
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
-from deltalake import DeltaTable
-
-from lakehouse.gold.facts import upsert_order_lines
+from lakehouse.gold.merges import upsert_order_lines
 from lakehouse.gold.star import FACT_ORDERS_COLUMNS
+from lakehouse.lake import Lake
 from lakehouse_tests.support import run_together
 
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
@@ -36,10 +36,18 @@ def frame(spark, rows):
     return spark.createDataFrame(rows, SCHEMA)
 
 
+def lake_of(uri: str) -> Lake:
+    return Lake(root_uri=str(Path(uri).parent), retry_backoff_seconds=0.05)
+
+
 def table_rows(uri: str) -> dict[int, tuple[str, date]]:
-    table = DeltaTable(uri).to_pyarrow_table().to_pylist()
+    table = lake_of(uri).open(uri).to_pyarrow_table().to_pylist()
     assert len(table) == len({row["order_id"] for row in table}), "a line is stored twice"
     return {row["order_id"]: (row["status"], row["_run_date"]) for row in table}
+
+
+def upsert(spark, uri: str, rows: list) -> dict[str, int]:
+    return upsert_order_lines(spark, lake_of(uri), uri, frame(spark, rows))
 
 
 def stored_table(spark, tmp_path) -> str:
@@ -55,36 +63,34 @@ def test_new_lines_are_inserted_and_newer_states_move_older_ones_stay(spark, tmp
         line(2, "cancelled", datetime(2026, 3, 1, 9), D2),  # older than the stored state: loses
         line(4, "placed", datetime(2026, 3, 2, 9), D2),  # new
     ]
-    assert upsert_order_lines(spark, uri, frame(spark, incoming)) == {"inserted": 1, "updated": 1}
+    assert upsert(spark, uri, incoming) == {"inserted": 1, "updated": 1}
     assert table_rows(uri) == {1: ("paid", D2), 2: ("placed", D1), 3: ("placed", D1), 4: ("placed", D2)}
 
 
 def test_nothing_winning_commits_nothing(spark, tmp_path):
     uri = stored_table(spark, tmp_path)
-    version = DeltaTable(uri).version()
+    version = lake_of(uri).version(uri)
     stale = [line(3, "cancelled", datetime(2026, 2, 28, 9), D1)]
-    assert upsert_order_lines(spark, uri, frame(spark, stale)) == {"inserted": 0, "updated": 0}
-    assert DeltaTable(uri).version() == version
+    assert upsert(spark, uri, stale) == {"inserted": 0, "updated": 0}
+    assert lake_of(uri).version(uri) == version
 
 
 def test_an_equal_state_stays_in_the_earlier_partition(spark, tmp_path):
     uri = stored_table(spark, tmp_path)
     same_state_later_day = [line(1, "placed", datetime(2026, 3, 1, 10), D3)]
-    assert upsert_order_lines(spark, uri, frame(spark, same_state_later_day)) == {"inserted": 0, "updated": 0}
+    assert upsert(spark, uri, same_state_later_day) == {"inserted": 0, "updated": 0}
     assert table_rows(uri)[1] == ("placed", D1)
 
 
 def _upsert_in_own_process(uri: str, rows: list, barrier, results) -> None:
     from lakehouse.engine import SparkEngine
-    from lakehouse.io.commits import retry_commit_conflicts
 
     spark = SparkEngine(shuffle_partitions=1).spark_session
+    lake = lake_of(uri)
     incoming = frame(spark, rows)
     incoming.count()  # warm the engine so the barrier lines up the commits, not the start-ups
     barrier.wait(timeout=120)
-    counts, retries = retry_commit_conflicts(
-        lambda: upsert_order_lines(spark, uri, incoming), what=uri, log=print, backoff_seconds=0.05
-    )
+    counts, retries = lake.commit(uri, lambda: upsert_order_lines(spark, lake, uri, incoming), log=print)
     results.put((rows[0][0], counts, retries))
 
 

@@ -1,79 +1,25 @@
-"""The SCD2 rules of dim_customer as pure DataFrame logic (``lakehouse.gold.scd2``), on small frames.
+"""The SCD2 rules of dim_customer as pure DataFrame logic (``lakehouse.gold.scd2``), on small frames."""
 
-Also the home of the silver-row builders the other dim_customer tests share.
-"""
-
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 import pytest
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.gold import scd2
-
-SILVER_SCHEMA = ", ".join(f"`{name}` {type_}" for name, type_ in scd2.SILVER_CUSTOMER_COLUMNS)
-BASE_ATTRIBUTES: dict[str, str] = {
-    "email_hash": "e1",
-    "country_code": "DE",
-    "city": "Berlin",
-    "segment": "consumer",
-    "loyalty_tier": "none",
-    "first_name_hash": "f1",
-    "last_name_hash": "l1",
-    "phone_hash": "p1",
-}
-OPEN_END = datetime(9999, 12, 31)
-
-
-def silver_row(customer_id: int, updated_at: str, *, is_deleted: bool = False, **attributes: str) -> tuple:
-    """A silver/customers row (the columns SCD2 reads); its partition is the day of ``updated_at``."""
-    values = {**BASE_ATTRIBUTES, **attributes}
-    unknown = set(attributes) - set(BASE_ATTRIBUTES)
-    assert not unknown, f"not a customer attribute: {unknown}"
-    at = datetime.fromisoformat(updated_at)
-    return (
-        customer_id,
-        *(values[name] for name in scd2.TRACKED_ATTRIBUTES),
-        *(values[name] for name in scd2.UNTRACKED_ATTRIBUTES),
-        at,
-        is_deleted,
-        at.date(),
-    )
-
-
-def silver_frame(spark: SparkSession, rows: list[tuple]) -> DataFrame:
-    return spark.createDataFrame(rows, SILVER_SCHEMA)
-
-
-def summary(rows: list[Any]) -> list[tuple]:
-    """The parts of dim_customer rows the rules are about, ordered by customer and time."""
-    picked = [
-        (
-            r["customer_id"],
-            r["segment"],
-            r["phone_hash"],
-            r["valid_from"],
-            r["valid_to"],
-            r["is_current"],
-            r["is_deleted"],
-            r["_run_date"],
-        )
-        for r in rows
-    ]
-    return sorted(picked, key=lambda t: (t[0], t[3]))
+from lakehouse_tests.test_gold.support import (
+    BASE_ATTRIBUTES,
+    OPEN_END,
+    at,
+    day,
+    silver_frame,
+    silver_row,
+    summary,
+)
 
 
 def versions_of(spark: SparkSession, rows: list[tuple]) -> list[tuple]:
     return summary(scd2.customer_versions(silver_frame(spark, rows)).collect())
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def day(text: str) -> date:
-    return date.fromisoformat(text)
 
 
 # ----------------------------------------------------------------------------------------- the rules
@@ -202,7 +148,7 @@ def test_late_change_splits_the_interval_it_falls_into(spark):
 
 def test_late_tracked_change_ends_at_a_later_row_the_dimension_had_absorbed(spark):
     """The reason history is rebuilt from silver: the untracked change at t2 opened no version, yet the
-    late change at t must end there, and the customer's current state is the t2 row (DESIGN.md §6)."""
+    late change at t must end there, and the customer's current state is the t2 row."""
     rows = [
         silver_row(1, "2026-01-01 10:00:00"),
         silver_row(1, "2026-01-03 10:00:00", phone_hash="p2"),

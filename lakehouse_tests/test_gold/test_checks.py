@@ -1,5 +1,6 @@
-"""The facts' blocking integrity checks: results and metadata on hand-made frames, and in Dagster runs where
-a check fails and the asset downstream of the fact does not run."""
+"""The facts' blocking checks (``lakehouse.gold.checks``): results and metadata on hand-made frames, and in
+Dagster runs where a check fails and the asset downstream of the fact does not run. The dimensions'
+checks are exercised with their assets (``test_dim_customer``, ``test_dim_product``, ``test_dim_date``)."""
 
 from datetime import timedelta
 
@@ -8,8 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import contracts_dir, load_contract
-from lakehouse.gold.facts import FACT_CUSTOMER_ACTIVITY_KEY, FACT_ORDERS_KEY
-from lakehouse.gold.integrity import (
+from lakehouse.gold.checks import (
     FOREIGN_KEYS_RESOLVE,
     RECONCILES_WITH_SILVER,
     customer_activity_reconciliation_result,
@@ -17,10 +17,11 @@ from lakehouse.gold.integrity import (
     order_lines_reconciliation_result,
 )
 from lakehouse.gold.star import fact_activity_rows, fact_order_lines
-from lakehouse.partitions import daily_partitions
+from lakehouse.gold.tables import DIM_CUSTOMER, FACT_CUSTOMER_ACTIVITY, FACT_ORDERS
+from lakehouse.partitions import DayWindow, daily_partitions
 from lakehouse_tests.support import step_failure_message
-from lakehouse_tests.test_gold.test_facts import Lake, build_lake, check_outcomes, materialize
-from lakehouse_tests.test_gold.test_star import (
+from lakehouse_tests.test_gold.support import FactLake, build_lake, check_outcomes, materialize
+from lakehouse_tests.test_gold.star_cases import (
     D1,
     D2,
     D3,
@@ -33,7 +34,7 @@ from lakehouse_tests.test_gold.test_star import (
     silver_orders_frame,
 )
 
-WINDOW = (D1, D3 + timedelta(days=1))
+WINDOW = DayWindow(D1, D3 + timedelta(days=1))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def facts(spark, dims):
 
 
 @pytest.fixture
-def lake(spark, engine, tmp_path) -> Lake:
+def lake(spark, engine, tmp_path) -> FactLake:
     return build_lake(spark, engine, str(tmp_path / "lake"))
 
 
@@ -65,7 +66,7 @@ def _contract(table: str):
 
 
 def test_foreign_keys_resolve_counting_the_unknown_member(facts, dims):
-    result = foreign_keys_result(FACT_ORDERS_KEY, _contract("fact_orders"), facts, dims)
+    result = foreign_keys_result(FACT_ORDERS, _contract("fact_orders"), facts, dims)
     assert result.passed and result.check_name == FOREIGN_KEYS_RESOLVE
     assert result.severity == dg.AssetCheckSeverity.ERROR
     keys = result.metadata["foreign_keys"].value
@@ -83,7 +84,7 @@ def test_foreign_keys_fail_on_a_key_missing_from_its_dimension(facts, dims):
         "order_date_key", F.when(F.col("order_id") == 2, 20991231).otherwise(F.col("order_date_key"))
     )
     no_unknown_customer = {**dims, "dim_customer": dims["dim_customer"].where("customer_key <> 0")}
-    result = foreign_keys_result(FACT_ORDERS_KEY, _contract("fact_orders"), broken, no_unknown_customer)
+    result = foreign_keys_result(FACT_ORDERS, _contract("fact_orders"), broken, no_unknown_customer)
     assert not result.passed
     keys = result.metadata["foreign_keys"].value
     assert (keys["order_date_key"]["unresolved"], keys["customer_key"]["unresolved"]) == (2, 1)
@@ -91,7 +92,7 @@ def test_foreign_keys_fail_on_a_key_missing_from_its_dimension(facts, dims):
 
 
 def test_order_reconciliation_result_passes_and_reports_each_partition(spark, facts):
-    result = order_lines_reconciliation_result(FACT_ORDERS_KEY, silver_orders_frame(spark), facts, *WINDOW)
+    result = order_lines_reconciliation_result(FACT_ORDERS, silver_orders_frame(spark), facts, WINDOW)
     assert result.passed and result.check_name == RECONCILES_WITH_SILVER
     metadata = {k: v.value for k, v in result.metadata.items()}
     assert (metadata["silver_lines"], metadata["fact_rows"], metadata["missing_lines"]) == (10, 8, 0)
@@ -106,7 +107,7 @@ def test_order_reconciliation_result_fails_on_a_corrupted_row(spark, facts):
         F.when(F.col("order_id") == 3, F.lit(500).cast("decimal(14,2)")).otherwise(F.col("line_amount")),
     )
     result = order_lines_reconciliation_result(
-        FACT_ORDERS_KEY, silver_orders_frame(spark), corrupted, *WINDOW
+        FACT_ORDERS, silver_orders_frame(spark), corrupted, WINDOW
     )
     assert not result.passed
     assert result.metadata["failing_partitions"].value == ["2026-01-02"]
@@ -118,13 +119,15 @@ def test_order_reconciliation_result_fails_on_a_corrupted_row(spark, facts):
 def test_activity_reconciliation_result(spark):
     silver = silver_activity_frame(spark)
     fact = fact_activity_rows(silver, dim_customer_frame(spark), dim_date_frame(spark))
-    passed = customer_activity_reconciliation_result(FACT_CUSTOMER_ACTIVITY_KEY, silver, fact, D1, D3)
+    passed = customer_activity_reconciliation_result(FACT_CUSTOMER_ACTIVITY, silver, fact, DayWindow(D1, D3))
     assert (
         passed.passed
         and passed.metadata["silver_revenue"].value == passed.metadata["fact_revenue"].value == "42.00"
     )
     doubled = fact.unionByName(fact.where("customer_id = 1"))
-    failed = customer_activity_reconciliation_result(FACT_CUSTOMER_ACTIVITY_KEY, silver, doubled, D1, D3)
+    failed = customer_activity_reconciliation_result(
+        FACT_CUSTOMER_ACTIVITY, silver, doubled, DayWindow(D1, D3)
+    )
     assert not failed.passed
     assert failed.metadata["failing_partitions"].value == ["2026-01-01", "2026-01-02"]
 
@@ -132,15 +135,15 @@ def test_activity_reconciliation_result(spark):
 # ------------------------------------------------------------------------------ blocking in a run
 
 
-@dg.asset(key=["test", "after_fact_orders"], deps=[FACT_ORDERS_KEY], partitions_def=daily_partitions)
+@dg.asset(key=["test", "after_fact_orders"], deps=[FACT_ORDERS], partitions_def=daily_partitions())
 def after_fact_orders() -> None:
     """Stands for any consumer of fact_orders."""
 
 
 @dg.asset(
     key=["test", "after_fact_customer_activity"],
-    deps=[FACT_CUSTOMER_ACTIVITY_KEY],
-    partitions_def=daily_partitions,
+    deps=[FACT_CUSTOMER_ACTIVITY],
+    partitions_def=daily_partitions(),
 )
 def after_fact_customer_activity() -> None:
     """Stands for any consumer of fact_customer_activity."""
@@ -166,7 +169,7 @@ def test_passing_checks_let_downstream_assets_run(lake):
 def test_a_fact_key_without_a_dimension_row_blocks_the_downstream_asset(lake, spark):
     # A broken dimension without its unknown member: the late customer's line cannot resolve.
     lake.write_dimensions()
-    customers_uri = lake.uri(dg.AssetKey(["gold", "dim_customer"]))
+    customers_uri = lake.uri(DIM_CUSTOMER)
     dim_customer_frame(spark).where("customer_key <> 0").write.format("delta").mode("overwrite").save(
         customers_uri
     )
@@ -177,7 +180,7 @@ def test_a_fact_key_without_a_dimension_row_blocks_the_downstream_asset(lake, sp
     assert outcomes["gold/fact_customer_activity:foreign_keys_resolve"] is False
     assert outcomes["gold/fact_orders:reconciles_with_silver"] is True
     assert not result.success
-    assert FACT_ORDERS_KEY in _materialized(result)  # written, then stopped by the check
+    assert FACT_ORDERS in _materialized(result)  # written, then stopped by the check
     assert not {AFTER_ORDERS, AFTER_ACTIVITY} & _materialized(result)
     assert "foreign_keys_resolve" in step_failure_message(result)
 
@@ -186,7 +189,7 @@ def test_a_corrupted_fact_row_blocks_the_downstream_asset(lake, spark):
     materialize(lake, partition=D2.isoformat())
     # Someone rewrites a line outside the pipeline with a state silver never had (later, another amount):
     # the next run of its day cannot overwrite a newer state, and the reconciliation sees the stray row.
-    fact_uri = lake.uri(FACT_ORDERS_KEY)
+    fact_uri = lake.uri(FACT_ORDERS)
     spark.sql(
         f"MERGE INTO delta.`{fact_uri}` AS target "
         "USING (SELECT 2L AS order_id, 1L AS line_number) AS source "
@@ -204,7 +207,7 @@ def test_a_corrupted_fact_row_blocks_the_downstream_asset(lake, spark):
     [evaluation] = [
         e
         for e in result.get_asset_check_evaluations()
-        if (e.asset_key, e.check_name) == (FACT_ORDERS_KEY, RECONCILES_WITH_SILVER)
+        if (e.asset_key, e.check_name) == (FACT_ORDERS, RECONCILES_WITH_SILVER)
     ]
     [day] = evaluation.metadata["partitions"].value
     assert (day["fact_rows"], day["lines_here"]) == (7, 6)

@@ -1,0 +1,75 @@
+"""The ``gold/dim_customer`` asset: customers as SCD Type 2, merged from a window of silver/customers.
+
+Daily-partitioned over an unpartitioned Delta table: a run covers a window of one or more days (a backfill
+is one run, ``BackfillPolicy.single_run``) and writes the table itself with one ``MERGE INTO``
+(``lakehouse.gold.merges.merge_customer_window``; the rules in ``lakehouse.gold.scd2``), then runs its
+blocking checks on the table.
+
+Its input is the whole silver/customers history (``AllPartitionMapping``: the Delta IO manager hands over
+a lazy read of the table, no dearer than reading it directly); the customers of the window's rows have
+their history rebuilt from it. Under ``materialize_to_memory`` the input is the run's own silver output.
+"""
+
+import dagster as dg
+from pyspark.sql import DataFrame
+
+from lakehouse.engine import SparkEngine
+from lakehouse.gold.checks import CUSTOMER_CHECKS, check_specs, customer_check_results
+from lakehouse.gold.freshness import gold_freshness_policy
+from lakehouse.gold.merges import merge_customer_window
+from lakehouse.gold.tables import (
+    DIM_CUSTOMER,
+    SILVER_CUSTOMERS,
+    gold_contract,
+    merged_days_metadata,
+    primary_key_metadata,
+    read_table,
+)
+from lakehouse.governance.asset_arguments import asset_arguments
+from lakehouse.governance.column_schema import column
+from lakehouse.lake import Lake
+from lakehouse.observability.metrics import compute_metrics, started
+from lakehouse.partitions import PARTITION_COLUMN, DayWindow
+
+
+def dim_customer_asset() -> dg.AssetsDefinition:
+    contract = gold_contract(DIM_CUSTOMER)
+    run_date = column(
+        PARTITION_COLUMN,
+        "date",
+        "The silver partition that last set the row's content; NULL on the unknown member.",
+    )
+
+    @dg.asset(
+        ins={"customers": dg.AssetIn(key=SILVER_CUSTOMERS, partition_mapping=dg.AllPartitionMapping())},
+        check_specs=check_specs(DIM_CUSTOMER, CUSTOMER_CHECKS),
+        freshness_policy=gold_freshness_policy(),
+        **asset_arguments(contract, extra_columns=[run_date], metadata=primary_key_metadata(contract)),
+    )
+    def dim_customer(
+        context: dg.AssetExecutionContext, engine: SparkEngine, lake: Lake, customers: DataFrame
+    ) -> dg.MaterializeResult:
+        start = started()
+        spark = engine.spark_session
+        window = DayWindow.of_context(context)
+        uri = lake.table(DIM_CUSTOMER)
+        outcome, _ = lake.commit(
+            uri,
+            lambda: merge_customer_window(
+                spark, lake, uri, customers.where(window.filter()), customers, lake.scratch(DIM_CUSTOMER)
+            ),
+            log=context.log.warning,
+        )
+        context.log.info(
+            f"{uri}: {outcome.inserted} rows inserted, {outcome.updated} updated, {outcome.deleted} deleted"
+        )
+        metadata = (
+            outcome.metadata()
+            | merged_days_metadata(window)
+            | compute_metrics(start, outcome.bytes_written)
+        )
+        checks = customer_check_results(read_table(spark, lake, DIM_CUSTOMER))
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+    return dim_customer
+
