@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.lake import LAYERS, FileStats, Lake, LakeTable
+from lakehouse.operations.tables import open_table
 from lakehouse.resources import operator_lake
 
 MIN_RETENTION_HOURS = 168
@@ -120,7 +121,7 @@ def tables_to_maintain(
         return lake.tables(layers)
     chosen = [lake.lake_table(key) for key in tables]
     for table in chosen:
-        lake.open(table.uri)  # a missing table is an error before any work
+        open_table(lake, table)  # a missing table is an error before any work
     return chosen
 
 
@@ -129,7 +130,7 @@ def maintain_table(table: LakeTable, plan: MaintenancePlan, lake: Lake | None = 
     lake = lake if lake is not None else operator_lake()
     check_retention(plan.retention_hours)
     started = time.perf_counter()
-    delta = lake.open(table.uri)
+    delta = open_table(lake, table)
     columns = plan.z_order_columns(table)
     if columns:
         known = {column.name for column in delta.schema().fields}
