@@ -18,6 +18,8 @@ from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.silver.definitions import silver_definitions
 from lakehouse_tests.support import lake_resources
 
+pytestmark = pytest.mark.slow
+
 DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
 TRACKED = ("COUNTRY_CODE", "CITY", "SEGMENT", "LOYALTY_TIER", "EMAIL")
 HEX_SHA256 = re.compile("[0-9a-f]{64}")

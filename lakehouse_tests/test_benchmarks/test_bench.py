@@ -16,6 +16,8 @@ import pytest
 
 from lakehouse_tests.fixtures.services import scratch_home
 
+pytestmark = pytest.mark.slow
+
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 ROW = re.compile(
     r"^\| (?P<sf>[\d.]+) \| (?P<figure>[^|]+) \| (?P<median>[^|]+) \| (?P<runs>\d+) "

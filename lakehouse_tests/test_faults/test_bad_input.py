@@ -6,6 +6,7 @@ generator's defect manifest is the ground truth. Each target counts as one fault
 quarantine with the rule it breaks among its reasons; and every good row must reach bronze.
 """
 
+import pytest
 import json
 from collections import defaultdict
 
@@ -19,6 +20,8 @@ from lakehouse_tests.test_bronze.support import bronze_table_name, locator_of, m
 from lakehouse_tests.test_contracts.defects import expected_rule
 from lakehouse_tests.test_quality.support import GOLD, SILVER, blocking_chain, materialized, run_chain
 from lakehouse_tests.test_faults.conftest import CATALOGUE
+
+pytestmark = pytest.mark.slow
 
 DAYS = tuple(CATALOGUE.day(i).isoformat() for i in range(CATALOGUE.days))
 

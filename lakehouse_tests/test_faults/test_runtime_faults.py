@@ -2,6 +2,7 @@
 that becomes unreachable in the middle of a backfill. Rows lost are counted against ground truth: what the
 same partitions give when nothing goes wrong."""
 
+import pytest
 from collections import Counter
 from datetime import date
 
@@ -15,6 +16,8 @@ from lakehouse_tests.test_faults.support import table_rows
 from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root  # noqa: F401 (fixtures)
 from lakehouse_tests.test_bronze.support import FAST_RETRIES, closed_port, materialize_bronze
 from lakehouse_tests.test_io.test_concurrent_writers import ROWS_PER_DAY, _write_one_partition
+
+pytestmark = pytest.mark.slow
 
 def state(uri: str) -> tuple[int, Counter]:
     """A table's version and rows."""

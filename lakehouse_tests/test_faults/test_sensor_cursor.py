@@ -22,6 +22,8 @@ from lakehouse_tests.test_faults.support import table_rows
 from lakehouse_tests.test_orchestration.test_sensors.conftest import contract_of
 from lakehouse_tests.test_orchestration.test_sensors.test_watermark_sensor import requested, tick
 
+pytestmark = pytest.mark.slow
+
 TABLE = "products"
 DAY_1, DAY_2 = CATALOGUE.day(0), CATALOGUE.day(1)
 CURSORS = {

@@ -25,6 +25,8 @@ from deltalake import DeltaTable
 
 from lakehouse_tests.test_faults.writer import ASSET_KEY, write
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 STRACE = shutil.which("strace")
 DAY_1, DAY_2 = "2026-01-01", "2026-01-02"

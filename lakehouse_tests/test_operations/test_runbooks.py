@@ -27,6 +27,8 @@ from lakehouse.operations.quarantine import quarantine_days
 from lakehouse_tests.fixtures.services import scratch_home
 from lakehouse_tests.test_operations.runbooks import RUNBOOKS_DIR, Command, runbook_names, runnable_commands
 
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 DAYS = ("2026-01-01", "2026-01-02")  # of the three generated days: the third stays for the sensor to find

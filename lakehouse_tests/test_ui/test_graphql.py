@@ -13,6 +13,8 @@ from lakehouse_tests.test_ui.webserver import (
     wait_for_run,
 )
 
+pytestmark = pytest.mark.slow
+
 LAYERS = ("bronze", "quarantine", "silver", "gold")
 PARTITION = "2026-01-01"
 # bronze/customers cannot be materialized without quarantine/customers (one multi-asset writes both)
