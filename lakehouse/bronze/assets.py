@@ -31,7 +31,8 @@ from lakehouse.contracts import (
     split_lanes,
 )
 from lakehouse.engine import SparkEngine
-from lakehouse.governance.column_schema import bronze_column_schema, quarantine_column_schema
+from lakehouse.governance.asset_arguments import KINDS, asset_arguments
+from lakehouse.governance.column_schema import metadata_columns, quarantine_column_schema
 from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY
 from lakehouse.lake import Lake
 from lakehouse.observability.metrics import compute_metrics, quarantine_metrics, started
@@ -76,31 +77,29 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
     bronze_key = bronze_key_of(contract)
     quarantine_key = dg.AssetKey([QUARANTINE, table])
     references = referenced_tables(contract)
-    owners = [contract.owner]
 
     @dg.multi_asset(
         name=f"bronze_{table}",
         outs={
             BRONZE: dg.AssetOut(
-                key=bronze_key,
-                group_name=BRONZE,
-                description=contract.description,
-                owners=owners,
-                kinds={"spark", "delta", system},
-                metadata={
-                    MERGE_SCHEMA_KEY: contract.evolution.new_column is NewColumnPolicy.EVOLVE,
-                    "contract": dg.MetadataValue.path(str(contract.path)) if contract.path else None,
-                    "source_table": f"{system}://{contract.source.table}",
-                    "dagster/column_schema": bronze_column_schema(contract),
-                },
+                **asset_arguments(
+                    contract,
+                    partitioned=False,  # the multi-asset holds the partitions of both lanes
+                    extra_columns=metadata_columns(),
+                    kinds={*KINDS, system},
+                    metadata={
+                        MERGE_SCHEMA_KEY: contract.evolution.new_column is NewColumnPolicy.EVOLVE,
+                        "source_table": f"{system}://{contract.source.table}",
+                    },
+                )
             ),
             QUARANTINE: dg.AssetOut(
                 key=quarantine_key,
                 group_name=QUARANTINE,
                 description=f"Rows of {contract.source.table} that break the bronze.{table} contract, "
                 "with every reason and the original row.",
-                owners=owners,
-                kinds={"spark", "delta"},
+                owners=[contract.owner],
+                kinds=set(KINDS),
                 metadata={"dagster/column_schema": quarantine_column_schema(contract)},
             ),
         },

@@ -59,18 +59,13 @@ def contract_column_schema(contract: Contract, extra: Iterable[dg.TableColumn] =
     return dg.TableSchema(columns=[*contract_columns(contract), *extra])
 
 
-def bronze_column_schema(contract: Contract) -> dg.TableSchema:
-    """A bronze table: the contract's columns, then the metadata columns every bronze row carries."""
-    return contract_column_schema(contract, _metadata_columns())
-
-
 def quarantine_column_schema(contract: Contract) -> dg.TableSchema:
     """A quarantine table: bronze's columns plus the reasons and the original payload. The payload is the
     whole source row in clear, so it carries the most sensitive class of any column of the contract."""
     return contract_column_schema(
         contract,
         [
-            *_metadata_columns(),
+            *metadata_columns(),
             column(ERROR_REASONS_COLUMN, REASONS_TYPE, "Every rule the row breaks.", nullable=False),
             column(
                 ORIGINAL_PAYLOAD_COLUMN,
@@ -86,5 +81,6 @@ def most_sensitive(contract: Contract) -> PiiClass:
     return max((c.pii for c in contract.columns), key=_PII_ORDER.index, default=PiiClass.NONE)
 
 
-def _metadata_columns() -> list[dg.TableColumn]:
+def metadata_columns() -> list[dg.TableColumn]:
+    """The metadata columns every bronze and quarantine row carries, in the order bronze writes them."""
     return [column(name, type_, description, nullable=False) for name, type_, description in _METADATA_COLUMNS]
