@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.generator import GeneratorConfig, generate_data
+from lakehouse.generator import generate_data
 from lakehouse.services import LocalServices
 from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
 from lakehouse_tests.fixtures.services import scratch_home
-from lakehouse_tests.test_orchestration.test_sensors.conftest import Sources
+from lakehouse_tests.test_faults.support import CATALOGUE
+from lakehouse_tests.test_orchestration.test_sensors.support import Sources
 
 SUMMARY_FILE = "fault_summary.json"
-# Small, and dirty enough that every defect target of the generator occurs (the bad-input test asserts it).
-CATALOGUE = GeneratorConfig(scale_factor=0.003, days=2, dirt=0.4, seed=3)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,15 @@
-"""Reading a table's content as ground truth is compared: every row, as a multiset."""
+"""The fault tests' generated data, and reading a table's content as ground truth is compared: every row, as
+a multiset."""
 
 import json
 from collections import Counter
 
 from deltalake import DeltaTable
 
+from lakehouse.generator import GeneratorConfig
+
+# Small, and dirty enough that every defect target of the generator occurs (the bad-input test asserts it).
+CATALOGUE = GeneratorConfig(scale_factor=0.003, days=2, dirt=0.4, seed=3)
 # Columns a run stamps with its own time and id: equal content means equal in every other column.
 RUN_STAMPS = frozenset({"ingest_timestamp", "_batch_id"})
 

@@ -18,8 +18,8 @@ from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, RowKind
 from lakehouse_tests.support import lake_resources
 from lakehouse_tests.test_bronze.support import bronze_table_name, locator_of, manifest_locator, materialize_bronze
 from lakehouse_tests.test_contracts.defects import expected_rule
+from lakehouse_tests.test_faults.support import CATALOGUE
 from lakehouse_tests.test_quality.support import GOLD, SILVER, blocking_chain, materialized, run_chain
-from lakehouse_tests.test_faults.conftest import CATALOGUE
 
 pytestmark = pytest.mark.slow
 

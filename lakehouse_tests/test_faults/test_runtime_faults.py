@@ -13,9 +13,8 @@ from lakehouse.bronze import build_bronze_asset
 from lakehouse.contracts import contract_for_source
 from lakehouse_tests.support import lake_resources, run_together, step_failure_message
 from lakehouse_tests.test_faults.support import table_rows
-from lakehouse_tests.test_bronze.conftest import bronze_resources, lake_root  # noqa: F401 (fixtures)
 from lakehouse_tests.test_bronze.support import FAST_RETRIES, closed_port, materialize_bronze
-from lakehouse_tests.test_io.test_concurrent_writers import ROWS_PER_DAY, _write_one_partition
+from lakehouse_tests.test_io.support import ROWS_PER_DAY, write_one_partition
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +27,7 @@ def test_two_partitions_written_by_concurrent_processes_both_land(tmp_path, faul
     """Two processes, each with its own engine, as Dagster's multiprocess executor runs a backfill's
     partitions, commit to one new table at the same moment (they start together on a barrier)."""
     root, days = str(tmp_path / "lake"), ["2026-02-01", "2026-02-02"]
-    outcomes = run_together(_write_one_partition, [(root, d) for d in days])
+    outcomes = run_together(write_one_partition, [(root, d) for d in days])
 
     table = DeltaTable(f"{root}/bronze/contended").to_pyarrow_table()
     present = Counter(zip(table.column("_run_date").to_pylist(), table.column("id").to_pylist()))
@@ -45,7 +44,7 @@ def test_two_partitions_written_by_concurrent_processes_both_land(tmp_path, faul
 
 
 def test_a_source_unreachable_mid_backfill_fails_cleanly_and_a_rerun_converges(
-    bronze_resources, lake_root, engine, tmp_path, faults  # noqa: F811
+    bronze_resources, bronze_lake_root, engine, tmp_path, faults
 ):
     """Day 1 of bronze/products loads; the source goes away before day 2: the step retries with back-off,
     fails with a clear message, and the tables stay at day 1's version. Day 2 re-run once the source is
@@ -53,7 +52,7 @@ def test_a_source_unreachable_mid_backfill_fails_cleanly_and_a_rerun_converges(
     asset = build_bronze_asset(contract_for_source("RETAIL.CATALOG.PRODUCTS"))
     lanes = ["bronze/products", "quarantine/products"]
     materialize_bronze(bronze_resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES)
-    before = {lane: state(f"{lake_root}/{lane}") for lane in lanes}
+    before = {lane: state(f"{bronze_lake_root}/{lane}") for lane in lanes}
 
     unreachable = dict(bronze_resources)
     unreachable["snowflake"] = SnowflakeResource(
@@ -65,14 +64,14 @@ def test_a_source_unreachable_mid_backfill_fails_cleanly_and_a_rerun_converges(
     failed = materialize_bronze(
         unreachable, partition="2026-01-02", assets=[asset], config=FAST_RETRIES, raise_on_error=False
     )
-    after = {lane: state(f"{lake_root}/{lane}") for lane in lanes}
+    after = {lane: state(f"{bronze_lake_root}/{lane}") for lane in lanes}
 
     materialize_bronze(bronze_resources, partition="2026-01-02", assets=[asset], config=FAST_RETRIES)
     truth_root = str(tmp_path / "uninterrupted")
     truth_resources = {**bronze_resources, **lake_resources(engine, truth_root)}
     materialize_bronze(truth_resources, partition="2026-01-01", assets=[asset], config=FAST_RETRIES)
     materialize_bronze(truth_resources, partition="2026-01-02", assets=[asset], config=FAST_RETRIES)
-    final = {lane: table_rows(f"{lake_root}/{lane}") for lane in lanes}
+    final = {lane: table_rows(f"{bronze_lake_root}/{lane}") for lane in lanes}
     truth = {lane: table_rows(f"{truth_root}/{lane}") for lane in lanes}
 
     lost = sum(

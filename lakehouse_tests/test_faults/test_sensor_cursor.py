@@ -17,10 +17,8 @@ from lakehouse.bronze import build_bronze_asset
 from lakehouse.orchestration.sensors.watermarks import WatermarkCursor
 from lakehouse_tests.support import lake_resources
 from lakehouse_tests.test_bronze.support import materialize_bronze
-from lakehouse_tests.test_faults.conftest import CATALOGUE
-from lakehouse_tests.test_faults.support import table_rows
-from lakehouse_tests.test_orchestration.test_sensors.conftest import contract_of
-from lakehouse_tests.test_orchestration.test_sensors.test_watermark_sensor import requested, tick
+from lakehouse_tests.test_faults.support import CATALOGUE, table_rows
+from lakehouse_tests.test_orchestration.test_sensors.support import contract_of, requested, tick
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ from lakehouse.bronze.checks import BRONZE_CHECKS
 from lakehouse.contracts import load_contracts
 from lakehouse.lineage import with_lineage
 from lakehouse.partitions import daily_partitions
-from lakehouse_tests.test_lineage.conftest import lake_resources, lakehouse_assets
 from lakehouse_tests.test_lineage.openlineage_spec import validation_errors
+from lakehouse_tests.test_lineage.support import lakehouse_assets, lakehouse_resources
 
 DAY = "2026-01-01"
 JOB = "lineage_customers"
@@ -54,7 +54,7 @@ def customers_run(engine, local_services, generated_sources, tmp_path_factory, i
         assets=[*lakehouse_assets(), *with_lineage([lineage_probe])],
         asset_checks=with_lineage([separate_step_check]),
         jobs=[dg.define_asset_job(JOB, selection=SELECTION)],
-        resources=lake_resources(engine, local_services, lake_root),
+        resources=lakehouse_resources(engine, local_services, lake_root),
     )
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def(JOB).execute_in_process(

@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 
 from lakehouse.lineage import default_events_file
-from lakehouse_tests.test_lineage.conftest import lake_resources, lakehouse_assets
 from lakehouse_tests.test_lineage.openlineage_spec import validation_errors
+from lakehouse_tests.test_lineage.support import lakehouse_assets, lakehouse_resources
 
 DIM_DATE = dg.AssetKey(["gold", "dim_date"])
 JOB = "lineage_calendar"
@@ -29,7 +29,7 @@ def run_calendar(engine, local_services, tmp_path):
         defs = dg.Definitions(
             assets=lakehouse_assets(),
             jobs=[dg.define_asset_job(JOB, selection=[DIM_DATE])],
-            resources=lake_resources(engine, local_services, str(tmp_path / "lake")),
+            resources=lakehouse_resources(engine, local_services, str(tmp_path / "lake")),
         )
         with dg.DagsterInstance.ephemeral() as instance:
             result = defs.resolve_job_def(JOB).execute_in_process(instance=instance, raise_on_error=False)

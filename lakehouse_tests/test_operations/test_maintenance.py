@@ -18,20 +18,7 @@ from lakehouse.operations.maintenance import (
     maintain_table,
 )
 from lakehouse.operations.tables import restore_table
-
-APPENDS = 6  # each append writes one file per day partition: 12 small files per table
-
-
-def _write_small_files(spark, uri: str, appends: int = APPENDS) -> None:
-    for batch in range(appends):
-        start = batch * 200
-        frame = spark.range(start, start + 200).selectExpr(
-            "id AS order_id",
-            "CAST((id * 7919) % 97 AS BIGINT) AS customer_key",
-            "CAST(id % 1000 AS DECIMAL(12,2)) AS amount",
-            "DATE'2026-01-01' + CAST(id % 2 AS INT) AS _run_date",
-        )
-        frame.write.format("delta").mode("append").partitionBy("_run_date").save(uri)
+from lakehouse_tests.test_operations.support import APPENDS, small_files_lake
 
 
 def _rows(uri: str, version: int | None = None) -> list[dict]:
@@ -41,11 +28,7 @@ def _rows(uri: str, version: int | None = None) -> list[dict]:
 
 @pytest.fixture
 def lake(spark, tmp_path) -> Lake:
-    root = str(tmp_path / "lake")
-    for key in ("bronze/orders", "silver/orders", "gold/fact_orders"):
-        _write_small_files(spark, f"{root}/{key}")
-    (tmp_path / "lake" / "gold" / "_scratch").mkdir()  # not a table: ignored
-    return Lake(root_uri=root)
+    return small_files_lake(spark, tmp_path)
 
 
 def test_lake_tables_lists_every_delta_table_by_layer(lake):

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from lakehouse.orchestration.definitions import bronze_ingestion_definitions, orchestration_definitions
-from lakehouse_tests.test_orchestration.conftest import loadable_definitions
+from lakehouse_tests.test_orchestration.support import loadable_definitions
 
 TABLES = ["behavior_events", "customers", "order_items", "orders", "products"]
 

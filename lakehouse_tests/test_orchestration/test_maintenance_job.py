@@ -3,12 +3,19 @@ files and bytes per table as asset observations of the tables' assets, refuses a
 any work, and its config chooses the tables and the Z-order."""
 
 import dagster as dg
+import pytest
 from deltalake import DeltaTable
 
+from lakehouse.lake import Lake
 from lakehouse.operations.maintenance import MIN_RETENTION_HOURS
 from lakehouse.orchestration.jobs import lake_maintenance_job
 from lakehouse_tests.support import step_failure_message
-from lakehouse_tests.test_operations.test_maintenance import APPENDS, lake  # noqa: F401 (fixture)
+from lakehouse_tests.test_operations.support import APPENDS, small_files_lake
+
+
+@pytest.fixture
+def lake(spark, tmp_path) -> Lake:
+    return small_files_lake(spark, tmp_path)
 
 
 def test_maintenance_job_reports_files_and_bytes_per_table(lake):

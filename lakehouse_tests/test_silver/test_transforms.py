@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+import lakehouse_tests.test_silver.silver_cases as cases
 from lakehouse.contracts import load_contracts
 from lakehouse.silver import transforms as T
-from lakehouse_tests.test_silver import silver_cases as cases
 from lakehouse_tests.test_silver.silver_cases import D2, D3, D4, SALT
 
 

@@ -13,7 +13,7 @@ from deltalake import write_deltalake
 from lakehouse.lake import Lake
 from lakehouse.orchestration.sensors.watermark_sensor import lake_day_counts
 from lakehouse.orchestration.sensors.watermarks import latest_loaded_day
-from lakehouse_tests.test_orchestration.test_sensors.conftest import write_lake
+from lakehouse_tests.test_orchestration.test_sensors.support import write_lake
 
 D1, D2, D3 = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)
 

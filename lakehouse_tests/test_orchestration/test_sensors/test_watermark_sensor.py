@@ -14,7 +14,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from lakehouse.lake import Lake
 from lakehouse.orchestration.definitions import bronze_ingestion_definitions
 from lakehouse.orchestration.jobs import bronze_job_name
 from lakehouse.orchestration.sensors.watermark_sensor import (
@@ -29,50 +28,21 @@ from lakehouse.orchestration.sensors.watermarks import (
     attempt_run_key,
     source_state_key,
 )
-from lakehouse_tests.test_orchestration.conftest import loadable_definitions
-from lakehouse_tests.test_orchestration.test_sensors.conftest import (
+from lakehouse_tests.test_orchestration.support import loadable_definitions
+from lakehouse_tests.test_orchestration.test_sensors.support import (
     DAY_1,
     DAY_2,
     DAY_3,
+    NOW,
     Sources,
     contract_of,
+    requested,
+    tick,
+    with_lake,
     write_lake,
 )
 
-NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 TABLES = ["customers", "products", "orders", "order_items", "behavior_events"]
-
-
-def tick(
-    sources: Sources,
-    table: str,
-    lake: Path,
-    cursor: str | None,
-    instance: dg.DagsterInstance | None = None,
-    *,
-    lag_days: int = 2,
-    max_attempts: int = 3,
-    now: datetime = NOW,
-) -> dg.SensorResult:
-    settings = WatermarkSettings(lag_days=lag_days, max_attempts=max_attempts, clock=lambda: now)
-    sensor = bronze_watermark_sensor(contract_of(table), settings)
-    context = dg.build_sensor_context(
-        cursor=cursor,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        resources=with_lake(sources, lake),
-    )
-    result = sensor(context)
-    assert isinstance(result, dg.SensorResult)
-    return result
-
-
-def with_lake(sources: Sources, lake: Path | str) -> dict:
-    """The sources' resources and a ``Lake`` at ``lake``: what a watermark sensor takes."""
-    return {**sources.resources, "lake": Lake(root_uri=str(lake))}
-
-
-def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
-    return [(str(request.partition_key), str(request.run_key)) for request in result.run_requests or []]
 
 
 def key(table: str, day: date, state: DayState, attempt: int = 1) -> str:

@@ -1,4 +1,5 @@
-"""The orchestration's jobs, schedules and sensors loaded beside the assets they target."""
+"""The orchestration's jobs, schedules and sensors loaded beside the assets they target, as the code location
+loads them."""
 
 from __future__ import annotations
 
