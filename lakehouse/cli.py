@@ -438,7 +438,7 @@ def quarantine_counts(tables: tuple[str, ...]) -> None:
               help="Vacuum keeps files younger versions need for this long; at least 168 (7 days).")
 def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
     """Compact (Z-order the facts by customer_key) and vacuum the lake's tables, as the weekly job does."""
-    from lakehouse.operations.maintenance import (
+    from lakehouse.lake.maintenance import (
         MaintenancePlan,
         RetentionTooShort,
         maintain_table,
@@ -451,7 +451,7 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
     except RetentionTooShort as error:
         raise click.BadParameter(str(error), param_hint="--retention-hours") from error
     lake = operator_lake()
-    chosen = tables_to_maintain(tables=list(tables), lake=lake)
+    chosen = tables_to_maintain(lake, tables=list(tables))
     if not chosen:
         raise click.ClickException(_EMPTY_LAKE)
     out = Table(header_style="bold")
@@ -459,7 +459,7 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
         out.add_column(column)
     with step(f"maintaining {len(chosen)} table(s), vacuum retention {retention_hours} h"):
         for item in chosen:
-            result = maintain_table(item, plan, lake=lake)
+            result = maintain_table(item, plan, lake)
             files = f"{result.live_before.files} → {result.live_after.files} files"
             _progress(f"{item.key}: {result.strategy}, {files}")
             out.add_row(

@@ -7,7 +7,8 @@ and the operator commands. ``DeltaTable`` is opened here and nowhere else, for a
 ``s3://`` root alike.
 
 A table's location is its asset key: ``["gold", "dim_customer"]`` lives at ``<root_uri>/gold/dim_customer``.
-Methods that take a ``target`` accept an asset key (``AssetKey`` or its path) or a URI (a string).
+Methods that take a ``target`` accept an asset key (``AssetKey`` or its path), a ``LakeTable`` or a URI
+(a string).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
 
 T = TypeVar("T")
-Target = Union[str, dg.AssetKey, Sequence[str]]
+Target = Union[str, dg.AssetKey, Sequence[str], "LakeTable"]
 
 LAYERS: tuple[str, ...] = ("bronze", "quarantine", "silver", "gold")
 DELTA_LOG = "_delta_log"
@@ -112,6 +113,8 @@ class Lake(dg.ConfigurableResource):
         return join_uri(self.root_uri, LANDING, *parts)
 
     def uri(self, target: Target) -> str:
+        if isinstance(target, LakeTable):
+            return target.uri
         return target if isinstance(target, str) else self.table(target)
 
     def storage_options(self, target: Target | None = None) -> dict[str, str]:
@@ -158,7 +161,8 @@ class Lake(dg.ConfigurableResource):
 
         uri = self.uri(target)
         if not self.exists(uri):
-            raise TableNotFound(f"no Delta table at {uri}")
+            named = f"{target.key} " if isinstance(target, LakeTable) else ""
+            raise TableNotFound(f"no Delta table {named}at {uri}")
         return DeltaTable(uri, version=version, storage_options=delta_storage_options(uri))
 
     def open_if_exists(self, target: Target) -> DeltaTable | None:

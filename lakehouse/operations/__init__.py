@@ -2,10 +2,10 @@
 
 Everything here works on a ``Lake`` (by default ``operator_lake()``, the configured lake root) and reads
 the Delta logs through it; the jobs, schedules and sensors that run in Dagster are in
-``lakehouse.orchestration``.
+``lakehouse.orchestration``, and table maintenance (compaction, Z-order, vacuum) is the lake's own
+(``lakehouse.lake.maintenance``).
 
 * ``tables``: a table's Delta history, and its restore to an earlier version.
-* ``maintenance``: compaction, Z-order and vacuum through delta-rs, as a data-driven plan (no Dagster).
 * ``quarantine``: bronze and quarantine rows per table and day, by rule.
 * ``runs``: run the daily job (or a selection and its downstream) of given definitions for a range of
   days, in order, in the local Dagster instance.

@@ -7,6 +7,6 @@
 * ``sensors``: the watermark sensor of each bronze source table (``bronze_<table>_watermark_sensor``).
 * ``definitions``: all of them for the code location (``orchestration_definitions``).
 
-The maintenance job runs the operator library's maintenance (``lakehouse.operations.maintenance``); nothing
-else here imports the operator library, which runs the daily job for ranges of days by its name.
+The maintenance job runs the lake's maintenance (``lakehouse.lake.maintenance``). Nothing here imports the
+operator library (``lakehouse.operations``), which runs the daily job for ranges of days by its name.
 """

@@ -7,7 +7,7 @@ lake's weekly maintenance.
   together for one partition, so every run both reads the source once and replaces the day in both lanes;
   what the table's watermark sensor and its daily safety-net schedule launch.
 * ``lake_maintenance_job``: compaction, Z-order and vacuum of every Delta table of the lake through
-  delta-rs (``lakehouse.operations.maintenance``), each table's files and bytes before and after reported
+  delta-rs (``lakehouse.lake.maintenance``), each table's files and bytes before and after reported
   as an ``AssetObservation`` of the table's asset, so they show on the asset's page in the UI.
 
 Every job is cached, so the definitions registering it and the schedules and sensors targeting it hold the
@@ -21,7 +21,7 @@ import dagster as dg
 from pydantic import Field
 
 from lakehouse.lake import LAYERS, Lake
-from lakehouse.operations.maintenance import (
+from lakehouse.lake.maintenance import (
     DEFAULT_Z_ORDER,
     MIN_RETENTION_HOURS,
     MaintenancePlan,
@@ -151,13 +151,13 @@ def maintenance_summary(results: list[TableMaintenance]) -> dict[str, dg.Metadat
 )
 def maintain_lake_tables(context: dg.OpExecutionContext, config: LakeMaintenanceConfig, lake: Lake):
     plan = config.plan()
-    tables = tables_to_maintain(config.layers, config.tables, lake=lake)
+    tables = tables_to_maintain(lake, config.layers, config.tables)
     results: list[TableMaintenance] = []
     failed: dict[str, str] = {}
     for table in tables:
         # One table failing (a commit race lost too often, a broken file) must not stop the others.
         try:
-            result = maintain_table(table, plan, lake=lake)
+            result = maintain_table(table, plan, lake)
         except Exception as error:  # reported below, after every other table was maintained
             context.log.error(f"{table.key}: maintenance failed: {type(error).__name__}: {error}")
             failed[table.key] = f"{type(error).__name__}: {error}"

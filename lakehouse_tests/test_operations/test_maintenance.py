@@ -11,7 +11,7 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.lake import Lake
-from lakehouse.operations.maintenance import (
+from lakehouse.lake.maintenance import (
     MIN_RETENTION_HOURS,
     MaintenancePlan,
     RetentionTooShort,

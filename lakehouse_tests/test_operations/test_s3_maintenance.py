@@ -6,7 +6,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.lake import Lake
 from lakehouse.lake.storage import delta_storage_options
-from lakehouse.operations.maintenance import MaintenancePlan, maintain_table
+from lakehouse.lake.maintenance import MaintenancePlan, maintain_table
 from lakehouse.operations.tables import restore_table
 from lakehouse_tests.fixtures.s3 import BUCKET
 

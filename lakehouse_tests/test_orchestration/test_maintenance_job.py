@@ -7,7 +7,7 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.lake import Lake
-from lakehouse.operations.maintenance import MIN_RETENTION_HOURS
+from lakehouse.lake.maintenance import MIN_RETENTION_HOURS
 from lakehouse.orchestration.jobs import lake_maintenance_job
 from lakehouse_tests.support import step_failure_message
 from lakehouse_tests.test_operations.support import APPENDS, small_files_lake

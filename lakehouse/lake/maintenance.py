@@ -24,9 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakehouse.lake import LAYERS, FileStats, Lake, LakeTable
-from lakehouse.operations.tables import open_table
-from lakehouse.resources import operator_lake
+from lakehouse.lake.resource import LAYERS, FileStats, Lake, LakeTable
 
 MIN_RETENTION_HOURS = 168
 """Seven days: the shortest vacuum retention the lakehouse accepts."""
@@ -112,25 +110,21 @@ def check_retention(hours: int) -> None:
         )
 
 
-def tables_to_maintain(
-    layers: Sequence[str] = LAYERS, tables: Sequence[str] = (), lake: Lake | None = None
-) -> list[LakeTable]:
+def tables_to_maintain(lake: Lake, layers: Sequence[str] = LAYERS, tables: Sequence[str] = ()) -> list[LakeTable]:
     """The named tables (``<layer>/<table>``, each must exist), or every table of ``layers``."""
-    lake = lake if lake is not None else operator_lake()
     if not tables:
         return lake.tables(layers)
     chosen = [lake.lake_table(key) for key in tables]
     for table in chosen:
-        open_table(lake, table)  # a missing table is an error before any work
+        lake.open(table)  # a missing table is an error before any work
     return chosen
 
 
-def maintain_table(table: LakeTable, plan: MaintenancePlan, lake: Lake | None = None) -> TableMaintenance:
+def maintain_table(table: LakeTable, plan: MaintenancePlan, lake: Lake) -> TableMaintenance:
     """Compact (or Z-order, if the plan says so) every partition of ``table``, then vacuum it."""
-    lake = lake if lake is not None else operator_lake()
     check_retention(plan.retention_hours)
     started = time.perf_counter()
-    delta = open_table(lake, table)
+    delta = lake.open(table)
     columns = plan.z_order_columns(table)
     if columns:
         known = {column.name for column in delta.schema().fields}
