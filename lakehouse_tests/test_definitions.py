@@ -8,7 +8,11 @@ import dagster as dg
 
 from lakehouse.definitions import defs as build_definitions
 from lakehouse.engine import EngineMode, SparkEngine
+from lakehouse.bronze.definitions import bronze_definitions
+from lakehouse.gold.definitions import gold_definitions
 from lakehouse.io import DeltaSparkIOManager
+from lakehouse.lake import Lake
+from lakehouse.silver.definitions import silver_definitions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,11 +21,13 @@ def test_definitions_load_with_every_resource(local_services):
     definitions = build_definitions()
     assert isinstance(definitions, dg.Definitions)
     resources = definitions.resources
-    assert {"engine", "io_manager", "snowflake", "redshift", "pii"} <= set(resources)
+    assert {"engine", "lake", "io_manager", "snowflake", "redshift", "pii"} <= set(resources)
     assert isinstance(resources["engine"], SparkEngine)
     assert resources["engine"].mode == EngineMode.EMBEDDED
+    assert isinstance(resources["lake"], Lake)
+    assert resources["lake"].root_uri == str(local_services.home / "lake")
     assert isinstance(resources["io_manager"], DeltaSparkIOManager)
-    assert resources["io_manager"].root_uri == str(local_services.home / "lake")
+    assert resources["io_manager"].lake.root_uri == resources["lake"].root_uri
     definitions.validate_loadable(definitions)
 
 
@@ -60,6 +66,23 @@ def test_asset_keys_and_checks_snapshot(local_services):
     graph = build_definitions().resolve_asset_graph()
     assert sorted(key.to_user_string() for key in graph.get_all_asset_keys()) == EXPECTED_ASSET_KEYS
     assert sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys) == EXPECTED_CHECKS
+
+
+def test_each_layer_hands_out_its_assets_and_all_their_checks():
+    """The three layers' definitions together are the whole asset graph; a layer's checks check its own
+    tables only, and no check is built twice."""
+    layers = {"bronze": bronze_definitions(), "silver": silver_definitions(), "gold": gold_definitions()}
+    keys, checks = [], []
+    for layer, definitions in layers.items():
+        own = {key for asset in definitions.assets for key in asset.keys}
+        assert {key.path[0] for key in own} <= {layer, "quarantine"}, layer
+        in_assets = [c for asset in definitions.assets for c in asset.check_keys]
+        separate = [c for check in definitions.asset_checks for c in check.check_keys]
+        assert {c.asset_key for c in [*in_assets, *separate]} <= own, layer
+        keys += [key.to_user_string() for key in own]
+        checks += [f"{c.asset_key.to_user_string()}:{c.name}" for c in [*in_assets, *separate]]
+    assert sorted(keys) == EXPECTED_ASSET_KEYS
+    assert sorted(checks) == EXPECTED_CHECKS
 
 
 EXPECTED_JOBS = sorted(
