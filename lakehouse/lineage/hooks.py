@@ -19,7 +19,7 @@ import re
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
@@ -43,6 +43,7 @@ from lakehouse.lineage.events import (
     step_run_events,
 )
 from lakehouse.lineage.naming import DatasetName, redshift_dataset, snowflake_dataset, table_dataset
+from lakehouse.partitions import DayWindow
 
 LAKE_KEY = "lake"
 SOURCE_TABLE_METADATA_KEY = "source_table"
@@ -422,11 +423,8 @@ def _nominal_window(partitions: Sequence[str], tags: Mapping[str, str]) -> tuple
         ]
     if not days or not all(_DAY.match(day) for day in days):
         return None
-    first, last = min(map(date.fromisoformat, days)), max(map(date.fromisoformat, days))
-    return (
-        datetime.combine(first, time(), timezone.utc),
-        datetime.combine(last + timedelta(days=1), time(), timezone.utc),
-    )
+    start, end = DayWindow.of_keys(min(days), max(days)).timestamps()
+    return start.replace(tzinfo=timezone.utc), end.replace(tzinfo=timezone.utc)
 
 
 def _utc(timestamp: float) -> datetime:
