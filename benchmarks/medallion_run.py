@@ -68,10 +68,10 @@ def day_profile(instance, run_id: str) -> dict[str, Any]:
     return {"steps": steps, "assets": assets, "steps_wall_seconds": round((last or 0) - (first or 0), 3)}
 
 
-def export_bronze(spark, lake: str, export_dir: str) -> dict[str, int]:
+def export_bronze(spark, lake, export_dir: str) -> dict[str, int]:
     rows = {}
     for table in BRONZE_INPUTS:
-        frame = spark.read.format("delta").load(os.path.join(lake, "bronze", table))
+        frame = spark.read.format("delta").load(lake.table(["bronze", table]))
         frame.write.mode("overwrite").parquet(os.path.join(export_dir, table))
         rows[table] = spark.read.parquet(os.path.join(export_dir, table)).count()
     return rows
@@ -87,7 +87,7 @@ def main(scale_factor: float, days: int, export_dir: str | None, result_path: st
     from lakehouse.generator import GeneratorConfig, generate_data, load_redshift, load_snowflake
     from lakehouse.operations.runs import run_days
     from lakehouse.services import LocalServices
-    from lakehouse.settings import lake_root
+    from lakehouse.resources import operator_lake
 
     services = LocalServices()
     setup: dict[str, float] = {}
@@ -123,7 +123,7 @@ def main(scale_factor: float, days: int, export_dir: str | None, result_path: st
                         from lakehouse.engine import SparkEngine
 
                         spark = SparkEngine().spark_session
-                        result["exported_rows"] = export_bronze(spark, lake_root(), export_dir)
+                        result["exported_rows"] = export_bronze(spark, operator_lake(), export_dir)
                         result["first_day"] = day.isoformat()
         result["peak_memory"] = peak_memory_mb()
     finally:
