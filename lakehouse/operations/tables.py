@@ -3,7 +3,8 @@ version.
 
 The Spark engine has no history or restore of its own, so both go through delta-rs, by way of the
 ``Lake``. A table is named by its asset key, ``<layer>/<table>`` (``gold/dim_customer``):
-``lake.lake_table(key)``; ``lake.tables()`` lists them all.
+``lake.lake_table(key)``; ``lake.tables()`` lists them all; ``lake.open(table)`` names the key when the
+table is missing.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deltalake import CommitProperties
 
-from lakehouse.lake import Lake, LakeTable, TableNotFound
+from lakehouse.lake import Lake, LakeTable
 from lakehouse.resources import operator_lake
-
-if TYPE_CHECKING:
-    from deltalake import DeltaTable
 
 _COMMIT_FIELDS = {
     "version", "timestamp", "operation", "operationParameters", "operationMetrics", "engineInfo",
@@ -47,15 +45,6 @@ class RestoreOutcome:
     metrics: dict[str, Any]
 
 
-def open_table(lake: Lake, table: LakeTable, version: int | None = None) -> DeltaTable:
-    """The table's Delta log as delta-rs reads it (at ``version`` if given); ``TableNotFound`` names the
-    table's key, as the operator wrote it, when there is none."""
-    try:
-        return lake.open(table.uri, version)
-    except TableNotFound:
-        raise TableNotFound(f"no Delta table {table.key} at {table.uri}") from None
-
-
 def table_history(table: LakeTable, limit: int | None = None, lake: Lake | None = None) -> list[HistoryEntry]:
     """The table's commits, newest first: version, time, operation, its parameters and metrics."""
     lake = lake if lake is not None else operator_lake()
@@ -69,7 +58,7 @@ def table_history(table: LakeTable, limit: int | None = None, lake: Lake | None 
             engine=str(commit.get("engineInfo") or commit.get("clientVersion") or ""),
             custom={k: v for k, v in commit.items() if k not in _COMMIT_FIELDS},
         )
-        for commit in open_table(lake, table).history(limit)
+        for commit in lake.open(table).history(limit)
     ]
 
 
@@ -79,7 +68,7 @@ def restore_table(
     """Make ``version`` the table's current content again, as a new commit (so the restore itself can be
     rolled back). Refuses a version that does not exist or whose files vacuum has already removed."""
     lake = lake if lake is not None else operator_lake()
-    current = open_table(lake, table).version()
+    current = lake.open(table).version()
     if not 0 <= version <= current:
         raise ValueError(f"{table.key} has versions 0 to {current}; there is no version {version}")
     if version == current:
