@@ -4,7 +4,7 @@ Keys (read by the lineage code too, so they are constants):
 
 * ``dagster/row_count``: rows this materialization wrote;
 * ``bytes_written``: total size of the data files its Delta commit(s) added
-  (``lakehouse.io.storage.bytes_added``);
+  (``Lake.bytes_added``);
 * ``duration_seconds``: wall time of the materialization, its compute and its write;
 * on bronze, ``rows_quarantined`` and ``quarantine_rate`` (quarantined / extracted).
 
