@@ -156,14 +156,17 @@ class Lake(dg.ConfigurableResource):
         return DeltaTable.is_deltatable(uri, storage_options=delta_storage_options(uri))
 
     def open(self, target: Target, version: int | None = None) -> DeltaTable:
-        """The Delta table as delta-rs reads its log now (or at ``version``); ``TableNotFound`` if none."""
+        """The Delta table as delta-rs reads its log now (or at ``version``); ``TableNotFound`` if none.
+        One read of the log: a missing table is told by delta-rs's own error, not by a check before."""
         from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
 
         uri = self.uri(target)
-        if not self.exists(uri):
+        try:
+            return DeltaTable(uri, version=version, storage_options=delta_storage_options(uri))
+        except TableNotFoundError:
             named = f"{target.key} " if isinstance(target, LakeTable) else ""
-            raise TableNotFound(f"no Delta table {named}at {uri}")
-        return DeltaTable(uri, version=version, storage_options=delta_storage_options(uri))
+            raise TableNotFound(f"no Delta table {named}at {uri}") from None
 
     def open_if_exists(self, target: Target) -> DeltaTable | None:
         try:
