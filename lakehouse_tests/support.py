@@ -40,3 +40,24 @@ def lake_resources(engine, root_uri: str) -> dict:
 
     lake = Lake(root_uri=str(root_uri))
     return {"engine": engine, "lake": lake, "io_manager": DeltaSparkIOManager(lake=lake, engine=engine)}
+
+
+def materialize_days(
+    assets: Sequence,
+    resources: dict,
+    *,
+    partition: str | None = None,
+    window: tuple[str, str] | None = None,
+    **options,
+) -> dg.ExecuteInProcessResult:
+    """One Dagster run of ``assets`` on an ephemeral instance, for one ``partition`` or a ``window`` of
+    days (first, last) run at once as a backfill does; ``options`` go to ``dg.materialize``."""
+    tags = (
+        {"dagster/asset_partition_range_start": window[0], "dagster/asset_partition_range_end": window[1]}
+        if window
+        else None
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            assets, resources=resources, partition_key=partition, tags=tags, instance=instance, **options
+        )

@@ -3,26 +3,17 @@
 import socket
 from datetime import datetime
 
-import dagster as dg
-
 from lakehouse.bronze import bronze_assets
 from lakehouse.generator import TableSpec
+from lakehouse_tests.support import materialize_days
 
 
 def materialize_bronze(resources, *, partition=None, window=None, assets=None, config=None, raise_on_error=True):
-    tags = {"dagster/asset_partition_range_start": window[0], "dagster/asset_partition_range_end": window[1]} if window else None
     assets = assets if assets is not None else bronze_assets()
     run_config = {"ops": {a.node_def.name: {"config": config} for a in assets}} if config else None
-    with dg.DagsterInstance.ephemeral() as instance:
-        return dg.materialize(
-            assets,
-            resources=resources,
-            partition_key=partition,
-            tags=tags,
-            run_config=run_config,
-            instance=instance,
-            raise_on_error=raise_on_error,
-        )
+    return materialize_days(
+        assets, resources, partition=partition, window=window, run_config=run_config, raise_on_error=raise_on_error
+    )
 
 
 def bronze_table_name(spec: TableSpec) -> str:

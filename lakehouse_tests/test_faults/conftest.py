@@ -9,19 +9,14 @@ quotes it).
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
 
-from lakehouse.generator import generate_data
-from lakehouse.services import LocalServices
-from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
-from lakehouse_tests.fixtures.services import scratch_home
 from lakehouse_tests.test_faults.support import CATALOGUE
-from lakehouse_tests.test_orchestration.test_sensors.support import Sources
+from lakehouse_tests.test_orchestration.test_sensors.support import Sources, private_sources
 
 SUMMARY_FILE = "fault_summary.json"
 
@@ -76,16 +71,8 @@ def faults() -> FaultRecorder:
 def catalogue_sources() -> Iterator[Sources]:
     """A private pair of local services (the tests change what they hold) with ``CATALOGUE``'s data; a test
     first makes them hold the days it needs (``hold_through``)."""
-    home = scratch_home("lakehouse-fault-tests-")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(DEPLOYMENT_ENV_VAR, Deployment.LOCAL.value)
-        services = LocalServices(home=home)
-        services.up()
-        try:
-            yield Sources(services, generate_data(CATALOGUE))
-        finally:
-            services.down()
-            shutil.rmtree(home, ignore_errors=True)
+    with private_sources("lakehouse-fault-tests-", CATALOGUE) as held:
+        yield held
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

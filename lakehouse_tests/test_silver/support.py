@@ -9,6 +9,7 @@ from deltalake import DeltaTable
 from lakehouse.bronze import bronze_assets
 from lakehouse.generator import GeneratedData
 from lakehouse.silver import silver_assets
+from lakehouse_tests.support import materialize_days
 
 SALT = "silver-test-salt"
 SILVER_TABLES = ("customers", "products", "orders", "behavior_events", "customer_activity")
@@ -26,22 +27,15 @@ def materialize_layers(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """One Dagster run over bronze + silver (or ``selection`` of them) for a partition or a window."""
-    tags = (
-        {"dagster/asset_partition_range_start": window[0], "dagster/asset_partition_range_end": window[1]}
-        if window
-        else None
+    return materialize_days(
+        [*bronze_assets(), *silver_assets()],
+        resources,
+        partition=partition,
+        window=window,
+        selection=selection,
+        run_config=run_config,
+        raise_on_error=raise_on_error,
     )
-    with dg.DagsterInstance.ephemeral() as instance:
-        return dg.materialize(
-            [*bronze_assets(), *silver_assets()],
-            resources=resources,
-            partition_key=partition,
-            tags=tags,
-            selection=selection,
-            run_config=run_config,
-            instance=instance,
-            raise_on_error=raise_on_error,
-        )
 
 
 def table_rows(lake_root: str, layer: str, table: str) -> list[dict]:

@@ -3,18 +3,21 @@ the sensor tests and the fault tests that tick a sensor."""
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
+import pytest
 from deltalake import write_deltalake
 
 from lakehouse.contracts import Contract
-from lakehouse.generator import GeneratedData, GeneratorConfig, load_redshift, load_snowflake
+from lakehouse.generator import GeneratedData, GeneratorConfig, generate_data, load_redshift, load_snowflake
 from lakehouse.generator.specs import TableSpec, table_spec
 from lakehouse.lake import Lake
 from lakehouse.orchestration.definitions import bronze_source_contracts
@@ -22,6 +25,8 @@ from lakehouse.orchestration.sensors.watermark_sensor import WatermarkSettings, 
 from lakehouse.orchestration.sensors.watermarks import DayState
 from lakehouse.resources import redshift_resource, snowflake_resource
 from lakehouse.services import LocalServices
+from lakehouse.settings import DEPLOYMENT_ENV_VAR, Deployment
+from lakehouse_tests.fixtures.services import scratch_home
 
 CONFIG = GeneratorConfig(scale_factor=0.002, days=3, seed=23)
 DAY_1, DAY_2, DAY_3 = (CONFIG.day(i) for i in range(3))
@@ -118,3 +123,19 @@ def with_lake(sources: Sources, lake: Path | str) -> dict:
 
 def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
     return [(str(request.partition_key), str(request.run_key)) for request in result.run_requests or []]
+
+
+@contextmanager
+def private_sources(prefix: str, config: GeneratorConfig) -> Iterator[Sources]:
+    """A private pair of local services under a scratch home, with ``config``'s data generated (loaded
+    day by day by the tests), stopped and removed at the end."""
+    home = scratch_home(prefix)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DEPLOYMENT_ENV_VAR, Deployment.LOCAL.value)
+        services = LocalServices(home=home)
+        services.up()
+        try:
+            yield Sources(services, generate_data(config))
+        finally:
+            services.down()
+            shutil.rmtree(home, ignore_errors=True)
