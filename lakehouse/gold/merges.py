@@ -133,10 +133,11 @@ def _empty(spark: SparkSession, columns: tuple[tuple[str, str], ...]) -> DataFra
 def _outcome(
     spark: SparkSession, lake: Lake, uri: str, before: int | None, keys: int, source_rows: int, started: float
 ) -> MergeOutcome:
-    version = lake.version(uri)
+    table = lake.open(uri)  # one read of the log serves the version and the commit's metrics
+    version = table.version()
     metrics: dict[str, Any] = {}
     if version != before:
-        metrics = lake.history(uri, 1)[0].get("operationMetrics") or {}
+        metrics = table.history(1)[0].get("operationMetrics") or {}
     return MergeOutcome(
         table_uri=uri,
         version=version,
@@ -229,9 +230,10 @@ def _merged_rows(lake: Lake, uri: str, since_version: int) -> dict[str, int]:
     """Inserted and updated rows of the newest MERGE committed after ``since_version`` (a concurrent
     writer of other partitions may have committed in between; its commits are not MERGEs of this run's
     lines, but the numbers are for information only and never decide anything)."""
-    new_commits = lake.version(uri) - since_version
+    table = lake.open(uri)
+    new_commits = table.version() - since_version
     merges = (
-        [c for c in lake.history(uri, new_commits) if c.get("operation") == "MERGE"]
+        [c for c in table.history(new_commits) if c.get("operation") == "MERGE"]
         if new_commits > 0
         else []
     )
