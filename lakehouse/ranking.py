@@ -12,11 +12,9 @@ evaluates a subplan again for each of its readers, so without it a million-event
 per call (and four times in ``silver_behavior_events``, whose two session branches each read the result).
 Measured on Sail at SF 10 (10M events), silver behavior_events went from 15-18 s to 7-9 s.
 
-The repeated keys are hash-partitioned before the checkpoint. On a Sail cluster (pysail 0.7.2) an
-aggregate over a one-partition input (a day held in one small file) is otherwise planned into the
-checkpoint's commit stage, which the driver decodes without the built-in aggregate functions, and fails
-with ``ExtendedAggregateUdf: no UDF found for sum``; the shuffle puts the aggregate in a worker stage
-(docs/engines.md). It costs one shuffle of the few repeated keys.
+The checkpoint is ``lakehouse.engine.compat.checkpoint_aggregate``, which hash-partitions the repeated
+keys first: on a Sail cluster an aggregate over a one-partition input kept by a checkpoint otherwise fails
+on the driver (docs/engines.md). It costs one shuffle of the few repeated keys.
 
 DataFrames in, DataFrames out; Spark SQL plus ``localCheckpoint`` (which a Sail server allows once
 ``execution.checkpoint.path`` is set; ``lakehouse.engine.sail`` sets it for the embedded one).
@@ -26,6 +24,8 @@ from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+
+from lakehouse.engine.compat import checkpoint_aggregate
 
 _RANK = "_rank_within_key"
 _ROWS = "_rows_of_key"
@@ -45,13 +45,9 @@ def first_per_key(
     keys = list(keys)
     if not mostly_unique:
         return _first_ranked(df, keys, order)
-    repeated = (
-        df.groupBy(*keys)
-        .agg(F.count(F.lit(1)).alias(_ROWS))
-        .where(F.col(_ROWS) > 1)
-        .select(*keys)
-        .repartition(*keys)  # keeps the aggregate off a Sail cluster's driver (see the module's notes)
-    ).localCheckpoint()
+    repeated = checkpoint_aggregate(
+        df.groupBy(*keys).agg(F.count(F.lit(1)).alias(_ROWS)).where(F.col(_ROWS) > 1).select(*keys), keys
+    )
     unique = df.join(repeated, keys, "left_anti")
     first_of_many = _first_ranked(df.join(repeated, keys, "left_semi"), keys, order)
     return unique.unionByName(first_of_many).select(*df.columns)

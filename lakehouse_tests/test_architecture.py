@@ -1,8 +1,8 @@
 """The shape of the code, read from the source: one owner per concept, imports that run one way.
 
 Each rule here is one a change could quietly break: a second definition of the partition column, a
-delta-rs table opened outside the lake, a deployment chosen outside ``resources.py``, an import cycle (a
-function-level import counts), a test module importing another test module.
+delta-rs table opened outside the lake, a deployment chosen outside ``resources.py``, Sail named outside the
+engine, an import cycle (a function-level import counts), a test module importing another test module.
 """
 
 from __future__ import annotations
@@ -121,6 +121,15 @@ def test_delta_rs_tables_are_opened_by_the_lake_alone():
 def test_the_deployment_is_chosen_in_resources_alone():
     choices = _lines_matching(r"(is|==) Deployment\.", PACKAGE)
     assert {entry.rsplit(":", 1)[0] for entry in choices} == {"lakehouse/resources.py"}
+
+
+def test_sail_is_named_by_the_engine_and_the_services_alone():
+    """pysail and its ``SAIL_*`` settings belong to ``lakehouse/engine/`` (the embedded server, the
+    engine-shaped helpers) and ``lakehouse/services/`` (a local Sail cluster); everything else is Spark API
+    that runs on Apache Spark too (docs/engines.md)."""
+    named = _lines_matching(r"pysail|SAIL_", PACKAGE)
+    outside = [entry for entry in named if not entry.startswith(("lakehouse/engine/", "lakehouse/services/"))]
+    assert outside == []
 
 
 def test_no_file_cites_a_document_outside_the_repository():

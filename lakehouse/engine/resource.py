@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 from enum import Enum
 from typing import Any
@@ -43,9 +42,9 @@ class SparkEngine(LazyPySparkResource):
         if self._spark_session is None:
             session = spark_session_from_config(self.session_config())
             if EngineMode(self.mode) is EngineMode.EMBEDDED:
-                _skip_ml_cache_cleanup(session)
-                # registered after the server's own stop, so it runs before it
-                atexit.register(_close_client, session)
+                from lakehouse.engine.sail import close_before_server_stops
+
+                close_before_server_stops(session)
             self._spark_session = session
 
     def session_config(self) -> dict[str, Any]:
@@ -78,21 +77,3 @@ class SparkEngine(LazyPySparkResource):
         config.update(self.spark_config)
         return config
 
-
-def _skip_ml_cache_cleanup(session) -> None:
-    """pyspark's Connect client asks the server at exit to clear its ML model cache; Sail has no ML
-    commands and answers with an error that the client logs at exit. Nothing is cached, so skip it."""
-    client = getattr(session, "client", None)
-    cleanup = getattr(client, "_cleanup_ml_cache", None)
-    if cleanup is not None:
-        atexit.unregister(cleanup)
-
-
-def _close_client(session) -> None:
-    """Close the Connect client at exit, before the embedded server stops. A DataFrame kept with
-    ``localCheckpoint()`` asks the server to drop its data when it is garbage-collected, which for one still
-    referenced at exit happens after the server has stopped; pyspark would then retry that request with
-    back-off for minutes. A closed client skips it (the server drops a session's checkpoints itself)."""
-    client = getattr(session, "client", None)
-    if client is not None and not client.is_closed:
-        client.close()

@@ -1,4 +1,6 @@
-"""One embedded Sail Spark Connect server per process, started on first use, stopped at exit."""
+"""One embedded Sail Spark Connect server per process, started on first use, stopped at exit; and what a
+session on it needs to end cleanly. Everything here is for Sail; ``lakehouse.engine.compat`` holds the rest of
+the engine-shaped code."""
 
 from __future__ import annotations
 
@@ -47,3 +49,30 @@ def embedded_sail_url() -> str:
 def _stop(server) -> None:
     if server.running:
         server.stop()
+
+
+def close_before_server_stops(session) -> None:
+    """Set up ``session`` (a Spark Connect session on the embedded server) to end cleanly at exit.
+
+    * pyspark's Connect client asks the server at exit to clear its ML model cache; Sail has no ML commands
+      and answers with an error that the client logs at exit. Nothing is cached, so the request is dropped.
+    * The client is closed at exit, before the embedded server stops (registered after the server's own
+      stop, so it runs before it). A DataFrame kept with ``localCheckpoint()`` asks the server to drop its
+      data when it is garbage-collected, which for one still referenced at exit happens after the server has
+      stopped; pyspark would then retry that request with back-off for minutes. A closed client skips it
+      (the server drops a session's checkpoints itself).
+
+    Apache Spark counterpart: nothing to do. Its Connect server implements the ML commands, and a remote
+    server outlives the client process, so remote sessions (any ``sc://`` URL) skip this.
+    """
+    client = getattr(session, "client", None)
+    cleanup = getattr(client, "_cleanup_ml_cache", None)
+    if cleanup is not None:
+        atexit.unregister(cleanup)
+    atexit.register(_close_client, session)
+
+
+def _close_client(session) -> None:
+    client = getattr(session, "client", None)
+    if client is not None and not client.is_closed:
+        client.close()

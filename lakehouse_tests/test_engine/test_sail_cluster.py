@@ -27,7 +27,7 @@ def cluster_outcomes(tmp_path_factory) -> dict:
 
 def test_engine_a_one_partition_aggregate_kept_by_a_checkpoint_fails_on_a_sail_cluster(cluster_outcomes):
     """pysail 0.7.2's own failure. When an engine upgrade makes this pass, the hash partitioning in
-    ``lakehouse.ranking.first_per_key`` can go (docs/engines.md)."""
+    ``lakehouse.engine.compat.checkpoint_aggregate`` can go (docs/engines.md)."""
     assert "no UDF found for sum" in cluster_outcomes["one_partition_aggregate_checkpoint"]
 
 
