@@ -1,8 +1,9 @@
 """The resources of the active deployment, chosen here and nowhere else.
 
 Local (``LAKEHOUSE_ENV=local``, the default): embedded Sail (or whatever ``LAKEHOUSE_ENGINE`` /
-``LAKEHOUSE_SPARK_REMOTE`` say), the lake under ``$LAKEHOUSE_HOME/lake`` (or ``LAKEHOUSE_LAKE_ROOT``), the
-local fakesnow and PostgreSQL services, and the development PII salt unless one is set.
+``LAKEHOUSE_SPARK_REMOTE`` say; ``LAKEHOUSE_ENGINE=cluster`` is the local Sail cluster), the lake under
+``$LAKEHOUSE_HOME/lake`` (or ``LAKEHOUSE_LAKE_ROOT``), the local fakesnow and PostgreSQL services, and the
+development PII salt unless one is set.
 Prod (``LAKEHOUSE_ENV=prod``): a Spark Connect endpoint, an ``s3://`` lake root, the real Snowflake and
 Redshift and a secret PII salt, all from ``dagster.EnvVar``s resolved at run time, so no secret is read here
 or stored in the definitions.
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 ENGINE_MODE_ENV_VAR = "LAKEHOUSE_ENGINE"
 SPARK_REMOTE_ENV_VAR = "LAKEHOUSE_SPARK_REMOTE"
+# the LAKEHOUSE_ENGINE value for the Sail cluster `lakehouse services up --cluster` started
+LOCAL_CLUSTER_ENGINE = "cluster"
 
 
 def is_local() -> bool:
@@ -38,13 +41,24 @@ def is_local() -> bool:
 
 
 def engine_resource() -> SparkEngine:
-    """Embedded Sail unless a Spark Connect URL is configured (always, in prod)."""
+    """Embedded Sail unless a Spark Connect URL is configured (always, in prod) or the local cluster is
+    chosen (``LAKEHOUSE_ENGINE=cluster``)."""
     if not is_local():
         return SparkEngine(mode=EngineMode.REMOTE, remote_url=dg.EnvVar(SPARK_REMOTE_ENV_VAR))
     mode = os.environ.get(ENGINE_MODE_ENV_VAR)
+    if mode == LOCAL_CLUSTER_ENGINE:
+        return local_cluster_engine()
     if os.environ.get(SPARK_REMOTE_ENV_VAR):
         return SparkEngine(mode=mode or EngineMode.REMOTE, remote_url=dg.EnvVar(SPARK_REMOTE_ENV_VAR))
     return SparkEngine(mode=mode or EngineMode.EMBEDDED)
+
+
+def local_cluster_engine(services: LocalServices | None = None) -> SparkEngine:
+    """The engine on the Sail cluster of ``$LAKEHOUSE_HOME``, a Spark Connect endpoint like any other: its
+    URL is read from the running services now, so the definitions fail to load while it is down."""
+    from lakehouse.services.local import LocalServices
+
+    return SparkEngine(mode=EngineMode.REMOTE, remote_url=(services or LocalServices()).spark_remote_url())
 
 
 def lake_resource() -> Lake:

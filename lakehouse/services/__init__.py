@@ -1,4 +1,5 @@
-"""Local stand-ins for the source systems: fakesnow for Snowflake, embedded PostgreSQL for Redshift.
+"""Local stand-ins for the source systems: fakesnow for Snowflake, embedded PostgreSQL for Redshift; and
+on request a local Sail cluster for the engine.
 
 The Dagster resources live in ``lakehouse.services.resources`` (not imported here, so the CLI does not
 pay for importing the Snowflake and AWS integrations).

@@ -1,8 +1,10 @@
-"""``LocalServices``: the local stand-ins for Snowflake and Redshift of one ``$LAKEHOUSE_HOME``.
+"""``LocalServices``: the local stand-ins for Snowflake and Redshift of one ``$LAKEHOUSE_HOME``, and on
+request a local Spark cluster.
 
 Used by the ``lakehouse services`` CLI, the resource factories, the data generator's loader and the
 test fixtures. Servers are detached processes: they keep running after the process that called
-``up()`` exits, until ``down()``.
+``up()`` exits, until ``down()``. The sources start on every ``up()``; the Sail cluster only on
+``up(cluster=True)``, since the embedded engine is the local default.
 
 Layout under ``$LAKEHOUSE_HOME/services/``::
 
@@ -12,6 +14,8 @@ Layout under ``$LAKEHOUSE_HOME/services/``::
     snowflake/fakesnow.log
     redshift/pgdata/        the PostgreSQL cluster (its postmaster.pid is the pid file)
     redshift/postgres.log
+    spark/checkpoints/      the Sail cluster's DataFrame checkpoints
+    spark/sail.log
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, Protocol
 
 import psutil
 
-from lakehouse.services import postgres, snowflake
+from lakehouse.services import postgres, snowflake, spark_cluster
 from lakehouse.services.process import RunningService
 from lakehouse.services.state import SERVICES_DIR, ServiceRecord, StateStore, free_port
 from lakehouse.services.status import ServiceError, ServicesNotRunningError, ServiceState, ServiceStatus
@@ -48,7 +52,7 @@ class LocalService(Protocol):
 
 
 class LocalServices:
-    """Start, stop and locate the local source services. ``home`` defaults to ``$LAKEHOUSE_HOME``."""
+    """Start, stop and locate the local services. ``home`` defaults to ``$LAKEHOUSE_HOME``."""
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = Path(home).resolve() if home is not None else lakehouse_home()
@@ -56,22 +60,29 @@ class LocalServices:
         self._store = StateStore(self.services_dir)
         self.snowflake = snowflake.FakesnowService(self.services_dir)
         self.redshift = postgres.PostgresService(self.services_dir)
+        self.spark = spark_cluster.SailClusterService(self.services_dir)
 
     @property
     def state_path(self) -> Path:
         return self._store.path
 
-    def _services(self) -> tuple[LocalService, ...]:
+    def _sources(self) -> tuple[LocalService, ...]:
         return (self.snowflake, self.redshift)
+
+    def _services(self) -> tuple[LocalService, ...]:
+        return (*self._sources(), self.spark)
 
     # lifecycle
 
-    def up(self, progress: Progress | None = None) -> list[ServiceStatus]:
-        """Start whatever is not running; reuse what is. Ports chosen on the first ``up`` are kept."""
+    def up(self, progress: Progress | None = None, *, cluster: bool = False) -> list[ServiceStatus]:
+        """Start whatever is not running; reuse what is. Ports chosen on the first ``up`` are kept.
+
+        The Sail cluster is started only with ``cluster``; without it, a running cluster is left alone.
+        """
         report = progress or _silent
         with self._store.locked():
             state = self._store.load()
-            for service in self._services():
+            for service in self._services() if cluster else self._sources():
                 record = state.record(service.name)
                 running = service.find_running(record)
                 if running is not None:
@@ -94,7 +105,7 @@ class LocalServices:
                 elapsed = time.perf_counter() - started
                 report(f"{service.name}: running (pid {record.pid}, started in {elapsed:.1f} s)")
             self._store.save(state)
-        return self.status()
+        return self.status(cluster=cluster)
 
     def down(self, progress: Progress | None = None) -> list[ServiceStatus]:
         """Stop every running service. Data and ports are kept for the next ``up``."""
@@ -113,13 +124,19 @@ class LocalServices:
                 self._store.save(state)
         return self.status()
 
-    def status(self) -> list[ServiceStatus]:
-        """Each service as it is now (checked against the live process table, not only the state file)."""
+    def status(self, *, cluster: bool = False) -> list[ServiceStatus]:
+        """Each service as it is now (checked against the live process table, not only the state file).
+
+        The Sail cluster is listed while it runs, and with ``cluster`` also when it is stopped: it is
+        optional, so a stopped one is not news to callers that only use the sources.
+        """
         state = self._store.load()
         statuses = []
         for service in self._services():
             record = state.services.get(service.name, ServiceRecord())
             running = service.find_running(record)
+            if service is self.spark and running is None and not cluster:
+                continue
             if running is not None:
                 service_state, pid, port = ServiceState.RUNNING, running.pid, running.port
             else:
@@ -179,6 +196,11 @@ class LocalServices:
     def redshift_address(self) -> tuple[str, int]:
         return self._require_running(self.redshift)
 
+    def spark_remote_url(self) -> str:
+        """The Spark Connect URL (``sc://host:port``) of the running Sail cluster."""
+        host, port = self._require_running(self.spark, start_command="lakehouse services up --cluster")
+        return f"sc://{host}:{port}"
+
     def snowflake_connect_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``snowflake.connector.connect`` against the local fakesnow server."""
         host, port = self.snowflake_address()
@@ -198,11 +220,15 @@ class LocalServices:
         host, port = self.redshift_address()
         return f"postgresql://{postgres.USER}:{postgres.PASSWORD}@{host}:{port}/{database}"
 
-    def _require_running(self, service: LocalService) -> tuple[str, int]:
+    def _require_running(
+        self, service: LocalService, start_command: str = "lakehouse services up"
+    ) -> tuple[str, int]:
         state = self._store.load()
         running = service.find_running(state.services.get(service.name, ServiceRecord()))
         if running is None:
-            raise ServicesNotRunningError(f"{service.name} is not running under {self.services_dir}")
+            raise ServicesNotRunningError(
+                f"{service.name} is not running under {self.services_dir}", command=start_command
+            )
         return state.host, running.port
 
 

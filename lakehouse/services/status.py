@@ -18,8 +18,8 @@ class ServiceState(str, Enum):
 class ServiceStatus:
     """One row of ``lakehouse services status``."""
 
-    name: str  # the source system it stands in for: "snowflake" or "redshift"
-    engine: str  # what actually runs locally: "fakesnow" or "postgresql"
+    name: str  # what it stands in for: "snowflake", "redshift" or "spark" (a Spark cluster)
+    engine: str  # what actually runs locally: "fakesnow", "postgresql" or "sail"
     state: ServiceState
     host: str
     port: int | None
@@ -41,8 +41,8 @@ class ServiceError(RuntimeError):
 
 
 class ServicesNotRunningError(ServiceError):
-    """Something needs the local services and they are not up."""
+    """Something needs the local services and they are not up. ``command`` is the one that starts them."""
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", command: str = "lakehouse services up") -> None:
         suffix = f" ({detail})" if detail else ""
-        super().__init__(f"local services are not running: run `lakehouse services up`{suffix}")
+        super().__init__(f"local services are not running: run `{command}`{suffix}")
