@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SCALE_FACTOR ?= 0.01
 DAYS ?= 7
 
-.PHONY: setup demo test test-fast dev clean
+.PHONY: setup demo demo-cluster test test-fast dev clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,10 @@ $(VENV)/.installed: pyproject.toml setup.py
 
 demo: setup
 	$(BIN)/lakehouse demo --scale-factor $(SCALE_FACTOR) --days $(DAYS)
+
+# the same demo on a local Sail cluster (a driver and two workers over gRPC) instead of the embedded engine
+demo-cluster: setup
+	$(BIN)/lakehouse demo --engine cluster --scale-factor $(SCALE_FACTOR) --days $(DAYS)
 
 dev: setup
 	$(BIN)/lakehouse dev

@@ -54,7 +54,8 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 @cli.group()
 def services() -> None:
-    """Local stand-ins for the sources: fakesnow (Snowflake) and embedded PostgreSQL (Redshift)."""
+    """Local stand-ins for the sources: fakesnow (Snowflake) and embedded PostgreSQL (Redshift); on request
+    a local Sail cluster (Spark)."""
 
 
 def _print_services(statuses) -> None:
@@ -75,31 +76,34 @@ def _print_services(statuses) -> None:
 
 
 @services.command("up")
-def services_up() -> None:
+@click.option("--cluster", is_flag=True,
+              help="Also start a local Sail cluster (a driver and two workers) for LAKEHOUSE_ENGINE=cluster.")
+def services_up(cluster: bool) -> None:
     """Start the local services (reuses running ones)."""
     from lakehouse.services import LocalServices
 
-    with step("starting local services"):
-        statuses = LocalServices().up(progress=_progress)
+    with step("starting local services" + (" and the Sail cluster" if cluster else "")):
+        statuses = LocalServices().up(progress=_progress, cluster=cluster)
     _print_services(statuses)
 
 
 @services.command("down")
 def services_down() -> None:
-    """Stop the local services."""
+    """Stop the local services, the Sail cluster included."""
     from lakehouse.services import LocalServices
 
+    local = LocalServices()
     with step("stopping local services"):
-        statuses = LocalServices().down(progress=_progress)
-    _print_services(statuses)
+        local.down(progress=_progress)
+    _print_services(local.status(cluster=True))
 
 
 @services.command("status")
 def services_status() -> None:
-    """Show each local service: state, address, pid, data directory."""
+    """Show each local service, the Sail cluster included: state, address, pid, data directory."""
     from lakehouse.services import LocalServices
 
-    _print_services(LocalServices().status())
+    _print_services(LocalServices().status(cluster=True))
 
 
 # ---------------------------------------------------------------------------------------- generate
@@ -176,16 +180,38 @@ def generate(scale_factor: float, days: int, seed: int, dirt: float, start_date,
 
 # -------------------------------------------------------------------------------------------- demo
 
+_engine_option = click.option(
+    "--engine", type=click.Choice(["embedded", "cluster"]), default="embedded", show_default=True,
+    help="embedded: Sail in this process; cluster: the local Sail cluster (started if it is not running).",
+)
+
+
+def _choose_engine(engine: str) -> None:
+    """For ``cluster``, start the local Sail cluster and choose it for every engine this process (and
+    its children) builds; the definitions read ``LAKEHOUSE_ENGINE`` when they are built."""
+    if engine != "cluster":
+        return
+    from lakehouse.resources import ENGINE_MODE_ENV_VAR, LOCAL_CLUSTER_ENGINE
+    from lakehouse.services import LocalServices
+
+    with step("starting local services and the Sail cluster"):
+        LocalServices().up(progress=_progress, cluster=True)
+    os.environ[ENGINE_MODE_ENV_VAR] = LOCAL_CLUSTER_ENGINE
+
 
 @cli.command()
 @generate_options
-def demo(scale_factor: float, days: int, seed: int, dirt: float, start_date, replace: bool) -> None:
+@_engine_option
+def demo(
+    scale_factor: float, days: int, seed: int, dirt: float, start_date, replace: bool, engine: str
+) -> None:
     """Services up, generate, materialize every asset for the generated days, print the results."""
     from lakehouse.operations.demo import materialize_days, print_summary, reset_local_lake
 
     if replace:
         with step("starting the local lake over (--replace)"):
             reset_local_lake()
+    _choose_engine(engine)
     data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None, replace)
     partition_days = [batch.commit_date for batch in data.batches]
     results = materialize_days(partition_days, _code_location(), progress=_progress, step=step)
@@ -223,12 +249,14 @@ def sql(query: str, limit: int) -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@_engine_option
 @click.pass_context
-def dev(ctx: click.Context) -> None:
+def dev(ctx: click.Context, engine: str) -> None:
     """Services up, then the Dagster UI (`dagster dev`) on the lakehouse definitions."""
     from lakehouse.operations.runs import dagster_home
     from lakehouse.services import LocalServices
 
+    _choose_engine(engine)
     with step("starting local services"):
         LocalServices().up(progress=_progress)
     home = dagster_home()

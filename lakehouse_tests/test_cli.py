@@ -193,3 +193,18 @@ def test_quarantine_counts_per_table_and_day(cli_home):
     result = _run(cli_home, "quarantine", "counts", "orders")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2026-01-01" in result.stdout and "row(s) quarantined in total" in result.stdout
+
+
+def test_services_status_lists_the_sail_cluster_stopped_until_started_with_cluster(tmp_path):
+    result = _run(tmp_path, "services", "status")
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if " spark " in line)
+    assert "sail" in row and "stopped" in row, row
+    assert "--cluster" in _run(tmp_path, "services", "up", "--help").stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "dev"])
+def test_demo_and_dev_choose_the_embedded_engine_or_the_local_cluster(tmp_path, command):
+    result = _run(tmp_path, command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--engine [embedded|cluster]" in result.stdout, result.stdout
