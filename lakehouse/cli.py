@@ -229,9 +229,9 @@ def demo(
 def sql(query: str, limit: int) -> None:
     """Run a Spark SQL query over the lake; every table is a view named <layer>_<table> (gold_fact_orders)."""
     from lakehouse.operations.sql import register_lake_views
-    from lakehouse.resources import engine_resource
+    from lakehouse.resources import operator_engine
 
-    spark = engine_resource().spark_session
+    spark = operator_engine().spark_session
     views = register_lake_views(spark)
     if not views:
         raise click.ClickException("the lake holds no tables yet: run `lakehouse demo` first")

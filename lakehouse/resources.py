@@ -61,6 +61,15 @@ def local_cluster_engine(services: LocalServices | None = None) -> SparkEngine:
     return SparkEngine(mode=EngineMode.REMOTE, remote_url=(services or LocalServices()).spark_remote_url())
 
 
+def operator_engine() -> SparkEngine:
+    """The engine for operator commands that run outside Dagster (``lakehouse sql``): the code location's
+    choice, with a Spark Connect URL given by ``EnvVar`` read now (only Dagster resolves an ``EnvVar``)."""
+    engine = engine_resource()
+    if isinstance(engine.remote_url, dg.EnvVar):
+        return SparkEngine(mode=engine.mode, remote_url=engine.remote_url.get_value())
+    return engine
+
+
 def lake_resource() -> Lake:
     """The lake: ``EnvVar(LAKEHOUSE_LAKE_ROOT)`` in prod, the local root otherwise."""
     if not is_local():

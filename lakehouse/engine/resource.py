@@ -41,10 +41,15 @@ class SparkEngine(LazyPySparkResource):
     def _init_session(self) -> None:
         if self._spark_session is None:
             session = spark_session_from_config(self.session_config())
-            if EngineMode(self.mode) is EngineMode.EMBEDDED:
+            mode = EngineMode(self.mode)
+            if mode is EngineMode.EMBEDDED:
                 from lakehouse.engine.sail import close_before_server_stops
 
                 close_before_server_stops(session)
+            elif mode is EngineMode.REMOTE:
+                from lakehouse.engine.sail import skip_ml_cache_cleanup
+
+                skip_ml_cache_cleanup(session)
             self._spark_session = session
 
     def session_config(self) -> dict[str, Any]:

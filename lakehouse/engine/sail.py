@@ -52,24 +52,31 @@ def _stop(server) -> None:
 
 
 def close_before_server_stops(session) -> None:
-    """Set up ``session`` (a Spark Connect session on the embedded server) to end cleanly at exit.
+    """Set up ``session`` (a Spark Connect session on the embedded server) to end cleanly at exit: the client
+    is closed at exit, before the embedded server stops (registered after the server's own stop, so it runs
+    before it). A DataFrame kept with ``localCheckpoint()`` asks the server to drop its data when it is
+    garbage-collected, which for one still referenced at exit happens after the server has stopped; pyspark
+    would then retry that request with back-off for minutes. A closed client skips it (the server drops a
+    session's checkpoints itself).
 
-    * pyspark's Connect client asks the server at exit to clear its ML model cache; Sail has no ML commands
-      and answers with an error that the client logs at exit. Nothing is cached, so the request is dropped.
-    * The client is closed at exit, before the embedded server stops (registered after the server's own
-      stop, so it runs before it). A DataFrame kept with ``localCheckpoint()`` asks the server to drop its
-      data when it is garbage-collected, which for one still referenced at exit happens after the server has
-      stopped; pyspark would then retry that request with back-off for minutes. A closed client skips it
-      (the server drops a session's checkpoints itself).
+    Apache Spark counterpart: nothing to do; a remote server outlives the client process, so remote sessions
+    (any ``sc://`` URL) skip this.
+    """
+    skip_ml_cache_cleanup(session)
+    atexit.register(_close_client, session)
 
-    Apache Spark counterpart: nothing to do. Its Connect server implements the ML commands, and a remote
-    server outlives the client process, so remote sessions (any ``sc://`` URL) skip this.
+
+def skip_ml_cache_cleanup(session) -> None:
+    """pyspark's Connect client asks the server at exit to clear its ML model cache; Sail (embedded or a
+    cluster) has no ML commands and answers with an error that the client logs at exit. The lakehouse uses no
+    Spark ML, so nothing is cached and the request is dropped, on any engine.
+
+    Apache Spark counterpart: the request would succeed and clear an empty cache; skipping it changes nothing.
     """
     client = getattr(session, "client", None)
     cleanup = getattr(client, "_cleanup_ml_cache", None)
     if cleanup is not None:
         atexit.unregister(cleanup)
-    atexit.register(_close_client, session)
 
 
 def _close_client(session) -> None:

@@ -66,3 +66,14 @@ def test_prod_resources_take_every_setting_from_env_vars_at_run_time(monkeypatch
         "redshift": ("cluster.example.redshift.amazonaws.com", 5440, "reader", "s3cret-rs", "analytics",
                      "require"),
     }
+
+
+@pytest.mark.parametrize("deployment", ["local", "prod"])
+def test_operator_commands_reach_the_configured_spark_connect_url(deployment, monkeypatch) -> None:
+    """``lakehouse sql`` runs outside Dagster, which alone resolves an ``EnvVar``: the URL is read at once."""
+    from lakehouse.resources import SPARK_REMOTE_ENV_VAR, engine_resource, operator_engine
+
+    monkeypatch.setenv(DEPLOYMENT_ENV_VAR, deployment)
+    monkeypatch.setenv(SPARK_REMOTE_ENV_VAR, "sc://spark.internal:15002")
+    assert isinstance(engine_resource().remote_url, dg.EnvVar)  # the code location resolves it per run
+    assert operator_engine().session_config()["spark.remote"] == "sc://spark.internal:15002"
