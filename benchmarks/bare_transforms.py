@@ -37,8 +37,9 @@ def run_silver(
 
     from lakehouse.contracts import load_contracts
     from lakehouse.governance import DEVELOPMENT_SALT, mask_columns, masked_columns
-    from lakehouse.quality import suites as gx_suites, validation
     from lakehouse.partitions import PARTITION_COLUMN, DayWindow
+    from lakehouse.quality import suites as gx_suites
+    from lakehouse.quality import validation
     from lakehouse.silver import transforms as T
 
     contracts = load_contracts()

@@ -14,6 +14,12 @@ never meets a Spark Connect session):
   the checks' own cost, hence the lowest overhead ratio blocking suites allow.
 - ``classic``: the same bare transforms on classic local Apache Spark (``local[2]``); against ``bare`` it
   gives Sail's speed-up.
+- ``cluster``: day 1 of the same medallion run through Dagster on the local Sail cluster
+  (``LAKEHOUSE_ENGINE=cluster``: a driver and two workers, started with the other services under the run's
+  scratch home and stopped with them), alternating with embedded Sail runs of day 1 on the same generated
+  data (embedded, cluster, embedded, cluster, ...; the ``medallion`` runs when that scenario is chosen too),
+  the lake on local disk for both, so only the engine differs: cluster seconds over embedded seconds, pair
+  by pair, and the peak resident memory of the cluster's server process. Up to SF 1 only.
 
 Every figure is the median of the repetitions; the report says how many there were.
 """
@@ -31,12 +37,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("medallion", "bare", "classic")
+SCENARIOS = ("medallion", "bare", "classic", "cluster")
 LAYERS = ("bronze", "silver", "gold")
 DEFAULT_DAYS = 7
 DEFAULT_LARGE_SCALE_DAYS = 2
@@ -45,12 +51,21 @@ TARGET_SF1_SECONDS = 30.0
 TARGET_OVERHEAD = 1.3
 TARGET_SAIL_SPEEDUP = 5.0
 TARGET_LATER_DAY = 1.2
+CLUSTER_MAX_SCALE_FACTOR = 1.0
+"""The cluster scenario runs up to this scale factor: above it, a cluster of one machine's cores says nothing
+SF 1 does not, at the cost of a second medallion engine's worth of time."""
 
 OVERHEAD_FIGURE = "framework overhead: Dagster silver asset + check steps / bare silver on Sail"
 BARE_FIGURE = "bare silver transforms on Sail, into Delta"
 SUITES_FIGURE = "bare silver Great Expectations suites on Sail (the checks without Dagster)"
 FLOOR_FIGURE = "floor of the overhead: (bare silver transforms + suites) / bare silver transforms"
 DAGSTER_FIGURE = "Dagster and lineage: Dagster silver asset + check steps / bare transforms + suites"
+DAY1_FIGURE = "day 1 wall time through Dagster"
+CLUSTER_FIGURE = "day 1 wall time through Dagster on the local Sail cluster"
+CLUSTER_BASELINE_FIGURE = "day 1 wall time through Dagster on embedded Sail, alternating with the cluster"
+CLUSTER_RATIO_FIGURE = "local Sail cluster / embedded Sail, day 1"
+CLUSTER_SERVER_MEMORY_FIGURE = "peak memory of the local Sail cluster's server process, day 1"
+CLUSTER_CLIENT_MEMORY_FIGURE = "peak memory of the run's process on the local Sail cluster (no engine in it)"
 
 Progress = Callable[[str], None]
 
@@ -70,6 +85,11 @@ class ScaleResult:
     """Classic Spark, writing Parquet (no Delta jars here)."""
     bare_parquet: list[dict[str, Any]] = field(default_factory=list)
     """Sail, writing Parquet: classic Spark's counterpart."""
+    cluster: list[dict[str, Any]] = field(default_factory=list)
+    """Day 1 on the local Sail cluster, one per repetition."""
+    cluster_embedded: list[dict[str, Any]] = field(default_factory=list)
+    """The embedded Sail run just before each cluster run (a ``medallion`` run when that scenario is chosen):
+    ``cluster[i]`` over ``cluster_embedded[i]`` is one ratio."""
 
 
 @dataclass
@@ -116,11 +136,13 @@ def run_benchmarks(
     for factor in scale_factors:
         if not factor > 0:
             raise ValueError(f"a scale factor must be positive, got {factor}")
+    if "cluster" in only and not any(factor <= CLUSTER_MAX_SCALE_FACTOR for factor in scale_factors):
+        raise ValueError(f"the cluster scenario runs at scale factors up to {CLUSTER_MAX_SCALE_FACTOR:g}")
     chosen = tuple(name for name in SCENARIOS if not only or name in only)
     say = progress or (lambda _message: None)
     report = BenchmarkReport(
         command=command,
-        started=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         repeat=repeat,
         scenarios=chosen,
         machine=machine(),
@@ -129,17 +151,30 @@ def run_benchmarks(
     )
     for factor in scale_factors:
         result = ScaleResult(scale_factor=factor, days=days if factor <= 1 else min(days, large_scale_days))
+        on_cluster = "cluster" in chosen and factor <= CLUSTER_MAX_SCALE_FACTOR
+        if "cluster" in chosen and not on_cluster:
+            say(f"cluster SF {factor:g}: skipped (the cluster scenario runs up to SF {CLUSTER_MAX_SCALE_FACTOR:g})")
+        needs_bronze = "bare" in chosen or "classic" in chosen
         with tempfile.TemporaryDirectory(prefix="lakehouse-bench-") as scratch:
             work = Path(scratch)
             exported = None
             for attempt in range(1, repeat + 1):
-                if "medallion" in chosen or exported is None and attempt == 1:
-                    run_days = result.days if "medallion" in chosen else 1
-                    measured = _medallion(factor, run_days, work, attempt == 1, say)
+                if "medallion" in chosen or on_cluster or needs_bronze and attempt == 1:
+                    # the cluster runs read the same generated days as the embedded run they are paired with
+                    generated = run_days = result.days if "medallion" in chosen else 1
+                    measured = _medallion(factor, run_days, generated, work, needs_bronze and attempt == 1, say)
                     exported = exported or measured
                     if "medallion" in chosen:
                         result.medallion.append(measured)
                         # written after every run, so a long benchmark cut short keeps what it measured
+                        _write(report, output, partial=result)
+                    if on_cluster:
+                        clustered = _medallion(factor, 1, generated, work, False, say, engine="cluster")
+                        result.cluster_embedded.append(measured)
+                        result.cluster.append(clustered)
+                        first = measured["days"][0]["wall_seconds"]
+                        say(f"local Sail cluster / embedded Sail SF {factor:g}, day 1: "
+                            f"{clustered['days'][0]['wall_seconds'] / first:.2f}×")  # fmt: skip
                         _write(report, output, partial=result)
                 runners = (("bare", "bare", "embedded", "delta"), ("classic", "classic", "classic", "parquet"),
                            ("classic", "bare_parquet", "embedded", "parquet"))  # fmt: skip
@@ -171,6 +206,7 @@ def _worker(module: str, arguments: list[str], result_path: Path, env: dict[str,
         env=env,
         capture_output=True,
         text=True,
+        check=False,
     )
     if completed.returncode != 0 or not result_path.exists():
         lines = [line for line in (completed.stderr + completed.stdout).splitlines() if line.strip()]
@@ -179,18 +215,52 @@ def _worker(module: str, arguments: list[str], result_path: Path, env: dict[str,
     return json.loads(result_path.read_text())
 
 
-def _medallion(factor: float, days: int, work: Path, export: bool, say: Progress) -> dict:
+def medallion_environment(caller: dict[str, str], engine: str) -> dict[str, str]:
+    """A medallion worker's environment: the caller's, pinned to the local deployment, the lake under the
+    worker's scratch home (local disk), and the engine asked for: embedded Sail, or the local Sail cluster
+    (``LAKEHOUSE_ENGINE=cluster``, which ``lakehouse.resources`` turns into the engine)."""
+    from lakehouse.resources import ENGINE_MODE_ENV_VAR, LOCAL_CLUSTER_ENGINE, SPARK_REMOTE_ENV_VAR
+    from lakehouse.settings import DEPLOYMENT_ENV_VAR, LAKE_ROOT_ENV_VAR, Deployment
+
+    environment = {k: v for k, v in caller.items() if k not in (ENGINE_MODE_ENV_VAR, SPARK_REMOTE_ENV_VAR,
+                                                                   LAKE_ROOT_ENV_VAR)}  # fmt: skip
+    environment[DEPLOYMENT_ENV_VAR] = Deployment.LOCAL.value
+    if engine == "cluster":
+        environment[ENGINE_MODE_ENV_VAR] = LOCAL_CLUSTER_ENGINE
+    elif engine != "embedded":
+        raise ValueError(f"a medallion run is on embedded Sail or the local Sail cluster, not {engine!r}")
+    return environment
+
+
+def _medallion(
+    factor: float, days: int, generated: int, work: Path, export: bool, say: Progress, engine: str = "embedded"
+) -> dict:
     inputs = work / "bronze_day_1"
+    run = time.monotonic_ns()
+    home = work / f"home_{engine}_{run}"
     clock = time.perf_counter()
-    measured = _worker(
-        "benchmarks.medallion_run",
-        [repr(factor), str(days), str(inputs) if export else "-"],
-        work / f"medallion_{time.monotonic_ns()}.json",
-    )
+    try:
+        measured = _worker(
+            "benchmarks.medallion_run",
+            [repr(factor), str(days), str(generated), str(home), str(inputs) if export else "-"],
+            work / f"medallion_{engine}_{run}.json",
+            medallion_environment(dict(os.environ), engine),
+        )
+    finally:
+        # the worker stops its services itself; a worker that was killed leaves them to be stopped here
+        if home.exists():
+            from lakehouse.services import LocalServices
+
+            LocalServices(home).down()
+            shutil.rmtree(home, ignore_errors=True)
     first, last = measured["days"][0], measured["days"][-1]
+    where = "on the local Sail cluster " if engine == "cluster" else ""
+    later = f"day {len(measured['days'])} {last['wall_seconds']:.1f}s, " if len(measured["days"]) > 1 else ""
+    server = measured.get("cluster_server_memory")
+    server = f", cluster server peak {server['peak_mb']:.0f} MB" if server else ""
     say(
-        f"medallion SF {factor:g}: day 1 {first['wall_seconds']:.1f}s, day {len(measured['days'])} "
-        f"{last['wall_seconds']:.1f}s, peak {measured['peak_memory']['process_mb']:.0f} MB "
+        f"medallion {where}SF {factor:g}: day 1 {first['wall_seconds']:.1f}s, {later}"
+        f"peak {measured['peak_memory']['process_mb']:.0f} MB{server} "
         f"(setup {measured['setup']['services_generate_load_seconds']:.0f}s, "
         f"all {time.perf_counter() - clock:.0f}s)"
     )
@@ -288,7 +358,7 @@ def summary_rows(report: BenchmarkReport) -> list[dict[str, Any]]:
         runs = result.medallion
         if runs:
             sf1 = result.scale_factor == 1
-            add(result, "day 1 wall time through Dagster", [r["days"][0]["wall_seconds"] for r in runs], "s",
+            add(result, DAY1_FIGURE, [r["days"][0]["wall_seconds"] for r in runs], "s",
                 f"≤ {TARGET_SF1_SECONDS:g} s at SF 1" if sf1 else "",
                 (lambda v: v <= TARGET_SF1_SECONDS) if sf1 else None)  # fmt: skip
             add(result, "peak memory of the run's process", [r["peak_memory"]["process_mb"] for r in runs], "MB")
@@ -332,7 +402,31 @@ def summary_rows(report: BenchmarkReport) -> list[dict[str, Any]]:
                 add(result, "Sail speed-up: classic Spark / Sail",
                     [c["seconds"] / b["seconds"] for c, b in zip(result.classic, result.bare_parquet)], "×",
                     f"≥ {TARGET_SAIL_SPEEDUP:g}×", lambda v: v >= TARGET_SAIL_SPEEDUP)  # fmt: skip
+        if result.cluster:
+            pairs = list(zip(result.cluster_embedded, result.cluster))
+            if not runs:  # otherwise the medallion rows above are these embedded runs
+                add(result, CLUSTER_BASELINE_FIGURE, [e["days"][0]["wall_seconds"] for e, _ in pairs], "s")
+            add(result, CLUSTER_FIGURE, [c["days"][0]["wall_seconds"] for _, c in pairs], "s")
+            add(result, CLUSTER_RATIO_FIGURE, [cluster_ratio(e, c) for e, c in pairs], "×")
+            add(result, CLUSTER_SERVER_MEMORY_FIGURE,
+                [(c.get("cluster_server_memory") or {}).get("peak_mb") for _, c in pairs], "MB")  # fmt: skip
+            add(result, CLUSTER_CLIENT_MEMORY_FIGURE, [c["peak_memory"]["process_mb"] for _, c in pairs], "MB")
     return rows
+
+
+def cluster_ratio(embedded: dict[str, Any], cluster: dict[str, Any]) -> float:
+    """Day 1 on the cluster over day 1 on embedded Sail, for one pair of runs made one after the other."""
+    return cluster["days"][0]["wall_seconds"] / embedded["days"][0]["wall_seconds"]
+
+
+def day_one_volume(run: dict[str, Any]) -> dict[str, float | None]:
+    """What day 1 moved: rows written into bronze and into every layer, and the lake's size on disk after it."""
+    day = run["days"][0]
+    return {
+        "bronze_rows": sum(a["rows"] for a in day["assets"].values() if a["layer"] == "bronze"),
+        "rows": sum(a["rows"] for a in day["assets"].values()),
+        "lake_mb": run.get("lake_mb_day_1"),
+    }
 
 
 # ------------------------------------------------------------------------------------------- machine
@@ -403,6 +497,9 @@ def reading(report: BenchmarkReport) -> list[str]:
     lines = []
     for result in report.results:
         factor = result.scale_factor
+        cluster_line = cluster_reading(report, result, medians)
+        if cluster_line:
+            lines.append(cluster_line)
         bare, suites = medians.get((factor, BARE_FIGURE)), medians.get((factor, SUITES_FIGURE))
         overhead, floor = medians.get((factor, OVERHEAD_FIGURE)), medians.get((factor, FLOOR_FIGURE))
         dagster = medians.get((factor, DAGSTER_FIGURE))
@@ -420,22 +517,61 @@ def reading(report: BenchmarkReport) -> list[str]:
     return ["## Reading the figures", "", *lines, ""] if lines else []
 
 
+def cluster_reading(
+    report: BenchmarkReport, result: ScaleResult, medians: dict[tuple[float, str], float | None]
+) -> str | None:
+    """What the cluster ratio means on this machine: the cost of distribution on the same cores."""
+    factor = result.scale_factor
+    cluster, ratio = medians.get((factor, CLUSTER_FIGURE)), medians.get((factor, CLUSTER_RATIO_FIGURE))
+    embedded = medians.get((factor, CLUSTER_BASELINE_FIGURE)) or medians.get((factor, DAY1_FIGURE))
+    if cluster is None or ratio is None or embedded is None or not result.cluster_embedded:
+        return None
+    volume = [day_one_volume(run) for run in result.cluster_embedded]
+    bronze_rows, rows = median([v["bronze_rows"] for v in volume]), median([v["rows"] for v in volume])
+    lake = median([v["lake_mb"] for v in volume])
+    size = f", {lake:,.0f} MB of Delta tables on local disk after it" if lake is not None else ""
+    server = medians.get((factor, CLUSTER_SERVER_MEMORY_FIGURE))
+    client = medians.get((factor, CLUSTER_CLIENT_MEMORY_FIGURE))
+    memory = ""
+    if server is not None and client is not None:
+        memory = (
+            f" Memory: the cluster's server process peaked at {server:,.0f} MB and the run's own process, "
+            f"now without an engine in it, at {client:,.0f} MB."
+        )
+    cores = report.machine.get("cores", "?")
+    sail = f"pysail {report.versions['pysail']}" if report.versions.get("pysail") else "Sail"
+    slower = "the cluster is slower" if ratio >= 1 else "the cluster was faster here, against expectation"
+    return (
+        f"- **Local Sail cluster, SF {factor:g}**: day 1 through Dagster took {cluster:.2f} s on the local "
+        f"Sail cluster against {embedded:.2f} s on embedded Sail, {ratio:.2f}× (median of {len(result.cluster)} "
+        f"pairs of runs, embedded and cluster alternating, on the same generated data, the lake on local disk "
+        f"for both: only the engine differs). Day 1 writes about {bronze_rows:,.0f} rows into bronze and "
+        f"{rows:,.0f} rows over every layer{size}. On this {cores}-core machine {slower}, and the ratio is the "
+        f"overhead of distribution, not a speed-up: {sail} runs the cluster's driver and its two "
+        f"workers as actors inside one server process, on the same cores embedded Sail uses, so every query "
+        f"also pays for its plan and data crossing gRPC between the client, the driver and the workers, for "
+        f"task scheduling, and for shuffles through the workers, with no extra hardware to spread the work "
+        f"over. A cluster pays off only when its workers run on more machines (Sail on Kubernetes), on data "
+        f"one machine cannot handle; locally it is there to prove the plans run distributed.{memory}"
+    )
+
+
 def render(report: BenchmarkReport) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `lakehouse bench` (the harness is in `benchmarks/`). Every figure is the median of the "
-        "runs shown; a target is `met` or `MISSED` as measured. Timings depend on what else the machine runs: "
-        "the load average is recorded with them.",
+        ("Written by `lakehouse bench` (the harness is in `benchmarks/`). Every figure is the median of the "
+         "runs shown; a target is `met` or `MISSED` as measured. Timings depend on what else the machine runs: "
+         "the load average is recorded with them."),
         "",
         "## Run",
         "",
         f"- Command: `{report.command}`",
-        f"- Started: {report.started}; repetitions asked: {report.repeat} (Runs: how many completed); "
-        f"scenarios: {', '.join(report.scenarios)}",
+        (f"- Started: {report.started}; repetitions asked: {report.repeat} (Runs: how many completed); "
+         f"scenarios: {', '.join(report.scenarios)}"),
         f"- Load average (1, 5, 15 min) before: {report.load_before}; after: {report.load_after}",
-        f"- Machine: {report.machine['cpu']}, {report.machine['cores']} cores, {report.machine['memory']} RAM, "
-        f"{report.machine['os']}",
+        (f"- Machine: {report.machine['cpu']}, {report.machine['cores']} cores, {report.machine['memory']} RAM, "
+         f"{report.machine['os']}"),
         "- Versions: " + ", ".join(f"{name} {version}" for name, version in report.versions.items()),
         "",
         "## Results",
@@ -455,14 +591,14 @@ def render(report: BenchmarkReport) -> str:
         run = result.medallion[0]
         day = run["days"][0]
         lines += [
-            f"SF {result.scale_factor:g}, first run, day 1 ({day['day']}): {day['wall_seconds']:.1f} s wall, "
-            f"{day['steps_wall_seconds']:.1f} s from the first step event to the last; "
-            f"setup (services, generation, loads; not timed above): "
-            f"{run['setup']['services_generate_load_seconds']:.0f} s; importing the code location once per "
-            f"process (not timed above): {run['setup'].get('import_seconds', 0):.1f} s.",
+            (f"SF {result.scale_factor:g}, first run, day 1 ({day['day']}): {day['wall_seconds']:.1f} s wall, "
+             f"{day['steps_wall_seconds']:.1f} s from the first step event to the last; "
+             f"setup (services, generation, loads; not timed above): "
+             f"{run['setup']['services_generate_load_seconds']:.0f} s; importing the code location once per "
+             f"process (not timed above): {run['setup'].get('import_seconds', 0):.1f} s."),
             "",
-            f"| Step | Seconds, day 1 | Rows written, day 1 | Seconds, day {len(run['days'])} | "
-            f"Rows written, day {len(run['days'])} |",
+            (f"| Step | Seconds, day 1 | Rows written, day 1 | Seconds, day {len(run['days'])} | "
+             f"Rows written, day {len(run['days'])} |"),
             "|---|---:|---:|---:|---:|",
         ]
         last = run["days"][-1]
@@ -491,34 +627,41 @@ def render(report: BenchmarkReport) -> str:
     lines += [
         "## How the figures are taken",
         "",
-        "- Each medallion run is a process of its own: fresh local services on a scratch home, data generated "
-        "and loaded (not timed), then `lakehouse_daily_job` — checks and lineage included — once per day, "
-        "day 1 to day N. Wall time is that of the day's run; peak memory is the run process's peak resident "
-        "set (`getrusage`; embedded Sail runs in it; the service processes are not included).",
-        "- Rows per second per layer: the `dagster/row_count` of the layer's materializations over the summed "
-        "wall time of the steps that materialized them; the layer's check steps (Great Expectations suites) "
-        "are timed apart. The run's executor runs one step at a time, so a day's wall time is the sum of its "
-        "steps plus the time outside any step.",
-        "- Framework overhead: the silver asset and check steps of the Dagster run against the same silver "
-        "transforms run bare (`benchmarks/bare_transforms.py`: PII masking, the five silver transforms, contract "
-        "shaping, each written as a new Delta table partitioned by `_run_date`, the silver tables' layout; no "
-        "Dagster, checks, lineage, partition replacement or metadata) on day 1's bronze tables copied to "
-        "Parquet. Bronze (extraction) and gold are not part of this ratio. Sail 0.7.2's Delta writer "
-        "hash-partitions rows by the partition columns and sorts them, so one day is written by one task: a "
-        "cost of the layout, paid by both sides.",
-        "- The checks without Dagster: after each bare Delta table is written, its silver Great Expectations "
-        "suite validates day 1 of it as the asset check does (`validate_frame`, Data Docs page included), "
-        "timed apart, after GX has been imported and its context built by one untimed bronze suite, as the "
-        "bronze checks do in a Dagster run. Added to the bare transforms, they give the floor the overhead "
-        "ratio cannot go below while the suites are blocking checks; the Dagster silver steps over that sum "
-        "is what Dagster, lineage, partition replacement and metadata add.",
-        "- Sail speed-up: the same bare transforms writing Snappy Parquet (classic Spark has no Delta jars "
-        "here; Snappy is its default codec, Sail's is zstd) on "
-        "classic local Apache Spark (`local[2]`, its own process) against embedded Sail; engine start-up is "
-        "excluded for both. Classic Spark's peak memory (a JVM) is not measured.",
+        ("- Each medallion run is a process of its own: fresh local services on a scratch home, data generated "
+         "and loaded (not timed), then `lakehouse_daily_job` — checks and lineage included — once per day, "
+         "day 1 to day N. Wall time is that of the day's run; peak memory is the run process's peak resident "
+         "set (`getrusage`; embedded Sail runs in it; the service processes are not included)."),
+        ("- Rows per second per layer: the `dagster/row_count` of the layer's materializations over the summed "
+         "wall time of the steps that materialized them; the layer's check steps (Great Expectations suites) "
+         "are timed apart. The run's executor runs one step at a time, so a day's wall time is the sum of its "
+         "steps plus the time outside any step."),
+        ("- Framework overhead: the silver asset and check steps of the Dagster run against the same silver "
+         "transforms run bare (`benchmarks/bare_transforms.py`: PII masking, the five silver transforms, contract "
+         "shaping, each written as a new Delta table partitioned by `_run_date`, the silver tables' layout; no "
+         "Dagster, checks, lineage, partition replacement or metadata) on day 1's bronze tables copied to "
+         "Parquet. Bronze (extraction) and gold are not part of this ratio. Sail 0.7.2's Delta writer "
+         "hash-partitions rows by the partition columns and sorts them, so one day is written by one task: a "
+         "cost of the layout, paid by both sides."),
+        ("- The checks without Dagster: after each bare Delta table is written, its silver Great Expectations "
+         "suite validates day 1 of it as the asset check does (`validate_frame`, Data Docs page included), "
+         "timed apart, after GX has been imported and its context built by one untimed bronze suite, as the "
+         "bronze checks do in a Dagster run. Added to the bare transforms, they give the floor the overhead "
+         "ratio cannot go below while the suites are blocking checks; the Dagster silver steps over that sum "
+         "is what Dagster, lineage, partition replacement and metadata add."),
+        ("- Sail speed-up: the same bare transforms writing Snappy Parquet (classic Spark has no Delta jars "
+         "here; Snappy is its default codec, Sail's is zstd) on "
+         "classic local Apache Spark (`local[2]`, its own process) against embedded Sail; engine start-up is "
+         "excluded for both. Classic Spark's peak memory (a JVM) is not measured."),
         "- SCD2 MERGE: rows inserted and updated by `gold/dim_customer`'s `MERGE` over its `merge_seconds`.",
-        "- The test suite makes no timing assertions; `lakehouse_tests/test_benchmarks` only checks that the "
-        "harness runs end to end and writes a complete report.",
+        ("- Local Sail cluster (SF 1 and below): day 1 of the medallion run through Dagster with "
+         "`LAKEHOUSE_ENGINE=cluster`, the local Sail cluster (a driver and two workers) started with the other "
+         "services under the run's scratch home, before the timing, and stopped with them. Each cluster run "
+         "follows an embedded Sail run on the same generated data (the medallion run when that scenario is "
+         "chosen, otherwise a run of day 1 alone), the lake on local disk for both; the ratio is the median of "
+         "the pairs' ratios. The server's resident memory (the process and any children) is sampled every "
+         "0.2 s while the day runs; embedded Sail's is part of the run's own process."),
+        ("- The test suite makes no timing assertions; `lakehouse_tests/test_benchmarks` only checks that the "
+         "harness runs end to end and writes a complete report."),
         "",
     ]
     return "\n".join(lines)

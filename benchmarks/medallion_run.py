@@ -2,12 +2,22 @@
 so its peak memory is its own): fresh local services on a scratch home, generated data loaded into them
 (not timed), then ``lakehouse_daily_job`` (checks and lineage included) for day 1 to day N, one run per day.
 
-    python -m benchmarks.medallion_run <scale_factor> <days> <export_dir or -> <result.json>
+    python -m benchmarks.medallion_run <scale_factor> <days> <generated_days> <home or -> <export_dir or -> <result.json>
+
+``generated_days`` days of data are generated and loaded (at least ``days``), so a run of day 1 alone can
+read exactly the sources a longer run reads. ``home`` is the scratch ``LAKEHOUSE_HOME`` (created here and
+removed afterwards; ``-`` for a new temporary one); the lake is under it, on local disk.
+
+The engine is the code location's choice, from the environment the worker is given: embedded Sail, or with
+``LAKEHOUSE_ENGINE=cluster`` the local Sail cluster, which is then started with the other services under
+``home`` and stopped with them, also when the run fails. Its server's resident memory (with any child
+process) is sampled while the days run.
 
 After day 1, with ``export_dir``, the bronze tables of day 1 are copied to plain Parquet there (not timed),
 so the bare transforms run on exactly the data the Dagster run read.
 """
 
+import contextlib
 import importlib
 import json
 import os
@@ -15,9 +25,11 @@ import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 BRONZE_INPUTS = ("customers", "products", "orders", "order_items", "behavior_events")
 
@@ -27,6 +39,63 @@ def peak_memory_mb() -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"process_mb": round(own, 1), "children_mb": round(children, 1)}
+
+
+class MemorySampler:
+    """The resident memory of a process and its children, sampled every ``interval`` seconds in a thread:
+    the first sample and the peak, in MB. Cheap (one ``/proc`` read per process per sample); a peak shorter
+    than the interval can be missed."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid, self.interval = pid, interval
+        self.first_mb: float | None = None
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
+
+    def sample(self) -> float | None:
+        import psutil
+
+        try:
+            process = psutil.Process(self.pid)
+            family = [process, *process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return None
+        total = 0
+        for member in family:
+            try:
+                total += member.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return total / 1024 / 1024
+
+    def _run(self) -> None:
+        while True:
+            resident = self.sample()
+            if resident is not None:
+                self.first_mb = resident if self.first_mb is None else self.first_mb
+                self.peak_mb = max(self.peak_mb, resident)
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def figures(self) -> dict[str, float]:
+        return {"start_mb": round(self.first_mb or 0.0, 1), "peak_mb": round(self.peak_mb, 1)}
+
+
+def directory_mb(root: str) -> float | None:
+    """The bytes of the files under a local directory, in MB (``None`` for an object-store URI)."""
+    if "://" in root and not root.startswith("file://"):
+        return None
+    path = Path(root.removeprefix("file://"))
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1024 / 1024, 1)
 
 
 def day_profile(instance, run_id: str) -> dict[str, Any]:
@@ -77,8 +146,12 @@ def export_bronze(spark, lake, export_dir: str) -> dict[str, int]:
     return rows
 
 
-def main(scale_factor: float, days: int, export_dir: str | None, result_path: str) -> None:
-    home = tempfile.mkdtemp(prefix="lakehouse-bench-")
+def main(
+    scale_factor: float, days: int, generated_days: int, home: str | None, export_dir: str | None, result_path: str
+) -> None:
+    if home is None:
+        home = tempfile.mkdtemp(prefix="lakehouse-bench-")
+    os.makedirs(home, exist_ok=True)
     os.environ["LAKEHOUSE_HOME"] = home
     os.environ.setdefault("DAGSTER_HOME", os.path.join(home, "dagster"))
     warnings.filterwarnings("ignore")
@@ -86,16 +159,23 @@ def main(scale_factor: float, days: int, export_dir: str | None, result_path: st
 
     from lakehouse.generator import GeneratorConfig, generate_data, load_redshift, load_snowflake
     from lakehouse.operations.runs import run_days
+    from lakehouse.resources import ENGINE_MODE_ENV_VAR, LOCAL_CLUSTER_ENGINE, operator_lake
     from lakehouse.services import LocalServices
-    from lakehouse.resources import operator_lake
+    from lakehouse.settings import lake_root
 
+    cluster = os.environ.get(ENGINE_MODE_ENV_VAR) == LOCAL_CLUSTER_ENGINE
     services = LocalServices()
     setup: dict[str, float] = {}
-    result: dict[str, Any] = {"scale_factor": scale_factor, "days": []}
+    result: dict[str, Any] = {
+        "scale_factor": scale_factor,
+        "engine": "cluster" if cluster else "embedded",
+        "generated_days": generated_days,
+        "days": [],
+    }
     try:
         clock = time.perf_counter()
-        services.up()
-        data = generate_data(GeneratorConfig(scale_factor, days=days))
+        services.up(cluster=cluster)
+        data = generate_data(GeneratorConfig(scale_factor, days=max(days, generated_days)))
         with services.snowflake_paused() as db_dir:
             load_snowflake(data.batches, db_dir)
         load_redshift(data.batches, services.postgres_dsn())
@@ -107,7 +187,9 @@ def main(scale_factor: float, days: int, export_dir: str | None, result_path: st
         setup["import_seconds"] = round(time.perf_counter() - clock, 2)
         result["setup"] = setup
         day_list = sorted({batch.commit_date for batch in data.batches})[:days]
-        with dg.DagsterInstance.ephemeral() as instance:
+        server = next((s.pid for s in services.status(cluster=True) if s.name == "spark" and s.pid), None)
+        sampler = MemorySampler(server) if cluster and server is not None else None
+        with dg.DagsterInstance.ephemeral() as instance, sampler or contextlib.nullcontext():
             for index, day in enumerate(day_list):
                 clock = time.perf_counter()
                 (outcome,) = run_days([day], definitions=code_location.defs(), instance=instance)
@@ -119,12 +201,15 @@ def main(scale_factor: float, days: int, export_dir: str | None, result_path: st
                 result["days"].append({"day": day.isoformat(), "wall_seconds": round(wall, 3), **profile})
                 if index == 0:
                     result["peak_memory_day_1"] = peak_memory_mb()
+                    result["lake_mb_day_1"] = directory_mb(lake_root())
                     if export_dir:
                         from lakehouse.engine import SparkEngine
 
                         spark = SparkEngine().spark_session
                         result["exported_rows"] = export_bronze(spark, operator_lake(), export_dir)
                         result["first_day"] = day.isoformat()
+        if sampler is not None:
+            result["cluster_server_memory"] = sampler.figures()
         result["peak_memory"] = peak_memory_mb()
     finally:
         services.down()
@@ -134,5 +219,12 @@ def main(scale_factor: float, days: int, export_dir: str | None, result_path: st
 
 
 if __name__ == "__main__":
-    sf, n_days, export, output = sys.argv[1:5]
-    main(float(sf), int(n_days), None if export == "-" else export, output)
+    sf, n_days, n_generated, scratch_home, export, output = sys.argv[1:7]
+    main(
+        float(sf),
+        int(n_days),
+        int(n_generated),
+        None if scratch_home == "-" else scratch_home,
+        None if export == "-" else export,
+        output,
+    )

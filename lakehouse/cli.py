@@ -507,8 +507,9 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
 @click.option("--scale-factor", "scale_factors", type=float, multiple=True, metavar="SF",
               help="Scale factor to measure (repeatable)  [default: 1 and 10]")
 @click.option("--repeat", type=int, default=3, show_default=True, help="Runs per scenario; figures are medians.")
-@click.option("--only", "only", multiple=True, type=click.Choice(["medallion", "bare", "classic"]),
-              help="Only these scenarios (repeatable); bare and classic still need one untimed day of data.")
+@click.option("--only", "only", multiple=True, type=click.Choice(["medallion", "bare", "classic", "cluster"]),
+              help="Only these scenarios (repeatable); bare and classic still need one untimed day of data; "
+                   "cluster (up to SF 1) alternates day 1 on the local Sail cluster with day 1 on embedded Sail.")
 @click.option("--days", type=int, default=7, show_default=True, help="Days per medallion run; day N vs day 1.")
 @click.option("--large-scale-days", type=int, default=2, show_default=True,
               help="Days per medallion run at scale factors above 1.")
@@ -517,7 +518,8 @@ def maintain(tables: tuple[str, ...], retention_hours: int) -> None:
 def bench(
     scale_factors: tuple[float, ...], repeat: int, only: tuple[str, ...], days: int, large_scale_days: int, output: Path
 ) -> None:
-    """Benchmark the medallion: Dagster run vs bare transforms, Sail vs classic Spark, day N vs day 1."""
+    """Benchmark the medallion: Dagster run vs bare transforms, Sail vs classic Spark, day N vs day 1, the
+    local Sail cluster vs embedded Sail."""
     checkout = Path(__file__).resolve().parent.parent
     if not (checkout / "benchmarks" / "harness.py").is_file():
         raise click.ClickException(f"the benchmark harness is in a source checkout; none at {checkout}")

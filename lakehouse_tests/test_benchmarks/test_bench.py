@@ -35,7 +35,13 @@ def _bench(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in skip}
     environment.update({"LAKEHOUSE_HOME": str(cwd / "home"), "LAKEHOUSE_ENV": "local", "COLUMNS": "200"})
     return subprocess.run(
-        [LAKEHOUSE, "bench", *args], capture_output=True, text=True, env=environment, cwd=cwd, timeout=600
+        [LAKEHOUSE, "bench", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=600,
+        check=False,
     )
 
 
@@ -118,4 +124,11 @@ def test_large_scale_days_is_checked_like_days(tmp_path):
     done = _bench(tmp_path, "--large-scale-days", "1", "--output", "report.md")
     assert done.returncode != 0
     assert "--large-scale-days must be at least 2" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_the_cluster_scenario_above_sf_1_alone_is_one_line_naming_the_limit(tmp_path):
+    done = _bench(tmp_path, "--only", "cluster", "--scale-factor", "10", "--output", "report.md")
+    assert done.returncode != 0
+    assert "the cluster scenario runs at scale factors up to 1" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "report.md").exists()
