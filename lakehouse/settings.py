@@ -13,6 +13,7 @@ from pathlib import Path
 HOME_ENV_VAR = "LAKEHOUSE_HOME"
 DEPLOYMENT_ENV_VAR = "LAKEHOUSE_ENV"
 LAKE_ROOT_ENV_VAR = "LAKEHOUSE_LAKE_ROOT"
+DATA_DOCS_ENV_VAR = "LAKEHOUSE_DATA_DOCS"
 DEFAULT_HOME = ".lakehouse"
 
 
@@ -42,3 +43,16 @@ def lake_root() -> str:
     if configured:
         return configured.rstrip("/")
     return str(lakehouse_home() / "lake")
+
+
+def data_docs_location() -> str:
+    """Where the Great Expectations Data Docs site is published: ``$LAKEHOUSE_DATA_DOCS`` (a directory or an
+    ``s3://bucket/prefix``); otherwise beside a lake on an object store (``<lake root>/_data_docs``), which
+    every step of a cluster deployment reaches and outlives the step; otherwise ``$LAKEHOUSE_HOME/gx/data_docs``."""
+    configured = os.environ.get(DATA_DOCS_ENV_VAR)
+    if configured:
+        return configured.rstrip("/")
+    root = lake_root()
+    if "://" in root and not root.startswith("file://"):
+        return f"{root}/_data_docs"
+    return str(lakehouse_home() / "gx" / "data_docs")

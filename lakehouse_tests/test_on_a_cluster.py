@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from pyarrow.fs import FileSelector
 
 from lakehouse.lake import Lake
+from lakehouse.lake.storage import filesystem
 from lakehouse.operations.quarantine import quarantine_days
 from lakehouse.operations.tables import table_history
 from lakehouse.orchestration.sensors.watermark_sensor import lake_day_counts
@@ -33,7 +35,13 @@ pytestmark = pytest.mark.slow
 VOLATILE_COLUMNS = ("ingest_timestamp", "_batch_id")
 """When a row was ingested and by which run: the only columns that differ between two runs."""
 CHECKS_PASSED = re.compile(r"(\d{4}-\d{2}-\d{2}) succeeded: .*?(\d+) of (\d+) checks passed")
-ENGINE_SETTINGS = ("LAKEHOUSE_ENGINE", "LAKEHOUSE_SPARK_REMOTE", "LAKEHOUSE_LAKE_ROOT", "SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")
+ENGINE_SETTINGS = (
+    "LAKEHOUSE_ENGINE",
+    "LAKEHOUSE_SPARK_REMOTE",
+    "LAKEHOUSE_LAKE_ROOT",
+    "SPARK_CONNECT_MODE_ENABLED",
+    "SPARK_REMOTE",
+)
 
 
 DAYS = [(SOURCES_CONFIG.start_date + timedelta(days=n)).isoformat() for n in range(SOURCES_CONFIG.days)]
@@ -70,12 +78,33 @@ def runs(local_services, generated_sources, s3_endpoint, tmp_path_factory):
     laptop = backfill(work / "laptop", {"LAKEHOUSE_LAKE_ROOT": local_root})
     with pytest.MonkeyPatch.context() as patch:
         for name, value in aws.items():
-            patch.setenv(name, value)  # `services up` passes them on to the engine, which reads and writes the lake
+            patch.setenv(
+                name, value
+            )  # `services up` passes them on to the engine, which reads and writes the lake
         local_services.up(cluster=True)
-        cluster = backfill(work / "cluster", {**aws, "LAKEHOUSE_LAKE_ROOT": s3_root, "LAKEHOUSE_ENGINE": "cluster"})
+        cluster = backfill(
+            work / "cluster", {**aws, "LAKEHOUSE_LAKE_ROOT": s3_root, "LAKEHOUSE_ENGINE": "cluster"}
+        )
         lakes = {"laptop": _contents(Lake(root_uri=local_root)), "cluster": _contents(Lake(root_uri=s3_root))}
-        views = {"laptop": _operator_views(Lake(root_uri=local_root)), "cluster": _operator_views(Lake(root_uri=s3_root))}
-    return {"laptop": laptop, "cluster": cluster, "work": work, "lakes": lakes, "views": views}
+        views = {
+            "laptop": _operator_views(Lake(root_uri=local_root)),
+            "cluster": _operator_views(Lake(root_uri=s3_root)),
+        }
+        store, base = filesystem(f"{s3_root}/_data_docs")
+        pages = [
+            i.path
+            for i in store.get_file_info(
+                FileSelector(f"{base}/validations", recursive=True, allow_not_found=True)
+            )
+        ]
+    return {
+        "laptop": laptop,
+        "cluster": cluster,
+        "work": work,
+        "lakes": lakes,
+        "views": views,
+        "pages": pages,
+    }
 
 
 def _contents(lake: Lake) -> dict[str, Counter]:
@@ -95,7 +124,9 @@ def _operator_views(lake: Lake) -> dict:
     per day, bronze and quarantined rows by rule (``lakehouse quarantine counts``)."""
     return {
         "day_counts": {t.name: lake_day_counts(lake, t.name) for t in lake.tables(["bronze"])},
-        "history": {t.key: [(e.version, e.operation) for e in table_history(t, lake=lake)] for t in lake.tables()},
+        "history": {
+            t.key: [(e.version, e.operation) for e in table_history(t, lake=lake)] for t in lake.tables()
+        },
         "quarantine": quarantine_days(lake=lake),
     }
 
@@ -115,7 +146,9 @@ def test_every_table_holds_the_same_rows_on_the_cluster_and_s3(runs):
     assert sorted(cluster) == sorted(laptop)
     assert len(laptop) == 20 and all(laptop[key] for key in ("gold/dim_customer", "gold/fact_orders"))
     differing = [key for key in laptop if laptop[key] != cluster[key]]
-    assert differing == [], {key: (laptop[key] - cluster[key], cluster[key] - laptop[key]) for key in differing[:2]}
+    assert differing == [], {
+        key: (laptop[key] - cluster[key], cluster[key] - laptop[key]) for key in differing[:2]
+    }
 
 
 def test_sensors_and_operator_commands_read_the_s3_lake_as_the_local_one(runs):
@@ -124,8 +157,17 @@ def test_sensors_and_operator_commands_read_the_s3_lake_as_the_local_one(runs):
     assert cluster == laptop
 
 
+def test_the_cluster_runs_data_docs_are_published_beside_the_s3_lake(runs):
+    pages = [page for page in runs["pages"] if page.endswith(".html")]
+    assert any("/silver/orders/" in page for page in pages) and any(
+        "/gold/fact_orders/" in page for page in pages
+    )
+
+
 def test_lineage_names_the_s3_tables_by_the_openlineage_naming_spec(runs):
-    events = [json.loads(line) for line in (runs["work"] / "cluster" / "openlineage.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line) for line in (runs["work"] / "cluster" / "openlineage.jsonl").read_text().splitlines()
+    ]
     outputs = {(d["namespace"], d["name"]) for event in events for d in event.get("outputs", [])}
     assert (f"s3://{BUCKET}", "on-a-cluster/gold/fact_orders") in outputs
     assert all(namespace == f"s3://{BUCKET}" for namespace, _ in outputs)

@@ -2,8 +2,8 @@
 
 * ``suites``: a table's suite as plain data, derived from its contract plus the expectations kept in
   ``contracts/<layer>/<table>.expectations.json`` (severity ERROR | WARN and ``mostly`` per expectation).
-* ``validation``: validate a Spark DataFrame with GX on the engine; Data Docs under
-  ``$LAKEHOUSE_HOME/gx/data_docs`` (no Dagster here).
+* ``validation``: validate a Spark DataFrame with GX on the engine; Data Docs at
+  ``lakehouse.settings.data_docs_location()`` (no Dagster here); ``publishing``: a site on an object store.
 * ``gx_expectations``: the core expectations the suites use, evaluated with fewer or cheaper Spark
   queries, same results;
   ``data_docs``: GX's Data Docs site with its templates compiled once per process.
@@ -27,7 +27,7 @@ from lakehouse.quality.suites import (
     load_suite,
     parse_expectations,
 )
-from lakehouse.quality.validation import ExpectationOutcome, SuiteOutcome, data_docs_dir, validate_frame
+from lakehouse.quality.validation import ExpectationOutcome, SuiteOutcome, validate_frame
 
 __all__ = [
     "GREAT_EXPECTATIONS",
@@ -40,7 +40,6 @@ __all__ = [
     "Suite",
     "SuiteOutcome",
     "build_quality_check",
-    "data_docs_dir",
     "derive_expectations",
     "derive_suite",
     "great_expectations_checks",

@@ -140,8 +140,9 @@ def check_result(outcome: SuiteOutcome, key: dg.AssetKey, scope: str) -> dg.Asse
         "failing_samples": dg.MetadataValue.json({r.spec.id: list(r.sample) for r in failed if r.sample}),
         "expectation_results": dg.MetadataValue.json({r.spec.id: r.as_metadata() for r in outcome.results}),
     }
+    if outcome.data_docs_uri is not None:
+        metadata["data_docs"] = dg.MetadataValue.url(outcome.data_docs_uri)
     if outcome.data_docs_path is not None:
-        metadata["data_docs"] = dg.MetadataValue.url(outcome.data_docs_path.as_uri())
         metadata["data_docs_path"] = dg.MetadataValue.path(str(outcome.data_docs_path))
     return dg.AssetCheckResult(
         asset_key=key,

@@ -67,9 +67,9 @@ from great_expectations.expectations import (
 )
 from great_expectations.expectations.expectation_configuration import parse_result_format
 from great_expectations.expectations.metrics.metric_provider import MetricProvider, metric_value
+from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 from great_expectations.validator.metric_configuration import MetricConfiguration
 from pyspark.sql import functions as F
-from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 
 from lakehouse.quality.suites import SAMPLE_SIZE
 

@@ -19,9 +19,10 @@ A validation is two GX passes over the same batch, the second only when a row-le
 2. the failed row-level expectations alone, asking for up to ``SAMPLE_SIZE`` failing values: the values
    are added to the first pass's results, which are stored again.
 
-Then the validation's Data Docs page is written under ``$LAKEHOUSE_HOME/gx/data_docs`` before
-``validate_frame`` returns, by GX's site builder with its templates compiled and its static assets
-copied once per process (``lakehouse.quality.data_docs``).
+Then the validation's Data Docs page is written before ``validate_frame`` returns, by GX's site builder with
+its templates compiled and its static assets copied once per process (``lakehouse.quality.data_docs``), at
+``lakehouse.settings.data_docs_location()``: a local directory, or an ``s3://`` prefix that the site is
+copied to from a staging directory of the process (``lakehouse.quality.publishing``).
 
 Nothing here knows Dagster: ``validate_frame`` returns a ``SuiteOutcome``; ``lakehouse.quality.checks``
 turns it into an asset check result.
@@ -30,25 +31,23 @@ turns it into an asset check result.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame
 
+from lakehouse.quality.publishing import PublishedSite, is_remote
 from lakehouse.quality.suites import SAMPLE_SIZE, ExpectationSpec, Severity, Suite
-from lakehouse.settings import lakehouse_home
+from lakehouse.settings import data_docs_location
 
 DATA_DOCS_SITE = "lakehouse"
 DATASOURCE = "lakehouse"
 _GX_SEVERITY = {Severity.ERROR: "critical", Severity.WARN: "warning"}
-
-
-def data_docs_dir() -> Path:
-    """Where Data Docs are written: ``$LAKEHOUSE_HOME/gx/data_docs`` (read when called)."""
-    return lakehouse_home() / "gx" / "data_docs"
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,15 @@ class SuiteOutcome:
     suite: Suite
     results: tuple[ExpectationOutcome, ...]
     rows: int
-    data_docs_path: Path | None
+    data_docs_uri: str | None
+    """The validation's Data Docs page: a ``file://`` URI, or where it was published on an object store."""
+
+    @property
+    def data_docs_path(self) -> Path | None:
+        """The page as a local file, when the site is on local disk."""
+        if self.data_docs_uri is None or not self.data_docs_uri.startswith("file://"):
+            return None
+        return Path(unquote(urlparse(self.data_docs_uri).path))
 
     @property
     def failed(self) -> tuple[ExpectationOutcome, ...]:
@@ -106,16 +113,19 @@ class SuiteOutcome:
         return not self.failed
 
 
-def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | None = None) -> SuiteOutcome:
+def validate_frame(
+    df: DataFrame, suite: Suite, run_name: str, docs: str | os.PathLike[str] | None = None
+) -> SuiteOutcome:
     """Validate ``df`` against ``suite`` on its engine and write the Data Docs page of the result.
 
-    ``run_name`` names the validation in Data Docs (e.g. the Dagster run id and partition).
+    ``run_name`` names the validation in Data Docs (e.g. the Dagster run id and partition); ``docs`` is
+    where the site goes (a directory or ``s3://bucket/prefix``; default ``data_docs_location()``).
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
     from lakehouse.quality.gx_expectations import configurations_built_once
 
-    gx = _context_for(docs_dir or data_docs_dir())
+    gx = _context_for(str(docs) if docs is not None else data_docs_location())
     objects = gx.objects(suite)
     run_id = RunIdentifier(run_name=_safe(run_name))
     with configurations_built_once():
@@ -137,7 +147,7 @@ def validate_frame(df: DataFrame, suite: Suite, run_name: str, docs_dir: Path | 
         suite=suite,
         results=outcomes,
         rows=_rows(result.results),
-        data_docs_path=gx.write_page(identifier),
+        data_docs_uri=gx.write_page(identifier),
     )
 
 
@@ -236,12 +246,11 @@ _lock = threading.Lock()
 _contexts: dict[str, _GxContext] = {}
 
 
-def _context_for(docs_dir: Path) -> _GxContext:
-    key = str(docs_dir)
+def _context_for(location: str) -> _GxContext:
     with _lock:
-        if key not in _contexts:
-            _contexts[key] = _GxContext(docs_dir)
-        return _contexts[key]
+        if location not in _contexts:
+            _contexts[location] = _GxContext(location)
+        return _contexts[location]
 
 
 @dataclass(frozen=True)
@@ -255,9 +264,10 @@ _DATA_DOCS_MODULE = "lakehouse.quality.data_docs"
 
 
 class _GxContext:
-    """An ephemeral GX context with one Spark datasource and one local Data Docs site."""
+    """An ephemeral GX context with one Spark datasource and one Data Docs site (local, or rendered locally
+    and published to an object store)."""
 
-    def __init__(self, docs_dir: Path) -> None:
+    def __init__(self, location: str) -> None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig,
@@ -265,7 +275,8 @@ class _GxContext:
             ProgressBarsConfig,
         )
 
-        self.docs_dir = docs_dir
+        self.published = PublishedSite(location) if is_remote(location) else None
+        docs_dir = self.published.local_dir if self.published is not None else Path(location)
         page_view = {"module_name": _DATA_DOCS_MODULE, "class_name": "SharedJinjaPageView"}
         config = DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
@@ -351,8 +362,8 @@ class _GxContext:
             suite_validation_result=result, suite_validation_result_identifier=identifier
         )
 
-    def write_page(self, identifier) -> Path | None:
-        """Render the Data Docs page of one validation result and return its path. The first validation
+    def write_page(self, identifier) -> str | None:
+        """Render the Data Docs page of one validation result and return its URI. The first validation
         of a suite in this process also renders the suite's page and the site's index, in the same build
         (GX copies its static assets and builds its site objects once per build)."""
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -365,14 +376,18 @@ class _GxContext:
         self.context.build_data_docs(
             site_names=[DATA_DOCS_SITE], resource_identifiers=resources, build_index=first
         )
-        return self.page_path(identifier)
+        page = self._page_path(identifier)
+        if self.published is None or page is None:
+            return page.as_uri() if page is not None else None
+        self.published.publish()
+        return self.published.uri_of(page)
 
-    def page_path(self, identifier) -> Path | None:
+    def _page_path(self, identifier) -> Path | None:
         urls = self.context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DATA_DOCS_SITE])
         for site in urls:
             url = site.get("site_url")
             if url and url.startswith("file://"):
-                return Path(url.removeprefix("file://"))
+                return Path(unquote(urlparse(url).path))
         return None
 
 

@@ -281,3 +281,36 @@ def test_configurations_built_once_change_no_result(spark, bronze_orders_suite, 
     monkeypatch.setattr(gx_expectations, "configurations_built_once", nullcontext)
     assert once == summary(validate_frame(frame, bronze_orders_suite, "every-read", tmp_path))
     assert sum(not success for _, success, *_ in once) >= 2
+
+
+def test_data_docs_on_an_object_store_are_published_there(spark, bronze_orders_suite, s3_env):
+    """A cluster's steps run in short-lived processes: the site is published to S3, where the lake is."""
+    from pyarrow import fs as pafs
+
+    from lakehouse.lake.storage import filesystem
+    from lakehouse_tests.fixtures.s3 import BUCKET
+
+    location = f"s3://{BUCKET}/data-docs-test"
+    bad = [_order(10, status="lost")]
+    outcome = validate_frame(spark.createDataFrame(bad, BRONZE_ORDERS), bronze_orders_suite, "s3-run", location)
+    assert outcome.data_docs_uri is not None and outcome.data_docs_uri.startswith(f"{location}/validations/")
+    assert outcome.data_docs_path is None
+    store, base = filesystem(location)
+    with store.open_input_stream(outcome.data_docs_uri.split("://", 1)[1]) as page:
+        html = page.read().decode("utf-8")
+    assert "bronze.orders" in html and "lost" in html
+    published = {info.path.removeprefix(base + "/") for info in store.get_file_info(pafs.FileSelector(base, recursive=True))}
+    assert "index.html" in published and any(path.startswith("static/") for path in published)
+
+
+def test_data_docs_go_beside_a_lake_on_an_object_store_unless_configured(monkeypatch, tmp_path):
+    from lakehouse.settings import DATA_DOCS_ENV_VAR, HOME_ENV_VAR, LAKE_ROOT_ENV_VAR, data_docs_location
+
+    monkeypatch.delenv(DATA_DOCS_ENV_VAR, raising=False)
+    monkeypatch.setenv(HOME_ENV_VAR, str(tmp_path))
+    monkeypatch.delenv(LAKE_ROOT_ENV_VAR, raising=False)
+    assert data_docs_location() == str(tmp_path / "gx" / "data_docs")
+    monkeypatch.setenv(LAKE_ROOT_ENV_VAR, "s3://acme-lake/prod")
+    assert data_docs_location() == "s3://acme-lake/prod/_data_docs"
+    monkeypatch.setenv(DATA_DOCS_ENV_VAR, "s3://acme-docs/quality/")
+    assert data_docs_location() == "s3://acme-docs/quality"
