@@ -95,7 +95,7 @@ def services_down() -> None:
     local = LocalServices()
     with step("stopping local services"):
         local.down(progress=_progress)
-    _print_services(local.status(cluster=True))
+    _print_services(local.status())
 
 
 @services.command("status")
@@ -103,7 +103,7 @@ def services_status() -> None:
     """Show each local service, the Sail cluster included: state, address, pid, data directory."""
     from lakehouse.services import LocalServices
 
-    _print_services(LocalServices().status(cluster=True))
+    _print_services(LocalServices().status())
 
 
 # ---------------------------------------------------------------------------------------- generate

@@ -105,7 +105,7 @@ class LocalServices:
                 elapsed = time.perf_counter() - started
                 report(f"{service.name}: running (pid {record.pid}, started in {elapsed:.1f} s)")
             self._store.save(state)
-        return self.status(cluster=cluster)
+        return self.status()
 
     def down(self, progress: Progress | None = None) -> list[ServiceStatus]:
         """Stop every running service. Data and ports are kept for the next ``up``."""
@@ -124,19 +124,14 @@ class LocalServices:
                 self._store.save(state)
         return self.status()
 
-    def status(self, *, cluster: bool = False) -> list[ServiceStatus]:
-        """Each service as it is now (checked against the live process table, not only the state file).
-
-        The Sail cluster is listed while it runs, and with ``cluster`` also when it is stopped: it is
-        optional, so a stopped one is not news to callers that only use the sources.
-        """
+    def status(self) -> list[ServiceStatus]:
+        """Each service as it is now (checked against the live process table, not only the state file):
+        the sources, then the Sail cluster, which is stopped unless ``up(cluster=True)`` started it."""
         state = self._store.load()
         statuses = []
         for service in self._services():
             record = state.services.get(service.name, ServiceRecord())
             running = service.find_running(record)
-            if service is self.spark and running is None and not cluster:
-                continue
             if running is not None:
                 service_state, pid, port = ServiceState.RUNNING, running.pid, running.port
             else:

@@ -61,7 +61,7 @@ class Cluster:
 
 
 def _spark_status(services: LocalServices) -> ServiceStatus:
-    return next(status for status in services.status(cluster=True) if status.name == "spark")
+    return next(status for status in services.status() if status.name == "spark")
 
 
 def _listening_ports(pid: int) -> set[int]:
@@ -187,6 +187,7 @@ def test_plain_up_does_not_start_the_cluster(tmp_path: Path, monkeypatch: pytest
         assert {name: status.state for name, status in statuses.items()} == {
             "snowflake": ServiceState.RUNNING,
             "redshift": ServiceState.RUNNING,
+            "spark": ServiceState.STOPPED,
         }
         spark = _spark_status(services)
         assert (spark.state, spark.port, spark.pid) == (ServiceState.STOPPED, None, None)
