@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from lakehouse.services.state import ServiceRecord, port_accepts_connections, port_is_free
 from lakehouse.services.status import ServiceError
 
 POLL_INTERVAL_SECONDS = 0.05
@@ -21,6 +22,60 @@ STOP_TIMEOUT_SECONDS = 20.0
 class RunningService:
     pid: int
     port: int
+
+
+def find_server(
+    record: ServiceRecord, identify: Callable[[int], RunningService | None]
+) -> RunningService | None:
+    """The server of one service, if one is alive: ``identify`` tells whether a pid is it. The recorded pid is
+    tried first; if it is gone or now belongs to another program, the process table is searched, so a server
+    whose state file was lost is still found (and not started twice on the same files)."""
+    if record.pid is not None:
+        found = identify(record.pid)
+        if found:
+            return found
+    for process in psutil.process_iter():
+        found = identify(process.pid)
+        if found:
+            return found
+    return None
+
+
+def start_detached(
+    command: Sequence[str],
+    *,
+    host: str,
+    port: int,
+    service: str,
+    what: str,
+    cwd: Path,
+    log_path: Path,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Start a server that outlives this process (its own session, so neither this process's exit nor its
+    terminal's Ctrl-C stops it), its output appended to ``log_path``; return its pid once ``host:port``
+    accepts connections. ``service`` names it in errors, ``what`` describes it while it starts."""
+    if not port_is_free(host, port):
+        raise ServiceError(f"{service}: port {port} on {host} is already in use by another process")
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+    wait_until_ready(
+        lambda: port_accepts_connections(host, port),
+        process,
+        what=f"{what} on {host}:{port}",
+        log_path=log_path,
+        timeout=timeout,
+    )
+    return process.pid
 
 
 def wait_until_ready(

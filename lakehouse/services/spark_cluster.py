@@ -12,16 +12,14 @@ storage the driver and every worker reach) and ``sail.log`` (the server's output
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
 
-from lakehouse.services.process import RunningService, stop_process, wait_until_ready
-from lakehouse.services.state import ServiceRecord, port_accepts_connections, port_is_free
-from lakehouse.services.status import ServiceError
+from lakehouse.services.process import RunningService, find_server, start_detached, stop_process
+from lakehouse.services.state import ServiceRecord
 
 SERVER_COMMAND = ("-m", "pysail", "spark", "server")
 WORKER_COUNT = 2
@@ -65,45 +63,34 @@ class SailClusterService:
         self.log_path = self.root / "sail.log"
 
     def find_running(self, record: ServiceRecord) -> RunningService | None:
-        """The server process of this home, if one is alive: the recorded pid first, then the process
-        table, so a server whose state file was lost is still found and stopped."""
-        if record.pid is not None:
-            found = self._as_our_server(record.pid)
-            if found:
-                return found
-        for process in psutil.process_iter():
-            found = self._as_our_server(process.pid)
-            if found:
-                return found
-        return None
+        """The server process of this home, if one is alive."""
+        return find_server(record, self._as_our_server)
 
     def start(self, host: str, port: int) -> int:
         """Start a detached server on ``host:port`` and return its pid once it accepts connections."""
-        if not port_is_free(host, port):
-            raise ServiceError(f"{self.name}: port {port} on {host} is already in use by another process")
         self.data_path.mkdir(parents=True, exist_ok=True)
         # --directory names this home in the command line, which is how find_running knows its server
-        command = [sys.executable, *SERVER_COMMAND, "--ip", host, "--port", str(port)]
-        command += ["--directory", str(self.root)]
-        with self.log_path.open("ab") as log:
-            # a new session, so the server outlives this process and its terminal's Ctrl-C
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-                env=sail_cluster_environment(os.environ, self.data_path),
-                start_new_session=True,
-            )
-        wait_until_ready(
-            lambda: port_accepts_connections(host, port),
-            process,
-            what=f"{self.name} ({self.engine} cluster on {host}:{port})",
+        command = [
+            sys.executable,
+            *SERVER_COMMAND,
+            "--ip",
+            host,
+            "--port",
+            str(port),
+            "--directory",
+            str(self.root),
+        ]
+        return start_detached(
+            command,
+            host=host,
+            port=port,
+            service=self.name,
+            what=f"{self.name} ({self.engine} cluster)",
+            cwd=self.root,
             log_path=self.log_path,
             timeout=START_TIMEOUT_SECONDS,
+            env=sail_cluster_environment(os.environ, self.data_path),
         )
-        return process.pid
 
     def stop(self, pid: int) -> None:
         """Stop the server gracefully (Sail drops its sessions' checkpoints on SIGTERM), then any worker

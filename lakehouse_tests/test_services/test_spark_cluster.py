@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import psutil
 import pytest
 
@@ -31,6 +30,7 @@ from lakehouse.services import LocalServices, ServicesNotRunningError, ServiceSt
 from lakehouse.services.spark_cluster import sail_cluster_environment
 from lakehouse.services.state import port_accepts_connections
 from lakehouse.settings import DEPLOYMENT_ENV_VAR, HOME_ENV_VAR
+from lakehouse_tests.fixtures.s3 import create_bucket, s3_settings
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +38,6 @@ BUCKET = "lakehouse-cluster-test"
 CONNECT_SETTINGS = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")
 
 
-def _aws_settings(endpoint: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_ALLOW_HTTP": "true",
-    }
 
 
 @dataclass
@@ -79,9 +71,8 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, s3_endpoint) -> Iterator[Cluster]:
     home = tmp_path_factory.mktemp("cluster-home")
-    aws = _aws_settings(s3_endpoint)
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=BUCKET)  # fmt: skip
+    aws = s3_settings(s3_endpoint)
+    create_bucket(s3_endpoint, BUCKET)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(HOME_ENV_VAR, str(home))
         patch.setenv(DEPLOYMENT_ENV_VAR, "local")
@@ -145,7 +136,7 @@ def test_a_spark_connect_session_checkpoints_and_writes_delta_on_the_cluster(clu
     assert list(Path(cluster.local_table.removeprefix("file://"), "_delta_log").glob("*.json"))
 
 
-def test_the_server_reaches_an_s3_lake_with_the_callers_aws_settings(cluster: Cluster) -> None:
+def test_the_server_reaches_an_s3_lake_with_the_callerss3_settings(cluster: Cluster) -> None:
     assert cluster.query[cluster.s3_table] == [1000, 499500]
     server_environment = psutil.Process(cluster.status.pid).environ()
     assert {name: server_environment.get(name) for name in cluster.aws} == cluster.aws
@@ -154,7 +145,7 @@ def test_the_server_reaches_an_s3_lake_with_the_callers_aws_settings(cluster: Cl
 
 
 def test_the_server_environment_passes_the_aws_settings_on(tmp_path: Path) -> None:
-    caller = {"PATH": "/usr/bin", **_aws_settings("http://127.0.0.1:9000"), "AWS_PROFILE": "lake"}
+    caller = {"PATH": "/usr/bin", **s3_settings("http://127.0.0.1:9000"), "AWS_PROFILE": "lake"}
     environment = sail_cluster_environment(caller, tmp_path / "checkpoints")
     assert {name: environment[name] for name in caller} == caller
     assert environment["SAIL_MODE"] == "local-cluster"
