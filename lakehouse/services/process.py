@@ -24,6 +24,17 @@ class RunningService:
     port: int
 
 
+def command_line(pid: int) -> list[str] | None:
+    """The command line of a live process, or None if it is gone, a zombie or not ours to read."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
 def find_server(
     record: ServiceRecord, identify: Callable[[int], RunningService | None]
 ) -> RunningService | None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import psutil
-
-from lakehouse.services.process import RunningService, find_server, start_detached, stop_process
+from lakehouse.services.process import RunningService, command_line, find_server, start_detached, stop_process
 from lakehouse.services.state import ServiceRecord
 
 SERVER_MODULE = "lakehouse.services.snowflake_server"
@@ -61,14 +59,8 @@ class FakesnowService:
         stop_process(pid, what=f"{self.name} ({self.engine})")
 
     def _as_our_server(self, pid: int) -> RunningService | None:
-        try:
-            process = psutil.Process(pid)
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return None
-            command = process.cmdline()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
-        if SERVER_MODULE not in command or str(self.data_path) not in command:
+        command = command_line(pid)
+        if command is None or SERVER_MODULE not in command or str(self.data_path) not in command:
             return None
         port = int(command[command.index("--port") + 1])
         return RunningService(pid=pid, port=port)

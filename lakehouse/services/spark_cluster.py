@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from lakehouse.services.process import RunningService, find_server, start_detached, stop_process
+from lakehouse.services.process import RunningService, command_line, find_server, start_detached, stop_process
 from lakehouse.services.state import ServiceRecord
 
 SERVER_COMMAND = ("-m", "pysail", "spark", "server")
@@ -105,14 +105,8 @@ class SailClusterService:
                 stop_process(worker.pid, what=f"{self.name}: {self.engine} worker")
 
     def _as_our_server(self, pid: int) -> RunningService | None:
-        try:
-            process = psutil.Process(pid)
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return None
-            command = process.cmdline()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
-        if not _is_sail_server(command) or str(self.root) != _option(command, "--directory"):
+        command = command_line(pid)
+        if command is None or not _is_sail_server(command) or str(self.root) != _option(command, "--directory"):
             return None
         port = _option(command, "--port")
         return RunningService(pid=pid, port=int(port)) if port is not None else None
