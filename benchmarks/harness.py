@@ -419,6 +419,22 @@ def cluster_ratio(embedded: dict[str, Any], cluster: dict[str, Any]) -> float:
     return cluster["days"][0]["wall_seconds"] / embedded["days"][0]["wall_seconds"]
 
 
+def layer_step_seconds(day: dict[str, Any]) -> dict[str, float]:
+    """A day's seconds per layer (asset and check steps together) and outside any step."""
+    figures = layer_figures(day)
+    seconds = {layer: figures[layer]["seconds"] + figures[layer]["check_seconds"] for layer in LAYERS}
+    return {**seconds, "outside any step": outside_steps_seconds(day)}
+
+
+def cluster_extra_seconds(result: ScaleResult) -> dict[str, float | None]:
+    """Where the cluster's extra day-1 seconds go: per layer and outside any step, the median over the pairs of
+    cluster seconds minus embedded seconds."""
+    pairs = [(layer_step_seconds(e["days"][0]), layer_step_seconds(c["days"][0]))
+             for e, c in zip(result.cluster_embedded, result.cluster)]  # fmt: skip
+    parts = (*LAYERS, "outside any step")
+    return {part: median([cluster[part] - embedded[part] for embedded, cluster in pairs]) for part in parts}
+
+
 def day_one_volume(run: dict[str, Any]) -> dict[str, float | None]:
     """What day 1 moved: rows written into bronze and into every layer, and the lake's size on disk after it."""
     day = run["days"][0]
@@ -532,12 +548,16 @@ def cluster_reading(
     size = f", {lake:,.0f} MB of Delta tables on local disk after it" if lake is not None else ""
     server = medians.get((factor, CLUSTER_SERVER_MEMORY_FIGURE))
     client = medians.get((factor, CLUSTER_CLIENT_MEMORY_FIGURE))
+    embedded_peak = median([run["peak_memory"]["process_mb"] for run in result.cluster_embedded])
     memory = ""
     if server is not None and client is not None:
         memory = (
             f" Memory: the cluster's server process peaked at {server:,.0f} MB and the run's own process, "
-            f"now without an engine in it, at {client:,.0f} MB."
+            f"now without an engine in it, at {client:,.0f} MB, against {embedded_peak:,.0f} MB for the embedded "
+            f"run's process, engine included."
         )
+    extra = cluster_extra_seconds(result)
+    where = ", ".join(f"{part} {seconds:+.1f} s" for part, seconds in extra.items() if seconds is not None)
     cores = report.machine.get("cores", "?")
     sail = f"pysail {report.versions['pysail']}" if report.versions.get("pysail") else "Sail"
     slower = "the cluster is slower" if ratio >= 1 else "the cluster was faster here, against expectation"
@@ -545,7 +565,8 @@ def cluster_reading(
         f"- **Local Sail cluster, SF {factor:g}**: day 1 through Dagster took {cluster:.2f} s on the local "
         f"Sail cluster against {embedded:.2f} s on embedded Sail, {ratio:.2f}× (median of {len(result.cluster)} "
         f"pairs of runs, embedded and cluster alternating, on the same generated data, the lake on local disk "
-        f"for both: only the engine differs). Day 1 writes about {bronze_rows:,.0f} rows into bronze and "
+        f"for both: only the engine differs). Per day, cluster minus embedded (medians over the pairs): {where}. "
+        f"Day 1 writes about {bronze_rows:,.0f} rows into bronze and "
         f"{rows:,.0f} rows over every layer{size}. On this {cores}-core machine {slower}, and the ratio is the "
         f"overhead of distribution, not a speed-up: {sail} runs the cluster's driver and its two "
         f"workers as actors inside one server process, on the same cores embedded Sail uses, so every query "
@@ -554,6 +575,30 @@ def cluster_reading(
         f"over. A cluster pays off only when its workers run on more machines (Sail on Kubernetes), on data "
         f"one machine cannot handle; locally it is there to prove the plans run distributed.{memory}"
     )
+
+
+def cluster_step_lines(result: ScaleResult) -> list[str]:
+    """Day 1's steps on embedded Sail and on the local Sail cluster, first pair, by the cluster's extra seconds."""
+    if not result.cluster:
+        return []
+    embedded, cluster = result.cluster_embedded[0]["days"][0], result.cluster[0]["days"][0]
+    lines = [
+        (f"SF {result.scale_factor:g}, first pair, day 1 ({cluster['day']}) on embedded Sail / on the local Sail "
+         f"cluster: {embedded['wall_seconds']:.1f} / {cluster['wall_seconds']:.1f} s wall, "
+         f"{outside_steps_seconds(embedded):.1f} / {outside_steps_seconds(cluster):.1f} s outside any step."),
+        "",
+        "| Step | Seconds, embedded Sail | Seconds, local Sail cluster | Cluster − embedded |",
+        "|---|---:|---:|---:|",
+    ]
+    keys = sorted(set(embedded["steps"]) | set(cluster["steps"]),
+                  key=lambda k: (embedded["steps"].get(k, {}).get("seconds", 0.0)
+                                 - cluster["steps"].get(k, {}).get("seconds", 0.0), k))  # fmt: skip
+    for key in keys:
+        seconds = [day["steps"].get(key, {}).get("seconds") for day in (embedded, cluster)]
+        shown = [f"{value:.2f}" if value is not None else "n/a" for value in seconds]
+        extra = f"{seconds[1] - seconds[0]:+.2f}" if None not in seconds else "n/a"
+        lines.append(f"| `{key}` | {shown[0]} | {shown[1]} | {extra} |")
+    return [*lines, ""]
 
 
 def render(report: BenchmarkReport) -> str:
@@ -587,6 +632,7 @@ def render(report: BenchmarkReport) -> str:
     lines += ["", *reading(report), "## Where the time goes", ""]
     for result in report.results:
         if not result.medallion:
+            lines += cluster_step_lines(result)
             continue
         run = result.medallion[0]
         day = run["days"][0]
@@ -624,6 +670,7 @@ def render(report: BenchmarkReport) -> str:
                 suite = f"; its suite {suite:.2f} s" if suite is not None else ""
                 lines.append(f"- {table}: {seconds} ({timing['rows']:,} rows{suite})")
             lines.append("")
+        lines += cluster_step_lines(result)
     lines += [
         "## How the figures are taken",
         "",

@@ -187,7 +187,8 @@ def main(
         setup["import_seconds"] = round(time.perf_counter() - clock, 2)
         result["setup"] = setup
         day_list = sorted({batch.commit_date for batch in data.batches})[:days]
-        server = next((s.pid for s in services.status(cluster=True) if s.name == "spark" and s.pid), None)
+        # the cluster's server, listed by status() while it runs
+        server = next((s.pid for s in services.status() if s.name == "spark" and s.pid), None)
         sampler = MemorySampler(server) if cluster and server is not None else None
         with dg.DagsterInstance.ephemeral() as instance, sampler or contextlib.nullcontext():
             for index, day in enumerate(day_list):

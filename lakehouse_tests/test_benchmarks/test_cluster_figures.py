@@ -111,6 +111,9 @@ def test_the_reading_says_the_ratio_is_the_overhead_of_distribution_on_the_same_
     # what day 1 moves, from the embedded runs: bronze rows, rows over every layer, the lake on disk
     assert "1,000 rows into bronze and 1,500 rows over every layer, 42 MB of Delta tables" in line
     assert "server process peaked at 1,100 MB" in line
+    assert "without an engine in it, at 600 MB, against 900 MB for the embedded run's process" in line
+    # pairs' extra bronze seconds 10, 16 and 10: the median is 10; nothing else differs
+    assert "bronze +10.0 s, silver +0.0 s, gold +0.0 s, outside any step +0.0 s" in line
 
 
 def test_the_report_renders_the_cluster_rows_and_how_they_are_taken():
@@ -118,6 +121,16 @@ def test_the_report_renders_the_cluster_rows_and_how_they_are_taken():
     assert "| 1 | local Sail cluster / embedded Sail, day 1 | 2.50× | 1 |  |  |" in text
     assert "| 1 | day 1 wall time through Dagster on the local Sail cluster | 25.00 s | 1 |  |  |" in text
     assert "- Local Sail cluster (SF 1 and below): day 1 of the medallion run through Dagster with " in text
+
+
+def test_where_the_time_goes_lists_day_1_steps_by_the_clusters_extra_seconds():
+    result = _alternating([10.0], [25.0])
+    cluster_day = result.cluster[0]["days"][0]
+    cluster_day["steps"]["gold__fact_orders"] = {"seconds": 3.0, "assets": []}  # a step only the cluster ran
+    text = harness.render(_report(result))
+    assert "SF 1, first pair, day 1 (2026-01-01) on embedded Sail / on the local Sail cluster: 10.0 / 25.0 s" in text
+    steps = [line for line in text.splitlines() if line.startswith("| `")]
+    assert steps == ["| `bronze_orders` | 9.00 | 24.00 | +15.00 |", "| `gold__fact_orders` | n/a | 3.00 | n/a |"]
 
 
 def test_no_cluster_runs_no_cluster_rows_or_reading():
