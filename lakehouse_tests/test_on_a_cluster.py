@@ -45,12 +45,13 @@ ENGINE_SETTINGS = (
 
 
 DAYS = [(SOURCES_CONFIG.start_date + timedelta(days=n)).isoformat() for n in range(SOURCES_CONFIG.days)]
+BACKFILL = ("backfill", "--start", DAYS[0], "--end", DAYS[-1])
+FACTS_PER_DAY = "select order_date_key, count(*) as orders from gold_fact_orders group by 1 order by 1"
 
 
-def backfill(workdir: Path, settings: dict[str, str]) -> subprocess.CompletedProcess:
-    """``lakehouse backfill`` over the generated days, in its own process, with ``settings`` added to this
-    process's environment (minus any engine or lake choice of its own), its Dagster runs and lineage events
-    under ``workdir``."""
+def lakehouse(workdir: Path, settings: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    """The ``lakehouse`` command in its own process, with ``settings`` added to this process's environment
+    (minus any engine or lake choice of its own), its Dagster runs and lineage events under ``workdir``."""
     env = {name: value for name, value in os.environ.items() if name not in ENGINE_SETTINGS}
     env.update(
         {
@@ -63,7 +64,7 @@ def backfill(workdir: Path, settings: dict[str, str]) -> subprocess.CompletedPro
         }
     )
     (workdir / "dagster").mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "lakehouse.cli", "backfill", "--start", DAYS[0], "--end", DAYS[-1]]
+    command = [sys.executable, "-m", "lakehouse.cli", *arguments]
     return subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=1200)
 
 
@@ -75,16 +76,18 @@ def runs(local_services, generated_sources, s3_endpoint, tmp_path_factory):
     s3_root = f"s3://{BUCKET}/on-a-cluster"
     aws = s3_settings(s3_endpoint)
     create_bucket(s3_endpoint)
-    laptop = backfill(work / "laptop", {"LAKEHOUSE_LAKE_ROOT": local_root})
+    laptop_settings = {"LAKEHOUSE_LAKE_ROOT": local_root}
+    laptop = lakehouse(work / "laptop", laptop_settings, *BACKFILL)
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in aws.items():
-            patch.setenv(
-                name, value
-            )  # `services up` passes them on to the engine, which reads and writes the lake
+        for name, value in aws.items():  # `services up` passes them on to the engine, which uses the lake
+            patch.setenv(name, value)
         local_services.up(cluster=True)
-        cluster = backfill(
-            work / "cluster", {**aws, "LAKEHOUSE_LAKE_ROOT": s3_root, "LAKEHOUSE_ENGINE": "cluster"}
-        )
+        cluster_settings = {**aws, "LAKEHOUSE_LAKE_ROOT": s3_root, "LAKEHOUSE_ENGINE": "cluster"}
+        cluster = lakehouse(work / "cluster", cluster_settings, *BACKFILL)
+        queries = {
+            "laptop": lakehouse(work / "laptop", laptop_settings, "sql", FACTS_PER_DAY),
+            "cluster": lakehouse(work / "cluster", cluster_settings, "sql", FACTS_PER_DAY),
+        }
         lakes = {"laptop": _contents(Lake(root_uri=local_root)), "cluster": _contents(Lake(root_uri=s3_root))}
         views = {
             "laptop": _operator_views(Lake(root_uri=local_root)),
@@ -100,6 +103,7 @@ def runs(local_services, generated_sources, s3_endpoint, tmp_path_factory):
     return {
         "laptop": laptop,
         "cluster": cluster,
+        "queries": queries,
         "work": work,
         "lakes": lakes,
         "views": views,
@@ -162,6 +166,13 @@ def test_the_cluster_runs_data_docs_are_published_beside_the_s3_lake(runs):
     assert any("/silver/orders/" in page for page in pages) and any(
         "/gold/fact_orders/" in page for page in pages
     )
+
+
+def test_lakehouse_sql_queries_the_s3_lake_on_the_cluster(runs):
+    laptop, cluster = runs["queries"]["laptop"], runs["queries"]["cluster"]
+    assert cluster.returncode == 0, cluster.stderr[-2000:]
+    assert re.search(r"\b20260101\b", cluster.stdout)
+    assert cluster.stdout == laptop.stdout
 
 
 def test_lineage_names_the_s3_tables_by_the_openlineage_naming_spec(runs):
