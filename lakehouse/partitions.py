@@ -21,20 +21,25 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from lakehouse.settings import first_partition
+
 if TYPE_CHECKING:
     import dagster as dg
 
 PARTITION_COLUMN = "_run_date"
-PARTITION_START_DATE = "2026-01-01"
+
+
+def daily_partitions() -> dg.DailyPartitionsDefinition:
+    """Every partitioned asset's partitions: UTC days from ``lakehouse.settings.first_partition()``; a day is
+    a partition once it has ended. One object per first day, so every asset and job shares it."""
+    return _daily_partitions(first_partition())
 
 
 @cache
-def daily_partitions() -> dg.DailyPartitionsDefinition:
-    """Every partitioned asset's partitions: UTC days from ``PARTITION_START_DATE``; a day is a partition
-    once it has ended. One object, so every asset and job shares it."""
+def _daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
     import dagster as dg
 
-    return dg.DailyPartitionsDefinition(start_date=PARTITION_START_DATE, timezone="UTC", end_offset=0)
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", end_offset=0)
 
 
 def blocking_daily_check(name: str, asset: dg.AssetKey, description: str) -> dg.AssetCheckSpec:

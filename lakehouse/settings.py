@@ -7,6 +7,7 @@ has no side effects and tests can point it elsewhere with ``monkeypatch.setenv``
 from __future__ import annotations
 
 import os
+from datetime import date
 from enum import Enum
 from pathlib import Path
 
@@ -14,6 +15,8 @@ HOME_ENV_VAR = "LAKEHOUSE_HOME"
 DEPLOYMENT_ENV_VAR = "LAKEHOUSE_ENV"
 LAKE_ROOT_ENV_VAR = "LAKEHOUSE_LAKE_ROOT"
 DATA_DOCS_ENV_VAR = "LAKEHOUSE_DATA_DOCS"
+FIRST_PARTITION_ENV_VAR = "LAKEHOUSE_FIRST_PARTITION"
+DEFAULT_FIRST_PARTITION = date(2026, 1, 1)
 DEFAULT_HOME = ".lakehouse"
 
 
@@ -56,3 +59,16 @@ def data_docs_location() -> str:
     if "://" in root and not root.startswith("file://"):
         return f"{root}/_data_docs"
     return str(lakehouse_home() / "gx" / "data_docs")
+
+
+def first_partition() -> date:
+    """The first day of every partitioned asset: ``$LAKEHOUSE_FIRST_PARTITION`` (``YYYY-MM-DD``), by default
+    2026-01-01, the first day the local data generator writes. A source with older history sets it to the
+    day of its oldest change."""
+    configured = os.environ.get(FIRST_PARTITION_ENV_VAR, "").strip()
+    if not configured:
+        return DEFAULT_FIRST_PARTITION
+    try:
+        return date.fromisoformat(configured)
+    except ValueError:
+        raise ValueError(f"{FIRST_PARTITION_ENV_VAR}={configured!r} is not a date YYYY-MM-DD") from None

@@ -13,7 +13,10 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-DEFAULT_START_DATE = date(2026, 1, 1)
+from lakehouse.settings import DEFAULT_FIRST_PARTITION
+
+DEFAULT_START_DATE = DEFAULT_FIRST_PARTITION
+"""The generator's first day: the lakehouse's default first partition."""
 
 
 @dataclass(frozen=True)
