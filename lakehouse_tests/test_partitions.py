@@ -6,7 +6,7 @@ import pytest
 
 from lakehouse.bronze.definitions import bronze_definitions
 from lakehouse.gold.calendar import calendar_range
-from lakehouse.orchestration.jobs import lakehouse_daily_job
+from lakehouse.orchestration.jobs import bronze_ingestion_job, lakehouse_daily_job
 from lakehouse.partitions import daily_partitions
 from lakehouse.settings import DEFAULT_FIRST_PARTITION, FIRST_PARTITION_ENV_VAR
 
@@ -23,7 +23,8 @@ def test_a_source_with_older_history_starts_the_partitions_earlier(monkeypatch):
     assert partitions is daily_partitions()  # one object, shared by every asset and job
     assets = bronze_definitions().assets
     assert {asset.partitions_def.get_first_partition_key() for asset in assets} == {"2025-06-01"}
-    assert lakehouse_daily_job().partitions_def.get_first_partition_key() == "2025-06-01"
+    for job in (lakehouse_daily_job(), bronze_ingestion_job("orders")):
+        assert job.partitions_def.get_first_partition_key() == "2025-06-01"
     assert calendar_range(partitions.start.date())[0] == date(2024, 6, 1)
 
 

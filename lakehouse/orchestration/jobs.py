@@ -40,13 +40,17 @@ QUARANTINE_LAYER = "quarantine"
 # --------------------------------------------------------------------------------------------- daily
 
 
-@cache
 def lakehouse_daily_job():
     """Every asset of the code location for one day."""
+    return _daily_job(daily_partitions())
+
+
+@cache  # one job per partitions definition (that is, per configured first day)
+def _daily_job(partitions: dg.PartitionsDefinition):
     return dg.define_asset_job(
         DAILY_JOB_NAME,
         selection=dg.AssetSelection.all(),
-        partitions_def=daily_partitions(),
+        partitions_def=partitions,
         description="Every asset of the lakehouse (bronze, quarantine, silver, gold) and its blocking "
         "checks for one _run_date partition.",
         tags={"lakehouse/job": "daily"},
@@ -68,10 +72,14 @@ def bronze_job_name(table: str) -> str:
     return f"bronze_{table}_job"
 
 
-@cache
 def bronze_ingestion_job(table: str):
     """The daily-partitioned job loading ``bronze/<table>`` and ``quarantine/<table>`` (and the same day of
     the bronze tables it references)."""
+    return _bronze_ingestion_job(table, daily_partitions())
+
+
+@cache  # one job per table and partitions definition
+def _bronze_ingestion_job(table: str, partitions: dg.PartitionsDefinition):
     # The table's foreign keys are checked against the bronze tables they reference, so the job also
     # refreshes the same day of those (e.g. order_items -> orders, products -> customers): a row is never
     # quarantined as an orphan only because its parent's sensor has not fired yet.
@@ -82,7 +90,7 @@ def bronze_ingestion_job(table: str):
     return dg.define_asset_job(
         bronze_job_name(table),
         selection=selection,
-        partitions_def=daily_partitions(),
+        partitions_def=partitions,
         description=f"Load one day of source rows into bronze/{table}, invalid rows into quarantine/{table}.",
     )
 
