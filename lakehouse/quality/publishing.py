@@ -13,11 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lakehouse.lake.storage import filesystem, is_s3, join_uri
-
-
-def is_remote(location: str) -> bool:
-    return is_s3(location)
+from lakehouse.lake.storage import filesystem, join_uri
 
 
 class PublishedSite:

@@ -41,7 +41,8 @@ from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame
 
-from lakehouse.quality.publishing import PublishedSite, is_remote
+from lakehouse.lake.storage import is_s3
+from lakehouse.quality.publishing import PublishedSite
 from lakehouse.quality.suites import SAMPLE_SIZE, ExpectationSpec, Severity, Suite
 from lakehouse.settings import data_docs_location
 
@@ -275,7 +276,7 @@ class _GxContext:
             ProgressBarsConfig,
         )
 
-        self.published = PublishedSite(location) if is_remote(location) else None
+        self.published = PublishedSite(location) if is_s3(location) else None
         docs_dir = self.published.local_dir if self.published is not None else Path(location)
         page_view = {"module_name": _DATA_DOCS_MODULE, "class_name": "SharedJinjaPageView"}
         config = DataContextConfig(
