@@ -80,11 +80,15 @@ def _print_services(statuses) -> None:
               help="Also start a local Sail cluster (a driver and two workers) for LAKEHOUSE_ENGINE=cluster.")
 def services_up(cluster: bool) -> None:
     """Start the local services (reuses running ones)."""
+    _print_services(_start_services(cluster=cluster))
+
+
+def _start_services(cluster: bool = False, local=None):
+    """Start the local services (and the Sail cluster with ``cluster``), showing progress; their statuses."""
     from lakehouse.services import LocalServices
 
     with step("starting local services" + (" and the Sail cluster" if cluster else "")):
-        statuses = LocalServices().up(progress=_progress, cluster=cluster)
-    _print_services(statuses)
+        return (local or LocalServices()).up(progress=_progress, cluster=cluster)
 
 
 @services.command("down")
@@ -130,9 +134,15 @@ def generate_options(function):
 
 
 def generate_and_load(
-    scale_factor: float, days: int, seed: int, dirt: float, start_date: date | None, replace: bool = False
+    scale_factor: float,
+    days: int,
+    seed: int,
+    dirt: float,
+    start_date: date | None,
+    replace: bool = False,
+    cluster: bool = False,
 ):
-    """Generate the sources and load them into the running local services."""
+    """Start the local services (with the Sail cluster if asked), generate the sources and load them."""
     from lakehouse.generator import (
         DEFAULT_START_DATE,
         GenerationMismatchError,
@@ -144,8 +154,7 @@ def generate_and_load(
     from lakehouse.services import LocalServices
 
     local = LocalServices()
-    with step("starting local services"):
-        local.up(progress=_progress)
+    _start_services(cluster, local)
     out_dir = default_output_dir()
     with step(f"generating SF {scale_factor:g} × {days} day(s), seed {seed}, dirt {dirt:g} → {out_dir}"):
         data = generate(
@@ -186,17 +195,15 @@ _engine_option = click.option(
 )
 
 
-def _choose_engine(engine: str) -> None:
-    """For ``cluster``, start the local Sail cluster and choose it for every engine this process (and
-    its children) builds; the definitions read ``LAKEHOUSE_ENGINE`` when they are built."""
+def _choose_engine(engine: str) -> bool:
+    """For ``cluster``, choose the local Sail cluster for every engine this process (and its children)
+    builds (the definitions read ``LAKEHOUSE_ENGINE`` when they are built); whether it must be started."""
     if engine != "cluster":
-        return
+        return False
     from lakehouse.resources import ENGINE_MODE_ENV_VAR, LOCAL_CLUSTER_ENGINE
-    from lakehouse.services import LocalServices
 
-    with step("starting local services and the Sail cluster"):
-        LocalServices().up(progress=_progress, cluster=True)
     os.environ[ENGINE_MODE_ENV_VAR] = LOCAL_CLUSTER_ENGINE
+    return True
 
 
 @cli.command()
@@ -211,8 +218,9 @@ def demo(
     if replace:
         with step("starting the local lake over (--replace)"):
             reset_local_lake()
-    _choose_engine(engine)
-    data = generate_and_load(scale_factor, days, seed, dirt, start_date.date() if start_date else None, replace)
+    cluster = _choose_engine(engine)
+    first_day = start_date.date() if start_date else None
+    data = generate_and_load(scale_factor, days, seed, dirt, first_day, replace, cluster=cluster)
     partition_days = [batch.commit_date for batch in data.batches]
     results = materialize_days(partition_days, _code_location(), progress=_progress, step=step)
     print_summary(console, results)
@@ -254,11 +262,8 @@ def sql(query: str, limit: int) -> None:
 def dev(ctx: click.Context, engine: str) -> None:
     """Services up, then the Dagster UI (`dagster dev`) on the lakehouse definitions."""
     from lakehouse.operations.runs import dagster_home
-    from lakehouse.services import LocalServices
 
-    _choose_engine(engine)
-    with step("starting local services"):
-        LocalServices().up(progress=_progress)
+    _start_services(cluster=_choose_engine(engine))
     home = dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
     command = [sys.executable, "-m", "dagster", "dev", "-m", "lakehouse.definitions", *ctx.args]
