@@ -6,8 +6,10 @@ Spark alike. ``lakehouse.gold.merges`` reads the tables and issues the one ``MER
 
 The rules (docs/model.md)
 -------------------------
-The source rows are ``silver/customers`` rows: the latest version of a customer on a day. A customer's
-history is its source rows ordered by ``updated_at`` (never by arrival), read in that order:
+The source rows are ``silver/customers`` rows: every distinct version of a customer, one row per
+``customer_id`` and ``updated_at`` (a customer changed three times on one day has three rows in that day's
+partition, and each change can open a version). A customer's history is its source rows ordered by
+``updated_at`` (never by arrival), read in that order:
 
 * The first row opens a version (``valid_from`` = its ``updated_at``).
 * A row whose **tracked** attributes (``email_hash``, ``country_code``, ``city``, ``segment``,
@@ -23,6 +25,9 @@ history is its source rows ordered by ``updated_at`` (never by arrival), read in
   nothing; a later row that is not deleted reopens the customer with a new version, so the interval
   between the delete and the reopening is covered by no version. A customer whose first known row is a
   delete gets one zero-length version ``[t, t)``, deleted and current: the key exists, valid at no instant.
+* Several changes within one day are read like changes on different days: each tracked change opens a
+  version at its own ``updated_at``, so a version may last minutes, and an order placed between two
+  changes of a day belongs to the earlier one (``lakehouse.gold.star.with_customer_key``).
 * The last version is current; ``valid_to`` is ``9999-12-31 00:00:00`` while it is open.
 * ``customer_key = xxhash64(customer_id, valid_from)`` with the sign bit cleared: the same version
   always gets the same key, so re-runs and the ``MERGE`` are idempotent. ``0`` is the unknown member
@@ -131,9 +136,10 @@ def attribute_hash(columns: tuple[str, ...]) -> Column:
 def _source_rows(history: DataFrame) -> DataFrame:
     """The silver rows in the dimension's types, one per customer and ``updated_at``.
 
-    Silver holds one row per customer and day, and a day's rows all have ``updated_at`` in that day, so
-    two rows with one ``updated_at`` only arise from a stale copy; the latest partition wins, ties broken
-    by content so that the choice never depends on the engine's row order.
+    Silver holds one row per customer and ``updated_at`` within a partition, and a partition's rows all
+    have ``updated_at`` in its day, so two rows with one ``updated_at`` only arise from a stale copy in
+    another partition; the latest partition wins, ties broken by content so that the choice never depends
+    on the engine's row order.
     """
     typed = history.select(*[F.col(name).cast(type_).alias(name) for name, type_ in SILVER_CUSTOMER_COLUMNS])
     hashed = typed.withColumn(_TRACKED_HASH, attribute_hash(TRACKED_ATTRIBUTES)).withColumn(

@@ -95,8 +95,11 @@ def with_customer_key(rows: DataFrame, dim_customer: DataFrame, *, as_of: Column
 
     * after a soft delete closed the history (or in the gap before a re-activation), the latest version
       that had started, i.e. the one the customer last had;
-    * before the first version (the dimension opens a customer at the ``updated_at`` of the first silver
-      day that saw it, which can be later than an order placed the same day), the first version.
+    * before the first version (the dimension opens a customer at the ``updated_at`` of its first known
+      change, which can be later than an order placed the same day), the first version.
+
+    Instants, not days: a customer changed several times in a day has a version per change, and an order
+    placed between two of them gets the earlier one (one placed exactly at a change, the later one).
 
     So ``0`` means only "this customer is not in the dimension yet", which is what re-keying repairs.
 

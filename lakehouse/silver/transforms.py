@@ -73,9 +73,19 @@ def to_contract(df: DataFrame, contract: Contract) -> DataFrame:
 
 
 def silver_customers(customers: DataFrame) -> DataFrame:
-    """The latest version of each customer per day, standardized (bronze names, PII already hashed)."""
-    latest = latest_per_key(customers, ["customer_id"])
-    return latest.select(
+    """Every distinct version of each customer changed on a day (one row per ``customer_id`` and
+    ``updated_at``), standardized (bronze names, PII already hashed).
+
+    Every version, not the day's last: each change of a tracked attribute opens a version of
+    dim_customer, and an order placed between two changes of one day belongs to the earlier one.
+
+    Exact redeliveries share ``customer_id`` and ``updated_at`` and are identical, so whichever copy is
+    kept, the result is the same; two *different* images with one ``updated_at`` never get here (bronze
+    quarantines them, and its blocking ``primary_key_unique`` check stops the run).
+    """
+    version = ["customer_id", "updated_at", PARTITION_COLUMN]
+    versions = first_per_key(customers, version, [F.col("updated_at")])
+    return versions.select(
         "customer_id",
         "first_name_hash",
         "last_name_hash",
@@ -346,9 +356,10 @@ def event_activity(events: DataFrame) -> DataFrame:
 
 
 def latest_customer_on(customers: DataFrame, days: DataFrame, lookback_days: int) -> DataFrame:
-    """For each day ``_run_date`` of ``days`` and each customer, the customer's latest silver row of the
-    days ``[_run_date - lookback_days, _run_date]``: ``customer_id, _run_date, segment, country_code``;
-    customers with none in reach are absent. One aggregate, whichever customers were active."""
+    """For each day ``_run_date`` of ``days`` and each customer, the customer's latest silver row (greatest
+    ``updated_at``; of a day with several versions, its last) of the days ``[_run_date - lookback_days,
+    _run_date]``: ``customer_id, _run_date, segment, country_code``; customers with none in reach are
+    absent. One aggregate, whichever customers were active."""
     candidates = (
         customers.select(
             "customer_id", "segment", "country_code", "updated_at", F.col(PARTITION_COLUMN).alias("_customer_day")

@@ -2,12 +2,13 @@
 whether the days are applied one by one, as one window, or out of order.
 
 Silver-shaped daily batches are built here from ``GeneratedData.customer_history()`` (every valid
-customer version): the latest version of each customer per change day, as docs/model.md defines
-silver/customers. Masking is not the dimension's business, so the raw values stand in for the hashes.
-The expected history comes from an independent, plain-Python reading of the SCD2 rules.
+customer version): every version of a customer, partitioned by its change day, as docs/model.md defines
+silver/customers (one row per customer and ``updated_at``). Masking is not the dimension's business, so
+the raw values stand in for the hashes. The expected history comes from an independent, plain-Python
+reading of the SCD2 rules.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime
 from typing import Any
 
@@ -39,12 +40,10 @@ def ground_truth() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def silver_days(ground_truth) -> dict[date, list[tuple]]:
-    """silver/customers partitions: per change day, each customer's latest version of that day."""
-    latest: dict[tuple[int, date], dict[str, Any]] = {}
-    for row in ground_truth:  # ordered by CUSTOMER_ID, UPDATED_AT: the last one of a day wins
-        latest[(row["CUSTOMER_ID"], row["UPDATED_AT"].date())] = row
+    """silver/customers partitions: per change day, every version of every customer changed that day."""
     days: dict[date, list[tuple]] = defaultdict(list)
-    for (_, change_day), row in sorted(latest.items()):
+    for row in ground_truth:
+        change_day = row["UPDATED_AT"].date()
         days[change_day].append(
             (
                 row["CUSTOMER_ID"],
@@ -103,6 +102,27 @@ def expected_history(silver_rows: list[tuple]) -> list[tuple]:
     return sorted(history)
 
 
+def tracked_changes(ground_truth: list[dict[str, Any]], customer_id: int) -> list[datetime]:
+    """The instants at which the customer's tracked attributes change (or it first appears, or returns
+    after a delete), read straight off the source versions: where a version must begin."""
+    starts, previous = [], None
+    for row in ground_truth:
+        if row["CUSTOMER_ID"] != customer_id:
+            continue
+        tracked = (
+            row["EMAIL"].strip().lower(), row["COUNTRY_CODE"].upper(), row["CITY"].strip(), row["SEGMENT"],
+            row["LOYALTY_TIER"],
+        )  # fmt: skip
+        if row["IS_DELETED"]:
+            if not starts:  # first seen deleted: a zero-length version
+                starts.append(row["UPDATED_AT"])
+            previous = "deleted"
+        elif tracked != previous:
+            starts.append(row["UPDATED_AT"])
+            previous = tracked
+    return starts
+
+
 def dimension_history(lake: CustomerLake) -> list[tuple]:
     return sorted(
         tuple(r[name] for name in COMPARED) for r in lake.rows() if r["customer_key"] != scd2.UNKNOWN_KEY
@@ -124,6 +144,12 @@ def test_the_stream_exercises_every_kind_of_change(ground_truth, silver_days):
     assert any(n > 1 for n in per_day.values()), "several changes of a customer in one day"
     assert any(n >= 3 for n in change_days.values()), "a customer changed on three days"
     assert any(row["IS_DELETED"] for row in ground_truth), "soft deletes"
+    intraday = Counter(
+        (customer_id, start.date())
+        for customer_id in change_days
+        for start in tracked_changes(ground_truth, customer_id)
+    )
+    assert any(n > 1 for n in intraday.values()), "two versions of one customer begin on one day"
     assert all(silver_days[d] for d in silver_days), "changes every day"
 
 
@@ -153,6 +179,7 @@ def test_expected_history_agrees_with_the_ground_truth(ground_truth, silver_days
             )  # fmt: skip
             assert current[0]["valid_to"] == OPEN_END
         assert all(v["valid_from"] in change_times[customer_id] for v in versions)
+        assert [v["valid_from"] for v in versions] == tracked_changes(ground_truth, customer_id)
         for earlier, later in zip(versions, versions[1:]):
             assert earlier["valid_to"] == later["valid_from"] or earlier["is_deleted"]
             assert earlier["valid_to"] <= later["valid_from"]

@@ -18,6 +18,7 @@ from lakehouse.partitions import daily_partitions
 from lakehouse.silver.definitions import silver_assets
 
 DAY = date(2026, 1, 2)
+OPEN_END = datetime(9999, 12, 31)
 SOURCE = "snowflake"
 LOADED = datetime(2026, 1, 3, 0, 30)
 
@@ -37,7 +38,7 @@ BRONZE: dict[str, tuple[str, list[tuple]]] = {
         "country_code string, city string, segment string, loyalty_tier string, created_at timestamp_ntz, "
         "updated_at timestamp_ntz, is_deleted boolean",
         [
-            # customer 1 changes tier during the day: silver keeps the day's latest row
+            # customer 1 changes tier during the day (none at 08:00, gold at 09:00): silver keeps both
             (1, "Ana", "Silva", "ana@example.com", "+351 912 345 678", "pt", "Lisbon", "consumer", "none",
              datetime(2025, 6, 1), ts("08:00:00"), False),
             (1, "Ana", "Silva", "ana@example.com", "+351 912 345 678", "pt", "Lisbon", "consumer", "gold",
@@ -60,6 +61,8 @@ BRONZE: dict[str, tuple[str, list[tuple]]] = {
         [
             (100, 1, ts("11:00:00"), "placed", "web", "EUR", Decimal("29.00"), ts("11:00:00")),
             (101, 3, ts("12:00:00"), "placed", "app", "EUR", Decimal("5.00"), ts("12:00:00")),
+            # placed between customer 1's two changes: the version of 08:00 (tier none)
+            (102, 1, ts("08:30:00"), "placed", "web", "EUR", Decimal("5.00"), ts("08:30:00")),
         ],
     ),
     "order_items": (
@@ -69,6 +72,7 @@ BRONZE: dict[str, tuple[str, list[tuple]]] = {
             (100, 1, 10, 2, Decimal("5.00"), Decimal("1.00"), ts("11:00:00")),
             (100, 2, 11, 1, Decimal("20.00"), Decimal("0.00"), ts("11:00:00")),
             (101, 1, 10, 1, Decimal("5.00"), Decimal("0.00"), ts("12:00:00")),
+            (102, 1, 10, 1, Decimal("5.00"), Decimal("0.00"), ts("08:30:00")),
         ],
     ),
     "behavior_events": (
@@ -129,8 +133,9 @@ def test_every_asset_and_check_of_silver_and_gold_succeeds(run):
 
 def test_silver_outputs_stay_in_memory(run):
     result, lake = run
-    customers = result.output_for_node("silver__customers").orderBy("customer_id").collect()
+    customers = result.output_for_node("silver__customers").orderBy("customer_id", "updated_at").collect()
     assert [(r.customer_id, r.loyalty_tier, r.country_code) for r in customers] == [
+        (1, "none", "PT"),
         (1, "gold", "PT"),
         (2, "silver", "US"),
     ]
@@ -140,24 +145,31 @@ def test_silver_outputs_stay_in_memory(run):
         (100, 1, Decimal("9.00")),
         (100, 2, Decimal("20.00")),
         (101, 1, Decimal("5.00")),
+        (102, 1, Decimal("5.00")),
     ]
     assert not lake.exists(["silver", "customers"])  # the in-memory IO manager wrote no table
 
 
 def test_gold_tables_are_in_the_lake(run):
     result, lake = run
-    customers = lake.open(DIM_CUSTOMER).to_pyarrow_table().sort_by("customer_id").to_pylist()
-    assert [(r["customer_id"], r["loyalty_tier"], r["is_current"], r["_run_date"]) for r in customers] == [
-        (-1, "unknown", True, None),
-        (1, "gold", True, DAY),
-        (2, "silver", True, DAY),
+    by_version = [("customer_id", "ascending"), ("valid_from", "ascending")]
+    customers = lake.open(DIM_CUSTOMER).to_pyarrow_table().sort_by(by_version).to_pylist()
+    assert [
+        (r["customer_id"], r["loyalty_tier"], r["valid_from"], r["valid_to"], r["is_current"], r["_run_date"])
+        for r in customers
+    ] == [
+        (-1, "unknown", datetime(1900, 1, 1), OPEN_END, True, None),
+        (1, "none", ts("08:00:00"), ts("09:00:00"), False, DAY),  # an intraday version of its own
+        (1, "gold", ts("09:00:00"), OPEN_END, True, DAY),
+        (2, "silver", ts("10:00:00"), OPEN_END, True, DAY),
     ]
     assert [r["customer_key"] for r in customers][0] == 0
     products = lake.open(DIM_PRODUCT).to_pyarrow_table().sort_by("product_id").to_pylist()
     assert [(r["product_id"], r["currency"]) for r in products] == [(-1, "XXX"), (10, "EUR"), (11, "EUR")]
     assert lake.open(DIM_DATE).to_pyarrow_table().num_rows == 2192  # 2025 to 2030 and the unknown day
 
-    keys = {r["customer_id"]: r["customer_key"] for r in customers}
+    keys = {r["customer_id"]: r["customer_key"] for r in customers if r["is_current"]}
+    first_version_of_1 = customers[1]["customer_key"]
     product_keys = {r["product_id"]: r["product_key"] for r in products}
     columns = ("order_id", "line_number", "customer_key", "product_key", "order_date_key", "_run_date")
     facts = lake.open(FACT_ORDERS).to_pyarrow_table().to_pylist()
@@ -165,16 +177,17 @@ def test_gold_tables_are_in_the_lake(run):
         (100, 1, keys[1], product_keys[10], 20260102, DAY),
         (100, 2, keys[1], product_keys[11], 20260102, DAY),
         (101, 1, 0, product_keys[10], 20260102, DAY),  # customer 3 is not in the dimension yet
+        (102, 1, first_version_of_1, product_keys[10], 20260102, DAY),  # placed before the 09:00 change
     ]
     [orders] = result.asset_materializations_for_node("gold__fact_orders")
-    assert orders.metadata["dagster/row_count"].value == 3
+    assert orders.metadata["dagster/row_count"].value == 4
     assert orders.metadata["delta_version"].value == lake.version(FACT_ORDERS)
 
     activity = lake.open(FACT_CUSTOMER_ACTIVITY).to_pyarrow_table().sort_by("customer_id").to_pylist()
     assert [
         (r["customer_id"], r["customer_key"], r["orders"], r["revenue"], r["sessions"]) for r in activity
     ] == [
-        (1, keys[1], 1, Decimal("29.00"), 1),
+        (1, keys[1], 2, Decimal("34.00"), 1),  # the version current at the end of the day
         (3, 0, 1, Decimal("5.00"), 0),
     ]
     [written] = result.asset_materializations_for_node("gold__fact_customer_activity")

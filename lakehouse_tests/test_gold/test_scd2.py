@@ -115,6 +115,22 @@ def test_several_changes_of_one_key_become_one_version_each_in_order(spark):
     ]
 
 
+def test_several_changes_of_one_key_within_one_day_become_one_version_each(spark):
+    rows = [
+        silver_row(1, "2026-01-01 00:06:00"),
+        silver_row(1, "2026-01-01 06:05:00", segment="enterprise"),
+        silver_row(1, "2026-01-01 14:00:00", segment="enterprise", phone_hash="p2"),  # untracked only
+        silver_row(1, "2026-01-01 20:30:00", segment="small_business", phone_hash="p2"),
+        silver_row(1, "2026-01-01 20:30:00", segment="small_business", phone_hash="p2"),  # a redelivery
+    ]
+    jan1 = day("2026-01-01")
+    assert versions_of(spark, rows) == [
+        (1, "consumer", "p1", at("2026-01-01 00:06:00"), at("2026-01-01 06:05:00"), False, False, jan1),
+        (1, "enterprise", "p2", at("2026-01-01 06:05:00"), at("2026-01-01 20:30:00"), False, False, jan1),
+        (1, "small_business", "p2", at("2026-01-01 20:30:00"), OPEN_END, True, False, jan1),
+    ]
+
+
 def test_late_change_splits_the_interval_it_falls_into(spark):
     on_time = [
         silver_row(1, "2026-01-01 10:00:00"),

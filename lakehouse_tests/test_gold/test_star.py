@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import contracts_dir, load_contract
+from lakehouse.gold import scd2
 from lakehouse.gold.star import (
     FACT_CUSTOMER_ACTIVITY_COLUMNS,
     FACT_ORDERS_COLUMNS,
@@ -46,6 +47,7 @@ from lakehouse_tests.test_gold.star_cases import (
     silver_orders_frame,
     star_results,
 )
+from lakehouse_tests.test_gold.support import silver_frame, silver_row
 
 # ------------------------------------------------------------------------------------------ tests
 
@@ -82,6 +84,48 @@ def test_customer_key_is_the_version_valid_at_order_time(facts):
     assert keys[(6, 2)] == 101
     assert keys[(4, 1)] == 201  # after a soft delete: the version the customer last had
     assert keys[(5, 1)] == 101  # before the first version: the first version
+
+
+def test_orders_between_changes_of_one_day_key_to_the_version_valid_at_their_time(spark):
+    """A dimension built by the SCD2 rules from one day's silver versions (a customer who was consumer
+    from 00:06, enterprise from 06:05 and small_business from 20:30), and orders placed around them."""
+    silver = silver_frame(
+        spark,
+        [
+            silver_row(7, "2026-01-02 00:06:00"),
+            silver_row(7, "2026-01-02 06:05:00", segment="enterprise"),
+            silver_row(7, "2026-01-02 14:00:00", segment="enterprise", phone_hash="p2"),  # untracked
+            silver_row(7, "2026-01-02 20:30:00", segment="small_business", phone_hash="p2"),
+        ],
+    )
+    dim = scd2.customer_versions(silver).unionByName(scd2.unknown_customer(spark))
+    version_of = {r.segment: r.customer_key for r in dim.where("customer_id = 7").collect()}
+    assert len(version_of) == 3
+    placed = {
+        1: datetime(2026, 1, 2, 0, 1),  # before the first version: the first one
+        2: datetime(2026, 1, 2, 3, 17),  # between the first two changes
+        3: datetime(2026, 1, 2, 6, 5),  # exactly at a change: valid_from is inclusive
+        4: datetime(2026, 1, 2, 14, 30),  # after an untracked change: still the same version
+        5: datetime(2026, 1, 2, 20, 29, 59, 999999),
+        6: datetime(2026, 1, 2, 23, 0),
+    }
+    lines = [order_line(order, 1, 7, at, 10, 1, "5.00", at, D2) for order, at in placed.items()]
+    facts = fact_order_lines(
+        silver_orders_frame(spark, lines), dim, dim_product_frame(spark), dim_date_frame(spark)
+    )
+    keys = {r.order_id: r.customer_key for r in facts.collect()}
+    assert keys == {
+        1: version_of["consumer"],
+        2: version_of["consumer"],
+        3: version_of["enterprise"],
+        4: version_of["enterprise"],
+        5: version_of["enterprise"],
+        6: version_of["small_business"],
+    }
+    activity = fact_activity_rows(
+        silver_activity_frame(spark, [activity_row(7, D2, 6, "30.00", 1)]), dim, dim_date_frame(spark)
+    )
+    assert [r.customer_key for r in activity.collect()] == [version_of["small_business"]]  # the day's last
 
 
 def test_a_dimension_repeating_a_version_start_never_duplicates_a_line(spark):

@@ -8,6 +8,7 @@ import pytest
 
 import lakehouse_tests.test_silver.silver_cases as cases
 from lakehouse.contracts import load_contracts
+from lakehouse.governance import mask_columns
 from lakehouse.silver import transforms as T
 from lakehouse_tests.test_silver.silver_cases import D2, D3, D4, SALT
 
@@ -21,23 +22,47 @@ def by(rows, *keys):
     return {tuple(row[k] for k in keys): row for row in rows}
 
 
-def test_customers_keep_the_latest_version_of_each_day(spark):
-    rows = by(cases.customers_case(spark).collect(), "customer_id", "_run_date")
-    assert sorted(rows) == [(1, D2), (1, D3), (2, D2)]  # the redelivery and the 09:00 version are gone
-    assert rows[(1, D2)]["loyalty_tier"] == "gold"
-    assert rows[(1, D2)]["updated_at"] == datetime(2026, 1, 2, 15, 0)
-    assert rows[(1, D3)]["is_deleted"] is True
+def test_customers_keep_every_distinct_version_of_each_day(spark):
+    collected = cases.customers_case(spark).collect()
+    rows = by(collected, "customer_id", "updated_at")
+    assert len(collected) == len(rows) == 4  # the exact redelivery of 15:00 is kept once
+    assert sorted((key, row["_run_date"]) for key, row in rows.items()) == [
+        ((1, datetime(2026, 1, 2, 9, 0)), D2),  # both changes of D2, not only the day's last
+        ((1, datetime(2026, 1, 2, 15, 0)), D2),
+        ((1, datetime(2026, 1, 3, 8, 0)), D3),
+        ((2, datetime(2026, 1, 2, 23, 59, 59, 999998)), D2),
+    ]
+    assert rows[(1, datetime(2026, 1, 2, 9, 0))]["loyalty_tier"] == "none"
+    assert rows[(1, datetime(2026, 1, 2, 15, 0))]["loyalty_tier"] == "gold"
+    assert rows[(1, datetime(2026, 1, 3, 8, 0))]["is_deleted"] is True
+
+
+def test_customers_keep_versions_of_different_customers_at_one_instant(spark):
+    schema = cases.BRONZE_CUSTOMERS_SCHEMA
+    same_time = datetime(2026, 1, 2, 9, 0)
+    image = ("Ana", "Silva", "a@example.com", "+1", "PT", "Lisbon", "consumer", "none", cases.CREATED)
+    data = [
+        (1, *image, same_time, False, "b1", D2),
+        (2, *image, same_time, False, "b1", D2),
+        (1, *image, same_time, False, "b2", D2),  # a redelivery in another batch
+    ]
+    masked = mask_columns(
+        spark.createDataFrame(data, schema), ["first_name", "last_name", "email", "phone"], SALT
+    )
+    rows = T.silver_customers(masked).collect()
+    assert sorted((r["customer_id"], r["updated_at"]) for r in rows) == [(1, same_time), (2, same_time)]
 
 
 def test_customers_are_standardized_before_hashing(spark):
-    rows = by(cases.customers_case(spark).collect(), "customer_id", "_run_date")
-    monday, tuesday = rows[(1, D2)], rows[(1, D3)]
+    rows = by(cases.customers_case(spark).collect(), "customer_id", "_run_date", "updated_at")
+    monday, tuesday = rows[(1, D2, datetime(2026, 1, 2, 15))], rows[(1, D3, datetime(2026, 1, 3, 8))]
     for column in ("first_name_hash", "last_name_hash", "email_hash", "phone_hash"):
         assert monday[column] == tuesday[column], f"{column}: one person, two spellings, two tokens"
     assert monday["email_hash"] == hashlib.sha256(f"{SALT}:ana@example.com".encode()).hexdigest()
     assert monday["phone_hash"] == hashlib.sha256(f"{SALT}:+351912345678".encode()).hexdigest()
     assert (tuesday["country_code"], tuesday["city"]) == ("PT", "Lisbon")
-    assert (rows[(2, D2)]["country_code"], rows[(2, D2)]["city"]) == ("US", "Austin")
+    bo = rows[(2, D2, datetime(2026, 1, 2, 23, 59, 59, 999998))]
+    assert (bo["country_code"], bo["city"]) == ("US", "Austin")
 
 
 def test_products_keep_the_latest_version_trimmed_and_upper_cased(spark):
