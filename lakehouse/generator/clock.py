@@ -3,7 +3,8 @@
 Change-column values of valid rows are made unique per table and even. That gives two guarantees the
 rest of the design leans on: SCD2 history never has ties, and an injected invalid row (a copy of a
 valid row moved one microsecond later, so on an odd microsecond) is told apart from every valid row by
-its change column alone, even when its key is NULL.
+its change column alone, even when its key is NULL (and by a fresh key when the change column itself is
+NULL, see ``dirt``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Dirt is additive: each invalid row is a copy of one valid row of the same change
 defect, so the valid data is identical whatever the dirt rate (a run with dirt must end with the same
 silver and gold as a run without). The copy gets a locator no valid row has: its ``row_locator``
 timestamp moves one microsecond later (valid change columns are even microseconds, see ``clock``), and
-an append-only row also gets a fresh id. The copy is committed with its source row, so it can be late.
+an append-only row also gets a fresh id. A copy whose change column is nulled gets a key no other row
+has (from ``reference.UNDATED_KEY_BASE`` up, made from its unique locator timestamp), since that column
+no longer tells it apart. The copy is committed with its source row, so it can be late.
 
 What each kind means, i.e. the rule a check must apply to flag it (valid rows never break one):
 
@@ -22,12 +24,19 @@ What each kind means, i.e. the rule a check must apply to flag it (valid rows ne
 * ``bad_currency_code``: not three upper-case letters (valid rows use real ISO-4217 codes).
 * ``orphan_foreign_key``: a reference to an id that never exists (ids from
   ``reference.ORPHAN_ID_BASE`` upward).
+* ``null_change``: the change column is NULL, so the row belongs to no day and no incremental window
+  ever selects it.
+* ``future_change``: the change column lies after the end of the day the row was committed (no source
+  commits a change before it happens); injected values are the row's own change value plus 30 years
+  (30 * 365 days), so they stay unique and lie ahead of any present-day clock.
+
+The last two are not contract rules: bronze places such rows in no day and quarantines them with
+``_run_date`` NULL (``lakehouse.bronze.placement``), whichever run extracts them after their commit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from enum import Enum
 from types import MappingProxyType
 
@@ -40,7 +49,7 @@ from lakehouse.generator.clock import DAY
 from lakehouse.generator.config import GeneratorConfig
 from lakehouse.generator.manifest import Defect, locator_value, text_value
 from lakehouse.generator.randomness import stochastic_count
-from lakehouse.generator.reference import ORPHAN_ID_BASE
+from lakehouse.generator.reference import ORPHAN_ID_BASE, UNDATED_KEY_BASE
 from lakehouse.generator.specs import BEHAVIOR_EVENTS, CUSTOMERS, ORDER_ITEMS, ORDERS, PRODUCTS, TableSpec
 
 
@@ -56,6 +65,8 @@ class DefectKind(str, Enum):
     BAD_COUNTRY_CODE = "bad_country_code"
     BAD_CURRENCY_CODE = "bad_currency_code"
     ORPHAN_FOREIGN_KEY = "orphan_foreign_key"
+    NULL_CHANGE = "null_change"
+    FUTURE_CHANGE = "future_change"
 
 
 K = DefectKind
@@ -70,11 +81,15 @@ DEFECT_TARGETS: MappingProxyType[str, tuple[tuple[DefectKind, str], ...]] = Mapp
             (K.BAD_COUNTRY_CODE, "COUNTRY_CODE"),
             (K.UNKNOWN_ENUM, "SEGMENT"),
             (K.UNKNOWN_ENUM, "LOYALTY_TIER"),
+            (K.NULL_CHANGE, "UPDATED_AT"),
+            (K.FUTURE_CHANGE, "UPDATED_AT"),
         ),
         PRODUCTS.qualified_name: (
             (K.NULL_KEY, "PRODUCT_ID"),
             (K.NEGATIVE_AMOUNT, "UNIT_PRICE"),
             (K.BAD_CURRENCY_CODE, "CURRENCY"),
+            (K.NULL_CHANGE, "UPDATED_AT"),
+            (K.FUTURE_CHANGE, "UPDATED_AT"),
         ),
         ORDERS.qualified_name: (
             (K.NULL_KEY, "ORDER_ID"),
@@ -84,6 +99,8 @@ DEFECT_TARGETS: MappingProxyType[str, tuple[tuple[DefectKind, str], ...]] = Mapp
             (K.UNKNOWN_ENUM, "CHANNEL"),
             (K.BAD_CURRENCY_CODE, "CURRENCY"),
             (K.NEGATIVE_AMOUNT, "TOTAL_AMOUNT"),
+            (K.NULL_CHANGE, "UPDATED_AT"),
+            (K.FUTURE_CHANGE, "UPDATED_AT"),
         ),
         ORDER_ITEMS.qualified_name: (
             (K.NULL_KEY, "ORDER_ID"),
@@ -92,6 +109,8 @@ DEFECT_TARGETS: MappingProxyType[str, tuple[tuple[DefectKind, str], ...]] = Mapp
             (K.NEGATIVE_QUANTITY, "QUANTITY"),
             (K.NEGATIVE_AMOUNT, "UNIT_PRICE"),
             (K.NEGATIVE_AMOUNT, "DISCOUNT_AMOUNT"),
+            (K.NULL_CHANGE, "UPDATED_AT"),
+            (K.FUTURE_CHANGE, "UPDATED_AT"),
         ),
         BEHAVIOR_EVENTS.qualified_name: (
             (K.NULL_KEY, "event_id"),
@@ -100,6 +119,8 @@ DEFECT_TARGETS: MappingProxyType[str, tuple[tuple[DefectKind, str], ...]] = Mapp
             (K.UNKNOWN_ENUM, "event_type"),
             (K.UNKNOWN_ENUM, "device"),
             (K.FUTURE_TIMESTAMP, "event_ts"),
+            (K.NULL_CHANGE, "loaded_at"),
+            (K.FUTURE_CHANGE, "loaded_at"),
         ),
     }
 )
@@ -129,6 +150,18 @@ _BROKEN_EMAILS = (
 )
 _MIN_FUTURE = 30 * DAY
 _LOCATOR_FUTURE = 400 * DAY
+FUTURE_CHANGE_OFFSET = 30 * 365 * DAY
+# The key column a NULL change column's copy gets afresh: the key itself, except for order lines, whose
+# ORDER_ID must still reference an order (one defect per row), so their line number is the fresh part.
+_UNDATED_KEY_COLUMN = MappingProxyType(
+    {
+        CUSTOMERS.qualified_name: "CUSTOMER_ID",
+        PRODUCTS.qualified_name: "PRODUCT_ID",
+        ORDERS.qualified_name: "ORDER_ID",
+        ORDER_ITEMS.qualified_name: "LINE_NUMBER",
+    }
+)
+_LINE_SLOTS = 10  # orders have 1-5 lines (``orders``); a fresh line number keeps the line in its last digit
 
 
 @dataclass(frozen=True)
@@ -160,6 +193,7 @@ def inject_defects(
 
     shifted = next(name for name in spec.row_locator if pa.types.is_timestamp(spec.column(name).arrow_type))
     columns[shifted] = pc.add(columns[shifted], pa.scalar(1, pa.duration("us")))
+    located = columns[shifted]  # unique per copy (with the line number for order lines), whatever is nulled
     if spec.append_only:
         (key,) = spec.primary_key
         columns[key] = cols.uuid_strings(rng, count)
@@ -174,11 +208,30 @@ def inject_defects(
         mask = np.zeros(count, dtype=bool)
         mask[chosen] = True
         columns[column] = pc.replace_with_mask(columns[column], pa.array(mask), bad)
+        if kind == K.NULL_CHANGE and not spec.append_only:
+            key = _UNDATED_KEY_COLUMN[spec.qualified_name]
+            fresh = _undated_keys(spec, located, columns, chosen)
+            columns[key] = pc.replace_with_mask(columns[key], pa.array(mask), fresh)
 
     rows = cols.table(spec, columns)
     days = commit_days[source]
     defects = _manifest(spec, rows, days, assignment, targets, config)
     return InjectedRows(rows, days, defects, (first_target + count) % len(targets))
+
+
+def _undated_keys(
+    spec: TableSpec, located: pa.Array, columns: dict[str, pa.Array], chosen: np.ndarray
+) -> pa.Array:
+    """Keys no other row has, for the ``chosen`` copies whose change column is nulled, made from their
+    ``located`` timestamps (odd microseconds, unique per table; per line of an order version for order lines)."""
+    picked = pa.array(chosen)
+    fresh = located.take(picked).cast(pa.int64()).to_numpy()
+    if spec.qualified_name == ORDER_ITEMS.qualified_name:
+        line = columns["LINE_NUMBER"].take(picked).to_numpy()
+        if line.max() >= _LINE_SLOTS:
+            raise ValueError(f"order lines beyond {_LINE_SLOTS - 1} do not fit a fresh line number")
+        fresh = fresh * _LINE_SLOTS + line
+    return pa.array(UNDATED_KEY_BASE + fresh, pa.int64())
 
 
 def _bad_values(
@@ -195,7 +248,7 @@ def _bad_values(
     def choose(values: tuple[str, ...]) -> pa.Array:
         return cols.pick(values, rng.integers(0, len(values), n))
 
-    if kind == K.NULL_KEY:
+    if kind in (K.NULL_KEY, K.NULL_CHANGE):
         return pa.nulls(n, original.type)
     if kind == K.UNPARSABLE_NUMBER:
         return choose(UNPARSABLE_NUMBERS)
@@ -229,6 +282,8 @@ def _bad_values(
             changed = columns[spec.change_column].take(pa.array(chosen)).cast(pa.int64()).to_numpy()
             future = changed + _MIN_FUTURE + rng.integers(0, 365 * DAY, n)
         return cols.second_text(future) if original.type == pa.string() else cols.timestamps(future)
+    if kind == K.FUTURE_CHANGE:
+        return cols.timestamps(original.cast(pa.int64()).to_numpy() + FUTURE_CHANGE_OFFSET)
     raise ValueError(f"no injector for {kind}")
 
 
@@ -241,8 +296,7 @@ def _manifest(
     config: GeneratorConfig,
 ) -> tuple[Defect, ...]:
     """One manifest entry per invalid row (a per-row loop, but only over the injected rows)."""
-    change_days = rows.column(spec.change_column).cast(pa.int64()).to_numpy() // DAY
-    epoch = date(1970, 1, 1).toordinal()
+    changes = rows.column(spec.change_column).to_pylist()
     keys = {name: rows.column(name).to_pylist() for name in spec.primary_key}
     locators = {name: rows.column(name).to_pylist() for name in spec.row_locator}
     values = {column: rows.column(column).to_pylist() for _, column in targets}
@@ -257,7 +311,7 @@ def _manifest(
                 bad_value=text_value(values[column][i]),
                 key={name: locator_value(keys[name][i]) for name in spec.primary_key},
                 locator={name: locator_value(locators[name][i]) for name in spec.row_locator},
-                change_date=date.fromordinal(epoch + int(change_days[i])),
+                change_date=None if changes[i] is None else changes[i].date(),
                 commit_date=config.day(int(commit_days[i])),
             )
         )

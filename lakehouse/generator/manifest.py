@@ -4,15 +4,16 @@ Written as JSON lines (``manifest/defects.jsonl`` under the output directory), o
 row, for example::
 
     {"table": "RETAIL.SALES.ORDERS", "kind": "orphan_foreign_key", "column": "CUSTOMER_ID",
-     "bad_value": "900000412345", "key": {"ORDER_ID": 17}, "locator": {"UPDATED_AT":
+     "bad_value": "900000412345", "key": {"ORDER_ID": 17}, "locator": {"ORDER_ID": 17, "UPDATED_AT":
      "2026-01-01 10:00:00.000001"}, "change_date": "2026-01-01", "commit_date": "2026-01-02"}
 
 * ``bad_value`` is the injected value as text, as it reads in the source (``null`` for a NULL).
 * ``key`` is the primary key as it reads in the row (``null`` where the key itself was nulled).
 * ``locator`` holds the values of the table's ``row_locator`` columns (``specs.TableSpec``), which
-  identify the row after loading even when its key is NULL. Timestamps are written
-  ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC, naive), integers as JSON numbers.
-* ``change_date`` is the UTC day of the row's change column (its bronze ``_run_date``);
+  identify the row after loading even when its key or its change column is NULL (``null`` matches a
+  NULL). Timestamps are written ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC, naive), integers as JSON numbers.
+* ``change_date`` is the UTC day of the row's change column (its bronze ``_run_date``, unless bronze
+  places the row in no day: ``null`` for a NULL change column, or a day decades ahead);
   ``commit_date`` the day the source committed it (the load batch that carries it).
 """
 
@@ -43,7 +44,7 @@ class Defect:
     bad_value: str | None
     key: Mapping[str, LocatorValue]
     locator: Mapping[str, LocatorValue]
-    change_date: date
+    change_date: date | None  # None: the change column is NULL
     commit_date: date
 
     def to_json(self) -> str:
@@ -55,7 +56,7 @@ class Defect:
                 "bad_value": self.bad_value,
                 "key": dict(self.key),
                 "locator": dict(self.locator),
-                "change_date": self.change_date.isoformat(),
+                "change_date": None if self.change_date is None else self.change_date.isoformat(),
                 "commit_date": self.commit_date.isoformat(),
             },
             separators=(",", ":"),
@@ -71,7 +72,7 @@ class Defect:
             bad_value=raw["bad_value"],
             key=raw["key"],
             locator=raw["locator"],
-            change_date=date.fromisoformat(raw["change_date"]),
+            change_date=None if raw["change_date"] is None else date.fromisoformat(raw["change_date"]),
             commit_date=date.fromisoformat(raw["commit_date"]),
         )
 
@@ -96,17 +97,21 @@ def text_value(value: Any) -> str | None:
 
 def locate(rows: pa.Table, defect: Defect) -> pa.BooleanArray:
     """Which of ``rows`` (any table with the source columns, e.g. read back after loading or from
-    quarantine) is the defect's row: equality on every locator column."""
+    quarantine) is the defect's row: equality on every locator column, where a NULL equals a NULL."""
     spec = table_spec(defect.table)
     mask = pa.repeat(pa.scalar(True), rows.num_rows)
     for name in spec.row_locator:
         value = defect.locator[name]
         column = rows.column(name)
-        if pa.types.is_timestamp(column.type) and isinstance(value, str):
-            scalar = pa.scalar(datetime.fromisoformat(value), type=column.type)
+        if value is None:
+            matches = pc.is_null(column)
         else:
-            scalar = pa.scalar(value, type=column.type)
-        mask = pc.and_(mask, pc.fill_null(pc.equal(column, scalar), False))
+            if pa.types.is_timestamp(column.type) and isinstance(value, str):
+                scalar = pa.scalar(datetime.fromisoformat(value), type=column.type)
+            else:
+                scalar = pa.scalar(value, type=column.type)
+            matches = pc.fill_null(pc.equal(column, scalar), False)
+        mask = pc.and_(mask, matches)
     return mask
 
 

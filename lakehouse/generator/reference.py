@@ -110,5 +110,8 @@ SEARCH_TERMS = (
 )  # fmt: skip
 SHOP_URL = "https://shop.example.com"
 
-# Ids at or above this never exist in the source: orphan foreign keys are drawn from here.
+# Ids from here up to a billion more never exist in the source: orphan foreign keys are drawn from here.
 ORPHAN_ID_BASE = 900_000_000_000
+# Keys from here up are reserved for invalid rows whose change column is NULL (see ``dirt``): no valid row
+# and no orphan reference ever has one.
+UNDATED_KEY_BASE = 10**16

@@ -58,8 +58,9 @@ class TableSpec:
     """One source table.
 
     ``change_column`` is the column incremental extraction watermarks on. ``row_locator`` names columns
-    whose values identify one row of the table even when its primary key has been nulled by the dirt
-    (see ``lakehouse.generator.dirt``); exact duplicates share it, nothing else does.
+    whose values identify one row of the table even when the dirt (see ``lakehouse.generator.dirt``) has
+    nulled one of them, its primary key or its change column (a NULL matches a NULL); exact duplicates
+    share it, nothing else does.
     """
 
     system: SourceSystem
@@ -131,7 +132,7 @@ CUSTOMERS = TableSpec(
     ),
     primary_key=("CUSTOMER_ID",),
     change_column="UPDATED_AT",
-    row_locator=("UPDATED_AT",),
+    row_locator=("CUSTOMER_ID", "UPDATED_AT"),
     append_only=False,
     description="Customer master data; each change writes a full new row image.",
 )
@@ -154,7 +155,7 @@ PRODUCTS = TableSpec(
     ),
     primary_key=("PRODUCT_ID",),
     change_column="UPDATED_AT",
-    row_locator=("UPDATED_AT",),
+    row_locator=("PRODUCT_ID", "UPDATED_AT"),
     append_only=False,
     description="Product catalogue; price changes and withdrawals write new row images.",
 )
@@ -176,7 +177,7 @@ ORDERS = TableSpec(
     ),
     primary_key=("ORDER_ID",),
     change_column="UPDATED_AT",
-    row_locator=("UPDATED_AT",),
+    row_locator=("ORDER_ID", "UPDATED_AT"),
     append_only=False,
     description="Order headers; every status change writes a new row image.",
 )
@@ -203,7 +204,7 @@ ORDER_ITEMS = TableSpec(
     ),
     primary_key=("ORDER_ID", "LINE_NUMBER"),
     change_column="UPDATED_AT",
-    row_locator=("UPDATED_AT", "LINE_NUMBER"),
+    row_locator=("ORDER_ID", "LINE_NUMBER", "UPDATED_AT"),
     append_only=False,
     description="Order lines, written with their order; a coupon at payment rewrites line 1.",
 )

@@ -14,9 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.generator import GeneratedData, TableSpec
+from lakehouse.generator.clock import DAY
 from lakehouse.generator.manifest import locator_value
+from lakehouse.generator.model import COMMIT_DATE_COLUMN
 from lakehouse.generator.reference import COUNTRY_CODES, CURRENCIES, ENUM_DOMAINS
-from lakehouse.generator.specs import ALL_TABLES, MONEY
+from lakehouse.generator.specs import ALL_TABLES, MONEY, TIMESTAMP
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 INTEGER_PATTERN = r"^-?[0-9]+$"
@@ -38,9 +40,15 @@ def _true(mask: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def row_findings(spec: TableSpec, rows: pa.Table, known_keys: Mapping[str, pa.Array]) -> list[list[Finding]]:
-    """For each row, every rule it breaks."""
+    """For each row (with its ``_commit_date``), every rule it breaks."""
     checks: list[tuple[str, str, pa.Array]] = []
     change = rows.column(spec.change_column)
+    # No source commits a change before it happens: a change column after its commit day is in the future.
+    commit_day_end = pc.add(
+        rows.column(COMMIT_DATE_COLUMN).cast(TIMESTAMP), pa.scalar(DAY, pa.duration("us"))
+    )
+    checks.append(("null_change", spec.change_column, pc.is_null(change)))
+    checks.append(("future_change", spec.change_column, _true(pc.greater_equal(change, commit_day_end))))
     for column in spec.columns:
         values = rows.column(column.name)
         name = column.name

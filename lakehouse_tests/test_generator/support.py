@@ -5,22 +5,25 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from lakehouse.generator import GeneratorConfig
 
 SMALL = GeneratorConfig(scale_factor=0.01, days=3, seed=7, dirt=0.0)
 # A high dirt rate so that every defect target of every table shows up even at this tiny scale.
-DIRTY = GeneratorConfig(scale_factor=0.01, days=3, seed=7, dirt=0.3)
+DIRTY = GeneratorConfig(scale_factor=0.01, days=3, seed=7, dirt=0.4)
 
 
 @contextlib.contextmanager
 def fakesnow_server(db_dir: Path) -> Iterator[dict]:
     """Serve ``db_dir`` the way the local Snowflake service does (a shared ``FakeSnow`` over the files),
     in a thread on a free loopback port; yields ``snowflake.connector.connect`` arguments."""
+    import fakesnow.arrow
     import fakesnow.server
     import uvicorn
     from fakesnow.instance import FakeSnow
@@ -41,6 +44,9 @@ def fakesnow_server(db_dir: Path) -> Iterator[dict]:
     server.startup = startup
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fakesnow.server, "shared_fs", fake)
+        patch.setattr(
+            fakesnow.arrow, "timestamp_to_sf_struct", _keeping_nulls(fakesnow.arrow.timestamp_to_sf_struct)
+        )
         thread = threading.Thread(target=server.run, name="fakesnow test server", daemon=True)
         thread.start()
         try:
@@ -61,3 +67,18 @@ def fakesnow_server(db_dir: Path) -> Iterator[dict]:
             server.should_exit = True
             thread.join()
             fake.duck_conn.close()
+
+
+def _keeping_nulls(
+    to_struct: Callable[[pa.Array], pa.Array],
+) -> Callable[[pa.Array | pa.ChunkedArray], pa.Array]:
+    """fakesnow's (0.12) Snowflake timestamp struct with the NULLs it drops: it builds the struct without a
+    validity mask, so the connector reads a NULL timestamp as 1970-01-01 00:00:00, and the sources hold
+    NULL change columns on purpose. The local Snowflake service needs the same repair."""
+
+    def convert(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        ts = ts.combine_chunks() if isinstance(ts, pa.ChunkedArray) else ts
+        struct = to_struct(ts)
+        return pa.StructArray.from_arrays(struct.flatten(), fields=list(struct.type), mask=pc.is_null(ts))
+
+    return convert

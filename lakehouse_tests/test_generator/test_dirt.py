@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, GeneratedData, RowKind, locate
+from lakehouse.generator import ALL_TABLES, DEFECT_TARGETS, GeneratedData, RowKind, locate, table_spec
 from lakehouse.generator.model import ROW_KIND_COLUMN
 from lakehouse_tests.test_generator.reference_checks import flagged_rows
 
@@ -70,4 +72,62 @@ def test_null_keys_are_still_identified_by_their_locator(dirty_data: GeneratedDa
     assert {d.table for d in null_keys} == {spec.qualified_name for spec in ALL_TABLES}
     for defect in null_keys:
         assert defect.key[defect.column] is None
-        assert all(value is not None for value in defect.locator.values())
+        assert all(value is not None for name, value in defect.locator.items() if name != defect.column)
+
+
+def _located(rows: pa.Table, defect) -> dict:
+    """The one row of ``rows`` (the whole table: every batch) a defect's locator identifies."""
+    matches = pc.indices_nonzero(locate(rows, defect)).to_pylist()
+    assert len(matches) == 1, defect
+    return rows.slice(matches[0], 1).to_pylist()[0]
+
+
+def test_null_change_columns_leave_a_key_no_other_row_has(dirty_data: GeneratedData) -> None:
+    undated = [d for d in dirty_data.defects if d.kind == "null_change"]
+    assert {d.table for d in undated} == {spec.qualified_name for spec in ALL_TABLES}
+    for table in {d.table for d in undated}:
+        spec = table_spec(table)
+        rows = dirty_data.rows(spec)
+        keys = Counter(zip(*(rows.column(name).to_pylist() for name in spec.primary_key)))
+        for defect in (d for d in undated if d.table == table):
+            assert defect.column == spec.change_column
+            assert defect.change_date is None and defect.bad_value is None
+            row = _located(rows, defect)
+            assert row[spec.change_column] is None and row[ROW_KIND_COLUMN] == RowKind.INVALID.value
+            # with no change value to tell it apart, the key does: no other row, valid or not, has it
+            key = tuple(row[name] for name in spec.primary_key)
+            assert None not in key and keys[key] == 1, defect
+            assert defect.key == dict(zip(spec.primary_key, key))
+
+
+def test_future_change_columns_lie_decades_after_the_row_they_copy(dirty_data: GeneratedData) -> None:
+    future = [d for d in dirty_data.defects if d.kind == "future_change"]
+    assert {d.table for d in future} == {spec.qualified_name for spec in ALL_TABLES}
+    thirty_years = timedelta(days=30 * 365)
+    by_table: dict[str, list] = {}
+    for defect in future:
+        by_table.setdefault(defect.table, []).append(defect)
+    for table, defects in by_table.items():
+        spec = table_spec(table)
+        # The copy differs from its valid row in its change column, its locator timestamp (one microsecond
+        # later) and, in an append-only table, its fresh id: the rest must match exactly one valid row.
+        shifted = next(n for n in spec.row_locator if pa.types.is_timestamp(spec.column(n).arrow_type))
+        compared = [n for n in spec.column_names if n not in (spec.change_column, shifted)]
+        if spec.append_only:
+            compared = [n for n in compared if n not in spec.primary_key]
+        rows = dirty_data.rows(spec)
+        valid = dirty_data.valid_rows(spec).to_pylist()
+        originals = Counter((tuple(r[n] for n in compared), r[shifted], r[spec.change_column]) for r in valid)
+        for defect in defects:
+            row = _located(rows, defect)
+            change = row[spec.change_column]
+            assert defect.bad_value == change.strftime("%Y-%m-%d %H:%M:%S.%f")
+            assert defect.change_date == change.date()
+            # committed with its valid row, at most two days after that row's change
+            assert change.date() - defect.commit_date >= thirty_years - timedelta(days=2)
+            moved = row[shifted] - timedelta(microseconds=1)
+            original_change = (moved if shifted == spec.change_column else change) - thirty_years
+            original_locator = original_change if shifted == spec.change_column else moved
+            assert originals[(tuple(row[n] for n in compared), original_locator, original_change)] == 1, (
+                defect
+            )

@@ -84,7 +84,8 @@ def test_the_server_describes_the_source_types_and_returns_every_row(
         )
         (count,) = cursor.fetchone()
         orders = dirty_data.rows("RETAIL.SALES.ORDERS").column("UPDATED_AT").to_pylist()
-        assert count == sum(stamp.date().isoformat() >= second_day for stamp in orders)
+        # a NULL change column is never in a window (the dirt holds some)
+        assert count == sum(stamp is not None and stamp.date().isoformat() >= second_day for stamp in orders)
 
 
 def test_another_generation_is_refused_unless_replacing(
