@@ -457,9 +457,8 @@ def quarantine_counts(tables: tuple[str, ...]) -> None:
         out.add_column(column, justify="right" if column in ("bronze", "quarantined") else "left")
     for day in days:
         rules = ", ".join(f"{rule} {count}" for rule, count in day.rules.most_common())
-        out.add_row(
-            day.table, day.day.isoformat(), f"{day.bronze_rows:,}", f"{day.quarantined_rows:,}", rules or "-"
-        )
+        label = day.day.isoformat() if day.day else "undated"
+        out.add_row(day.table, label, f"{day.bronze_rows:,}", f"{day.quarantined_rows:,}", rules or "-")
     console.print(out)
     console.print(f"{sum(d.quarantined_rows for d in days):,} row(s) quarantined in total")
 

@@ -42,6 +42,12 @@ def _daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
     return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", end_offset=0)
 
 
+def last_partition_day(today: date) -> date:
+    """The latest day with a partition on ``today`` (UTC): the last complete day, as the partitions end
+    there (``end_offset=0``); rows of later days wait until their day has closed."""
+    return today + timedelta(days=daily_partitions().end_offset - 1)
+
+
 def blocking_daily_check(name: str, asset: dg.AssetKey, description: str) -> dg.AssetCheckSpec:
     """A blocking check of a daily-partitioned asset, itself partitioned by day: its result is recorded
     for the run's partition, so the asset's page shows one evaluation per partition and run."""

@@ -53,7 +53,7 @@ def test_generate_loads_both_sources_with_progress(cli_home):
 def test_demo_runs_end_to_end(cli_home):
     result = _run(cli_home, "demo", "--scale-factor", "0.002", "--days", "2", "--dirt", "0.02")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.stdout.count("47 of 47 checks passed") == 2, result.stdout  # every check of the daily job, each day
+    assert result.stdout.count("52 of 52 checks passed") == 2, result.stdout  # every check of the daily job, each day
 
 
 def test_demo_runs_log_json_lines_and_lineage_to_the_home(cli_home):

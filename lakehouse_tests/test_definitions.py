@@ -41,7 +41,13 @@ EXPECTED_CHECKS = sorted(
     [
         f"bronze/{table}:{check}"
         for table in SOURCE_TABLES
-        for check in ("nothing_lost", "primary_key_unique", "required_columns_not_null", "schema_matches_contract")
+        for check in (
+            "nothing_lost",
+            "primary_key_unique",
+            "reconciled_with_source",
+            "required_columns_not_null",
+            "schema_matches_contract",
+        )
     ]
     + [
         "gold/dim_customer:one_current_row_per_customer",

@@ -50,7 +50,7 @@ def test_every_day_runs_and_every_check_passes(pipeline):
     assert [r.success for r in results] == [True] * len(DAYS)
     for result in results:
         evaluations = result.get_asset_check_evaluations()
-        assert len(evaluations) == 47  # 32 contract and integrity checks, 15 great_expectations suites
+        assert len(evaluations) == 52  # 37 contract and integrity checks, 15 great_expectations suites
         assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
 
 

@@ -1,17 +1,21 @@
 """Bronze assets: one per source table, built from its contract.
 
 Each asset extracts the rows whose change column falls in the run's partition window (parameterized
-SQL, Arrow batches streamed to the landing zone), adds the metadata columns, aligns the batch to the
-contract and splits it into two lanes written in one Delta commit each: ``bronze/<table>`` (valid rows)
-and ``quarantine/<table>`` (invalid rows with every reason and the original payload). Blocking checks
-then verify, on what was written, that nothing was lost and that the partition honours its contract.
+SQL, Arrow batches streamed to the landing zone), together with the source's undated rows (see
+``lakehouse.bronze.placement``: a NULL change column, or one dated beyond now plus a tolerance), adds the
+metadata columns, aligns the batch to the contract and splits it into two lanes written in one Delta
+commit each: ``bronze/<table>`` (valid rows) and ``quarantine/<table>`` (invalid rows with every reason
+and the original payload; the undated rows in its partition of no day). Blocking checks then verify, on
+what was written, that nothing was lost, that the partition honours its contract, and that every row of
+the whole source table is in the lake or in a day not due yet.
 """
 
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
+from pydantic import Field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -20,7 +24,9 @@ from lakehouse.bronze.checks import (
     bronze_check_specs,
     contract_check_results,
     nothing_lost_result,
+    reconciliation_result,
 )
+from lakehouse.bronze.placement import run_date_of, with_undated_reasons
 from lakehouse.contracts import (
     ERROR_REASONS_COLUMN,
     Contract,
@@ -33,20 +39,24 @@ from lakehouse.contracts import (
 from lakehouse.engine import SparkEngine
 from lakehouse.governance.asset_arguments import KINDS, asset_arguments
 from lakehouse.governance.column_schema import metadata_columns, quarantine_column_schema
-from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY
+from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY, UNDATED_ROWS_KEY
 from lakehouse.lake import Lake
 from lakehouse.observability.metrics import compute_metrics, quarantine_metrics, started
-from lakehouse.partitions import PARTITION_COLUMN, DayWindow, daily_partitions
+from lakehouse.partitions import PARTITION_COLUMN, DayWindow, daily_partitions, last_partition_day
 from lakehouse.sources.extract import (
+    SourceCount,
     Window,
     count_rows,
-    source_connection,
+    naive_utc,
+    reconciliation_counts,
     redshift_batches,
     snowflake_batches,
+    source_connection,
     source_table,
     with_retries,
 )
 from lakehouse.sources.landing import land_batches
+from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS, reconcile_table
 
 BRONZE = "bronze"
 QUARANTINE = "quarantine"
@@ -58,6 +68,16 @@ class BronzeConfig(dg.Config):
     batch_rows: int = 200_000
     connect_attempts: int = 4
     retry_backoff_seconds: float = 1.0
+    future_tolerance_hours: float = Field(
+        default=24.0,
+        description="A row whose change column is later than the extraction time plus this is quarantined "
+        "as dated in the future. 24 hours covers any source clock set to a local time zone by mistake.",
+    )
+    late_commit_days: int = Field(
+        default=DEFAULT_LATE_COMMIT_DAYS,
+        description="How many days before the lake's latest day the whole-table reconciliation counts "
+        "missing rows as late commits awaiting a reload (the watermark sensors' lag) rather than lost.",
+    )
 
 
 def referenced_tables(contract: Contract) -> list[str]:
@@ -97,10 +117,11 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
                 key=quarantine_key,
                 group_name=QUARANTINE,
                 description=f"Rows of {contract.source.table} that break the bronze.{table} contract, "
-                "with every reason and the original row.",
+                "with every reason and the original row; rows of no day (a NULL or future-dated "
+                f"{contract.source.change_column}) have a NULL _run_date.",
                 owners=[contract.owner],
                 kinds=set(KINDS),
-                metadata={"dagster/column_schema": quarantine_column_schema(contract)},
+                metadata={"dagster/column_schema": quarantine_column_schema(contract), UNDATED_ROWS_KEY: True},
             ),
         },
         ins={
@@ -132,9 +153,11 @@ def materialize_bronze(
     start = started()
     spark: SparkSession = engine.spark_session
     days = DayWindow.of_context(context)
-    window = Window(*days.timestamps())
+    now = naive_utc(datetime.now(timezone.utc))
+    first_day = daily_partitions().start.date()
+    window = extraction_window(days, first_day=first_day, undated_from=now + _hours(config.future_tolerance_hours))
     table = contract.table
-    batch_id = f"{context.run.run_id}/{table}/{window.start:%Y-%m-%d}..{window.end:%Y-%m-%d}"
+    batch_id = f"{context.run.run_id}/{table}/{days.start.isoformat()}..{days.end.isoformat()}"
     # This run's scratch space for the table: the extracted batches, then the validated rows staged once.
     run_scratch = lake.landing(table, context.run.run_id)
     landing_uri = f"{run_scratch}/extracted"
@@ -143,7 +166,7 @@ def materialize_bronze(
     resource = getattr(context.resources, source.system)
     what = f"{source.system} {source.qualified_name}"
 
-    def extract() -> tuple[int, int]:
+    def extract() -> tuple[int, SourceCount]:
         lake.remove(landing_uri)  # a retried attempt starts from nothing
         with source_connection(source.system, resource) as connection:
             batches = (
@@ -165,15 +188,21 @@ def materialize_bronze(
         retry_on=_connection_errors(source.system),
         log=context.log.warning,
     )
-    context.log.info(f"extracted {extracted} rows of {what} for [{window.start}, {window.end})")
+    context.log.info(
+        f"extracted {extracted} rows of {what}: {source_count.in_days} of {days} "
+        f"(from {window.start or 'the beginning'}), {source_count.undated} undated"
+    )
     try:
         raw = spark.read.parquet(landing_uri) if extracted else empty_source_frame(spark, contract)
-        raw = with_metadata_columns(raw, contract, batch_id, datetime.now(timezone.utc))
+        raw = with_metadata_columns(
+            raw, contract, batch_id, datetime.now(timezone.utc), first_day=first_day, undated_from=window.undated_from
+        )
         aligned = align_to_schema(raw, contract, render_payload=False)
         references = {
             name: frame.select(_reference_column(contract, name)) for name, frame in reference_frames.items()
         }
         checked = annotate_violations(aligned, contract, references=references)
+        checked = with_undated_reasons(checked, contract.source.change_column)
         if extracted:
             # Validation (casts, rules, the joins of foreign keys) is evaluated once, into Parquet; both
             # lanes, their counts and their writes read that instead of each re-running the whole plan.
@@ -190,7 +219,8 @@ def materialize_bronze(
             output_name=BRONZE,
             metadata={
                 "rows_extracted": extracted,
-                "source_rows": source_count,
+                "source_rows": source_count.in_days,
+                "undated_source_rows": source_count.undated,
                 "batch_id": batch_id,
                 "schema_alignment": dg.MetadataValue.json(aligned.report.as_metadata()),
                 **quarantine_metrics(rows_quarantined, extracted),
@@ -200,11 +230,55 @@ def materialize_bronze(
 
         yield nothing_lost_result(spark, contract, bronze_uri, quarantine_uri, days, extracted, source_count)
         yield from contract_check_results(spark, contract, bronze_uri, days)
+
+        def count_source() -> dict:
+            with source_connection(source.system, resource) as connection:
+                return reconciliation_counts(connection, source, window.undated_from)
+
+        whole_table = with_retries(
+            count_source,
+            what=what,
+            attempts=config.connect_attempts,
+            backoff_seconds=config.retry_backoff_seconds,
+            retry_on=_connection_errors(source.system),
+            log=context.log.warning,
+        )
+        reconciliation = reconcile_table(
+            whole_table,
+            lake.partition_counts(bronze_uri),
+            lake.partition_counts(quarantine_uri),
+            first_day=first_day,
+            last_open_day=last_partition_day(now.date()),
+            late_commit_days=config.late_commit_days,
+        )
+        yield reconciliation_result(contract, reconciliation)
     finally:
         lake.remove(run_scratch)
 
 
-def with_metadata_columns(df: DataFrame, contract: Contract, batch_id: str, ingested_at: datetime) -> DataFrame:
+def extraction_window(days: DayWindow, *, first_day: date, undated_from: datetime) -> Window:
+    """The source rows a run of ``days`` extracts: those of its days, every earlier row as well when it
+    starts at the first partition, and the undated rows."""
+    start, end = days.timestamps()
+    return Window(None if days.start <= first_day else start, end, undated_from=max(undated_from, end))
+
+
+def _hours(hours: float) -> timedelta:
+    if hours < 0:
+        raise ValueError(f"future_tolerance_hours must be zero or more, got {hours}")
+    return timedelta(hours=hours)
+
+
+def with_metadata_columns(
+    df: DataFrame,
+    contract: Contract,
+    batch_id: str,
+    ingested_at: datetime,
+    *,
+    first_day: date,
+    undated_from: datetime,
+) -> DataFrame:
+    """The batch with the metadata columns; ``_run_date`` places each row (``lakehouse.bronze.placement``)."""
     change = _column_named(df, contract.source.change_column)
     return df.select(
         "*",
@@ -212,7 +286,7 @@ def with_metadata_columns(df: DataFrame, contract: Contract, batch_id: str, inge
         F.lit(contract.source.table).alias("record_table"),
         F.lit(ingested_at).cast("timestamp").alias("ingest_timestamp"),
         F.lit(batch_id).alias("_batch_id"),
-        F.to_date(F.col(change)).alias(PARTITION_COLUMN),
+        run_date_of(F.col(f"`{change}`"), first_day=first_day, undated_from=undated_from).alias(PARTITION_COLUMN),
     )
 
 

@@ -46,6 +46,7 @@ WRITE_MODE_KEY = "delta/write_mode"
 MERGE_KEYS_KEY = "delta/merge_keys"
 MERGE_SCHEMA_KEY = "delta/merge_schema"
 PARTITION_COLUMN_KEY = "delta/partition_column"
+UNDATED_ROWS_KEY = "delta/undated_rows"
 
 WRITE_MODES = ("overwrite", "append", "merge")
 
@@ -64,7 +65,8 @@ class DeltaSparkIOManager(ConfigurableIOManager):
     Per-asset behaviour comes from asset definition metadata:
     ``delta/write_mode`` (``overwrite`` default, ``append``, ``merge``), ``delta/merge_keys`` (columns
     matched by ``merge``), ``delta/merge_schema`` (allow new columns), ``delta/partition_column``
-    (default ``_run_date``).
+    (default ``_run_date``), ``delta/undated_rows`` (the table also holds rows of no day, with a NULL
+    partition value, and every write of a partitioned run replaces them whole along with its days).
 
     Every write reports, as materialization metadata, ``dagster/row_count``, ``bytes_written`` (the size of
     the data files its commits added, from the Delta log), ``duration_seconds`` (what the asset reported
@@ -98,6 +100,7 @@ class DeltaSparkIOManager(ConfigurableIOManager):
             partition_column=metadata.get(PARTITION_COLUMN_KEY, PARTITION_COLUMN),
             merge_keys=metadata.get(MERGE_KEYS_KEY) or (),
             merge_schema=bool(metadata.get(MERGE_SCHEMA_KEY, False)),
+            undated=bool(metadata.get(UNDATED_ROWS_KEY, False)),
             log=context.log.warning,
         )
         context.add_output_metadata(
@@ -140,6 +143,8 @@ class WrittenFrame:
     commit_retries: int
     window: DayWindow | None
     schema: T.StructType
+    undated_rows: int | None = None
+    """Rows of no day written (``_run_date`` NULL), for a table that holds them; None otherwise."""
 
     def metadata(self, declared_schema: TableSchema | None = None) -> dict[str, Any]:
         """Materialization metadata: row count, table, version, mode, retries, schema, days written."""
@@ -153,6 +158,8 @@ class WrittenFrame:
         }
         if self.window is not None:
             metadata["partitions_written"] = MetadataValue.json(self.window.days_iso())
+        if self.undated_rows is not None:
+            metadata["undated_rows"] = self.undated_rows
         return metadata
 
 
@@ -166,13 +173,15 @@ def write_frame(
     partition_column: str = PARTITION_COLUMN,
     merge_keys: Sequence[str] = (),
     merge_schema: bool = False,
+    undated: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> WrittenFrame:
     """Write ``df`` to the Delta table at ``uri`` through the engine, retrying lost commit races.
 
     With a ``window``, exactly its days are replaced (``mode`` overwrite) and a row outside them fails the
-    write before its commit; ``merge`` upserts on ``merge_keys``; ``append`` appends. The rows, bytes and
-    version are read from the Delta log the write committed.
+    write before its commit; with ``undated`` too, the rows of no day (partition value NULL) are replaced
+    along with them, so the table holds the latest write's. ``merge`` upserts on ``merge_keys``;
+    ``append`` appends. The rows, bytes and version are read from the Delta log the write committed.
     """
     if mode not in WRITE_MODES:
         raise DeltaWriteError(f"{uri}: {WRITE_MODE_KEY}={mode!r} is not one of {', '.join(WRITE_MODES)}")
@@ -182,8 +191,8 @@ def write_frame(
     if window is not None:
         _require_partition_column(df, column, uri)
         _require_date_partition_column(table, uri, column)
-        predicate = window.predicate(column)
-        rows_to_write = _refusing_rows_outside(df, window, column, uri)
+        predicate = _replaced(window, column, undated)
+        rows_to_write = _refusing_rows_outside(df, window, column, uri, undated)
 
     files_before = lake.data_files(table)
     keys = list(merge_keys)
@@ -199,27 +208,30 @@ def write_frame(
             )
     except Exception as error:
         if window is not None and _OUTSIDE_WINDOW in str(error):
-            raise _outside_window_error(df, window, column, uri) from None
+            raise _outside_window_error(df, window, column, uri, undated) from None
         raise
 
     if table is None:
         table = lake.open(uri)
     else:
         table.update_incremental()
-    added = [
-        f
-        for path, f in lake.data_files(table).items()
-        if path not in files_before and (window is None or window.contains(f.partition.get(column)))
-    ]
+    new_files = [f for path, f in lake.data_files(table).items() if path not in files_before]
+    added = [f for f in new_files if window is None or window.contains(f.partition.get(column))]
+    rows_of_days, undated_rows = df, None
+    if window is not None and undated:
+        undated_files = [f for f in new_files if f.partition.get(column) is None]
+        undated_rows = _rows_written(df.where(F.col(f"`{column}`").isNull()), mode, undated_files)
+        rows_of_days = df.where(F.col(f"`{column}`").isNotNull())
     return WrittenFrame(
         uri=uri,
         mode=mode,
-        rows=_rows_written(df, mode, added),
+        rows=_rows_written(rows_of_days, mode, added),
         bytes_written=sum(f.size for f in added),
         version=table.version(),
         commit_retries=retries,
         window=window,
         schema=df.schema,
+        undated_rows=undated_rows,
     )
 
 
@@ -320,8 +332,15 @@ def _require_date_partition_column(table: "DeltaTable | None", uri: str, partiti
         )
 
 
-def _refusing_rows_outside(df: DataFrame, window: DayWindow, column: str, uri: str) -> DataFrame:
-    """``df`` whose evaluation fails at the first row with ``column`` outside ``window`` (or NULL).
+def _replaced(window: DayWindow, column: str, undated: bool) -> str:
+    """The ``replaceWhere`` predicate of a write of ``window``: its days, and the rows of no day too."""
+    days = window.predicate(column)
+    return f"({days}) OR `{column}` IS NULL" if undated else days
+
+
+def _refusing_rows_outside(df: DataFrame, window: DayWindow, column: str, uri: str, undated: bool) -> DataFrame:
+    """``df`` whose evaluation fails at the first row with ``column`` outside ``window`` (or NULL, unless
+    ``undated`` rows are written too).
 
     The check runs inside the write's own evaluation of the plan, not in a pass before it: the engine
     raises before the commit, so a refused write commits nothing (the data files it had written are no
@@ -331,15 +350,19 @@ def _refusing_rows_outside(df: DataFrame, window: DayWindow, column: str, uri: s
     refusal = f"{_OUTSIDE_WINDOW} {uri}: {column} outside [{window.start}, {window.end})"
     return df.withColumn(
         column,
-        F.when(F.expr(window.predicate(column)), F.col(column)).otherwise(F.raise_error(F.lit(refusal))),
+        F.when(F.expr(_replaced(window, column, undated)), F.col(column)).otherwise(
+            F.raise_error(F.lit(refusal))
+        ),
     )
 
 
-def _outside_window_error(df: DataFrame, window: DayWindow, column: str, uri: str) -> DeltaWriteError:
+def _outside_window_error(
+    df: DataFrame, window: DayWindow, column: str, uri: str, undated: bool
+) -> DeltaWriteError:
     """The refusal, with the numbers: counted only now that the write has failed."""
     stats = df.agg(
         F.count(F.lit(1)).alias("rows"),
-        F.count_if(~F.coalesce(F.expr(window.predicate(column)), F.lit(False))).alias("outside"),
+        F.count_if(~F.coalesce(F.expr(_replaced(window, column, undated)), F.lit(False))).alias("outside"),
     ).first()
     return DeltaWriteError(
         f"{uri}: {int(stats['outside'])} of {int(stats['rows'])} rows have {column} outside the run's "

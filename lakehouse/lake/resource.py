@@ -261,10 +261,19 @@ class Lake(dg.ConfigurableResource):
 
     def day_counts(self, target: Target, since: date | None = None) -> Counter[date]:
         """Rows per ``_run_date`` (from ``since`` on) of a day-partitioned table; a missing table has none.
+        Rows of no day (``_run_date`` NULL: quarantined undated rows) are left out; see
+        ``partition_counts``."""
+        counts = self.partition_counts(target)
+        return Counter(
+            {day: rows for day, rows in counts.items() if day is not None and (since is None or day >= since)}
+        )
+
+    def partition_counts(self, target: Target) -> Counter[date | None]:
+        """Rows per ``_run_date`` of a day-partitioned table, the key None counting the rows of no day.
 
         Read from the log, not the data: every live file is listed with its partition value and its
-        ``num_records`` statistic. Only a day holding a file written without statistics is counted from
-        its Parquet footers.
+        ``num_records`` statistic. Only a partition holding a file written without statistics is counted
+        from its Parquet footers.
         """
         import pyarrow.compute as pc
 
@@ -272,23 +281,21 @@ class Lake(dg.ConfigurableResource):
         table = self.open_if_exists(uri)
         if table is None:
             return Counter()
-        files = self.data_files(table).values()
-        counts: Counter[date] = Counter()
-        without_statistics: set[date] = set()
-        for data_file in files:
+        counts: Counter[date | None] = Counter()
+        without_statistics: set[date | None] = set()
+        for data_file in self.data_files(table).values():
             if PARTITION_COLUMN not in data_file.partition:
                 raise ValueError(f"{uri} is not partitioned by {PARTITION_COLUMN}")
             day = data_file.partition[PARTITION_COLUMN]
-            if day is None or (since is not None and day < since):
-                continue
             if data_file.records is None:
                 without_statistics.add(day)
             else:
                 counts[day] += data_file.records
         if without_statistics:
             dataset = table.to_pyarrow_dataset()
+            field = pc.field(PARTITION_COLUMN)
             for day in without_statistics:
-                counts[day] = dataset.count_rows(filter=pc.field(PARTITION_COLUMN) == day)
+                counts[day] = dataset.count_rows(filter=field.is_null() if day is None else field == day)
         return counts
 
     # -------------------------------------------------------------------------------------- commits

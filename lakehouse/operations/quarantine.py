@@ -2,7 +2,8 @@
 
 Read from the Delta logs through the ``Lake``, so a replay can be judged before and after without the
 engine: after a contract fix and a re-run, the rows the fix makes valid move from ``quarantine/<table>`` to
-``bronze/<table>`` and the day's total (rows extracted) stays the same.
+``bronze/<table>`` and the day's total (rows extracted) stays the same. Undated rows (a NULL or
+future-dated change column, quarantined with ``_run_date`` NULL) are listed as a day of their own, None.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from lakehouse.resources import operator_lake
 @dataclass
 class QuarantineDay:
     table: str
-    day: date
+    day: date | None
+    """None: the undated rows, which belong to no day."""
     bronze_rows: int
     quarantined_rows: int
     rules: Counter[str] = field(default_factory=Counter)
@@ -38,12 +40,13 @@ def quarantine_days(tables: list[str] | None = None, lake: Lake | None = None) -
     for name in names:
         bronze = lake.lake_table(f"bronze/{name}")
         quarantine = lake.lake_table(f"quarantine/{name}")
-        bronze_counts = lake.day_counts(bronze.uri)
-        quarantine_counts = lake.day_counts(quarantine.uri)
+        bronze_counts = lake.partition_counts(bronze.uri)
+        quarantine_counts = lake.partition_counts(quarantine.uri)
         if not bronze_counts and not quarantine_counts:
             raise TableNotFound(f"no bronze or quarantine table {name} in the lake at {lake.root_uri}")
         rules = _rules_per_day(lake, quarantine)
-        for day in sorted(set(bronze_counts) | set(quarantine_counts)):
+        # the days in order, then the undated rows
+        for day in sorted(set(bronze_counts) | set(quarantine_counts), key=lambda d: (d is None, d or date.min)):
             days.append(
                 QuarantineDay(
                     table=name,
@@ -56,7 +59,7 @@ def quarantine_days(tables: list[str] | None = None, lake: Lake | None = None) -
     return days
 
 
-def _rules_per_day(lake: Lake, table: LakeTable) -> dict[date, Counter[str]]:
+def _rules_per_day(lake: Lake, table: LakeTable) -> dict[date | None, Counter[str]]:
     delta = lake.open_if_exists(table.uri)
     if delta is None:
         return {}
@@ -67,7 +70,7 @@ def _rules_per_day(lake: Lake, table: LakeTable) -> dict[date, Counter[str]]:
     day_per_reason = pc.take(data.column(PARTITION_COLUMN), _repeat_indices(lengths))
     reasons = pc.list_flatten(data.column(ERROR_REASONS_COLUMN))
     rule_ids = pc.struct_field(reasons, "rule_id")
-    counts: dict[date, Counter[str]] = {}
+    counts: dict[date | None, Counter[str]] = {}
     # a row breaking one rule twice (two reasons of one id) counts once for that rule
     seen: set[tuple[int, str]] = set()
     rows = _repeat_indices(lengths).to_pylist()

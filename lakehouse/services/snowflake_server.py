@@ -7,6 +7,9 @@ and only a login carrying the ``FAKESNOW_DB_PATH`` session parameter gets files 
 ``FakeSnow`` per session, i.e. several DuckDB handles on one file. Replacing ``shared_fs`` with one
 ``FakeSnow(db_path=DIR)`` before serving makes every session share one handle, persisted as
 ``DIR/<DATABASE>.db``.
+
+One correction to fakesnow 0.12.1 is applied before serving: it sends a NULL timestamp as
+``1970-01-01 00:00:00`` (``keep_null_timestamps``), where Snowflake sends NULL.
 """
 
 from __future__ import annotations
@@ -33,13 +36,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def keep_null_timestamps() -> None:
+    """Make fakesnow send NULL timestamps as NULL.
+
+    fakesnow 0.12.1 encodes a timestamp column as Snowflake's ``{epoch, fraction}`` struct built from the
+    values alone (``fakesnow.arrow.timestamp_to_sf_struct``), so a NULL arrives at the connector as epoch 0,
+    ``1970-01-01 00:00:00``: a NULL change column would look like a row of 1970. The wrapper gives the
+    struct the column's validity.
+    """
+    import fakesnow.arrow
+    import pyarrow as pa
+
+    encode = fakesnow.arrow.timestamp_to_sf_struct
+    if getattr(encode, "keeps_nulls", False):
+        return
+
+    def encode_with_nulls(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        struct = encode(ts)
+        values = ts.combine_chunks() if isinstance(ts, pa.ChunkedArray) else ts
+        if values.null_count == 0:
+            return struct
+        return pa.StructArray.from_arrays(struct.flatten(), fields=list(struct.type), mask=values.is_null())
+
+    encode_with_nulls.keeps_nulls = True  # type: ignore[attr-defined]
+    fakesnow.arrow.timestamp_to_sf_struct = encode_with_nulls
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     # imported here, not at module level: importing this module must not load the server stack
-    import uvicorn
-
     import fakesnow.server
+    import uvicorn
     from fakesnow.instance import FakeSnow
+
+    keep_null_timestamps()
 
     db_path: Path = args.db_path.resolve()
     db_path.mkdir(parents=True, exist_ok=True)

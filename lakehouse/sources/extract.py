@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import TypeVar
 
 import pyarrow as pa
+
+from lakehouse.sources.reconciliation import SourceDay
 
 T = TypeVar("T")
 
@@ -45,10 +47,39 @@ class SourceTable:
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open range of change-column values, UTC, naive (TIMESTAMP_NTZ semantics)."""
+    """Which rows of a source table one extraction selects, by their change column (naive UTC,
+    TIMESTAMP_NTZ semantics).
 
-    start: datetime
+    ``[start, end)`` holds the rows of the run's days; ``start`` None opens it to every earlier row (the
+    first partition takes the source's history). ``undated_from`` also selects the rows no day holds:
+    a NULL change column, or one at or after this instant (the extraction time plus the tolerance for
+    clock skew); None selects none of them.
+    """
+
+    start: datetime | None
     end: datetime
+    undated_from: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.start >= self.end:
+            raise ValueError(f"empty window [{self.start}, {self.end})")
+        if self.undated_from is not None and self.undated_from < self.end:
+            raise ValueError(
+                f"the window [{self.start}, {self.end}) reaches past {self.undated_from}, where rows count as "
+                "dated in the future"
+            )
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    """Rows of a window counted at the source: those of its days, and those no day holds."""
+
+    in_days: int
+    undated: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.in_days + self.undated
 
 
 def source_table(contract) -> SourceTable:
@@ -67,30 +98,58 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def window_query(table: SourceTable, placeholder: Callable[[str], str]) -> str:
+def _conditions(table: SourceTable, window: Window, placeholder: Callable[[str], str]) -> tuple[str, str | None]:
+    """SQL conditions on the change column: the rows of the window's days, and the undated rows (None
+    when the window selects none)."""
     change = _quoted(table.change_column)
+    in_days = f"{change} < {placeholder('end')}"
+    if window.start is not None:
+        in_days = f"{change} >= {placeholder('start')} AND {in_days}"
+    if window.undated_from is None:
+        return in_days, None
+    return in_days, f"{change} IS NULL OR {change} >= {placeholder('undated_from')}"
+
+
+def _where(conditions: tuple[str, str | None]) -> str:
+    in_days, undated = conditions
+    return in_days if undated is None else f"({in_days}) OR {undated}"
+
+
+def window_query(table: SourceTable, window: Window, placeholder: Callable[[str], str]) -> str:
+    conditions = _conditions(table, window, placeholder)
+    return f"SELECT * FROM {table.relation} WHERE {_where(conditions)} ORDER BY {_quoted(table.change_column)}"
+
+
+def count_query(table: SourceTable, window: Window, placeholder: Callable[[str], str]) -> str:
+    """Rows of the window's days and undated rows, in one pass."""
+    in_days, undated = _conditions(table, window, placeholder)
+    undated_count = f"COUNT(CASE WHEN {undated} THEN 1 END)" if undated else "0"
     return (
-        f"SELECT * FROM {table.relation} "
-        f"WHERE {change} >= {placeholder('start')} AND {change} < {placeholder('end')} "
-        f"ORDER BY {change}"
+        f"SELECT COUNT(CASE WHEN {in_days} THEN 1 END), {undated_count} "
+        f"FROM {table.relation} WHERE {_where((in_days, undated))}"
     )
 
 
-def count_query(table: SourceTable, placeholder: Callable[[str], str]) -> str:
+def daily_stats_query(table: SourceTable, *, bounded: bool = True) -> str:
+    """Rows and greatest change value per UTC day of the change column, from ``%(since)s`` on (every day
+    when not ``bounded``; rows with a NULL change column form a group of their own): what a watermark
+    sensor compares with the lake, filtered on the column extraction filters on."""
     change = _quoted(table.change_column)
-    return (
-        f"SELECT COUNT(*) FROM {table.relation} "
-        f"WHERE {change} >= {placeholder('start')} AND {change} < {placeholder('end')}"
-    )
-
-
-def daily_stats_query(table: SourceTable) -> str:
-    """Rows and greatest change value per UTC day of the change column, from ``%(since)s`` on: what a
-    watermark sensor compares with the lake, filtered on the column extraction filters on."""
-    change = _quoted(table.change_column)
+    where = f"WHERE {change} >= %(since)s " if bounded else ""
     return (
         f"SELECT CAST({change} AS DATE) AS change_day, COUNT(*) AS row_count, MAX({change}) AS max_change "
-        f"FROM {table.relation} WHERE {change} >= %(since)s GROUP BY 1 ORDER BY 1"
+        f"FROM {table.relation} {where}GROUP BY 1 ORDER BY 1"
+    )
+
+
+def reconciliation_query(table: SourceTable) -> str:
+    """The whole table by UTC day of the change column: rows, and rows at or after ``%(undated_from)s``
+    (dated in the future). Rows with a NULL change column form the group of day NULL."""
+    change = _quoted(table.change_column)
+    return (
+        f"SELECT CAST({change} AS DATE) AS change_day, COUNT(*) AS row_count, "
+        f"COUNT(CASE WHEN {change} >= %(undated_from)s THEN 1 END) AS future_rows "
+        f"FROM {table.relation} GROUP BY 1"
     )
 
 
@@ -99,7 +158,8 @@ def _pyformat(name: str) -> str:
 
 
 def _params(window: Window) -> dict[str, datetime]:
-    return {"start": window.start, "end": window.end}
+    params = {"start": window.start, "end": window.end, "undated_from": window.undated_from}
+    return {name: value for name, value in params.items() if value is not None}
 
 
 # ------------------------------------------------------------------------------------- connections
@@ -123,15 +183,32 @@ def source_connection(system: str, resource) -> Iterator:
         connection.close()
 
 
-def fetch_all(connection, sql: str, params: dict) -> list[tuple]:
+def fetch_all(connection, sql: str, params: dict | None) -> list[tuple]:
     """Run one parameterized query (pyformat placeholders) on either driver and return its rows."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def count_rows(connection, table: SourceTable, window: Window) -> int:
-    return int(fetch_all(connection, count_query(table, _pyformat), _params(window))[0][0])
+def count_rows(connection, table: SourceTable, window: Window) -> SourceCount:
+    in_days, undated = fetch_all(connection, count_query(table, window, _pyformat), _params(window))[0]
+    return SourceCount(int(in_days or 0), int(undated or 0))
+
+
+def reconciliation_counts(connection, table: SourceTable, undated_from: datetime) -> dict[date | None, SourceDay]:
+    """The whole table per UTC day of its change column (None: a NULL one), with the rows of each day
+    dated at or after ``undated_from``: one aggregate query."""
+    rows = fetch_all(connection, reconciliation_query(table), {"undated_from": undated_from})
+    return {as_date(day): SourceDay(int(count), int(future or 0)) for day, count, future in rows}
+
+
+def as_date(value: date | datetime | str | None) -> date | None:
+    """A day as a driver returns it (a date, a datetime or ISO text); None stays None."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value))
 
 
 def naive_utc(moment: datetime | None) -> datetime | None:
@@ -148,7 +225,7 @@ def snowflake_batches(connection, table: SourceTable, window: Window, batch_rows
     """Stream the window from Snowflake with the connector's native Arrow result batches."""
     cursor = connection.cursor()
     try:
-        cursor.execute(window_query(table, _pyformat), _params(window))
+        cursor.execute(window_query(table, window, _pyformat), _params(window))
         for chunk in cursor.fetch_arrow_batches():  # the connector yields one pyarrow.Table per result chunk
             yield from chunk.to_batches(max_chunksize=batch_rows)
     finally:
@@ -221,7 +298,7 @@ def _psycopg2_batches(
     # A named cursor keeps the result on the server; fetchmany pulls one bounded chunk per round trip.
     with connection.cursor(name=_cursor_name()) as cursor:
         cursor.itersize = batch_rows
-        cursor.execute(window_query(table, _pyformat), _params(window))
+        cursor.execute(window_query(table, window, _pyformat), _params(window))
         schema: pa.Schema | None = None
         while True:
             rows = cursor.fetchmany(batch_rows)
@@ -241,8 +318,11 @@ def _pg_array(values, arrow_type: pa.DataType) -> pa.Array:
     return pa.array(values, type=arrow_type)
 
 
-def _dollar(name: str) -> str:
-    return {"start": "$1", "end": "$2"}[name]
+def _dollar_placeholders(window: Window) -> tuple[Callable[[str], str], tuple[datetime, ...]]:
+    """Positional placeholders (``$1``, ``$2``, ...) for the window's parameters, and their values."""
+    params = _params(window)
+    numbers = {name: f"${index}" for index, name in enumerate(params, start=1)}
+    return numbers.__getitem__, tuple(params.values())
 
 
 def _adbc_batches(
@@ -271,8 +351,9 @@ def _adbc_batches(
             with native.cursor() as cursor:
                 # FETCH cannot run inside COPY: ask for the plain binary result of each statement
                 cursor.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
-                declare = f"DECLARE {name} NO SCROLL CURSOR FOR {window_query(table, _dollar)}"
-                cursor.execute(declare, (window.start, window.end))
+                placeholder, values = _dollar_placeholders(window)
+                declare = f"DECLARE {name} NO SCROLL CURSOR FOR {window_query(table, window, placeholder)}"
+                cursor.execute(declare, values)
                 schema: pa.Schema | None = None
                 while True:
                     cursor.execute(f"FETCH FORWARD {int(batch_rows)} FROM {name}")

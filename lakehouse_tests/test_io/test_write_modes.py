@@ -1,13 +1,16 @@
 """Unpartitioned overwrite, append and merge modes, empty partitions, and failed writes."""
 
+from datetime import date
+
+import pytest
 from dagster import AssetExecutionContext, Config, asset, materialize
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.engine import SparkEngine
-from lakehouse.io.delta_io_manager import MERGE_KEYS_KEY, WRITE_MODE_KEY
-from lakehouse.partitions import daily_partitions
+from lakehouse.io.delta_io_manager import MERGE_KEYS_KEY, WRITE_MODE_KEY, DeltaWriteError, write_frame
+from lakehouse.partitions import DayWindow, daily_partitions
 
 
 class Rows(Config):
@@ -137,3 +140,25 @@ def test_failed_write_leaves_previous_version_readable_and_unchanged(engine, io_
     assert DeltaTable(uri).version() == version
     assert DeltaTable(uri).to_pyarrow_table().equals(before)
     assert engine.spark_session.read.format("delta").load(uri).count() == 3
+
+
+def test_rows_of_no_day_are_replaced_whole_by_every_write_that_holds_them(engine, lake, lake_root):
+    spark = engine.spark_session
+    uri = f"{lake_root}/quarantine/undated_probe"
+    day_1, day_2 = date(2026, 1, 1), date(2026, 1, 2)
+
+    def frame(rows):
+        return spark.createDataFrame(rows, "id int, _run_date date")
+
+    write_frame(lake, frame([(1, day_1), (2, None)]), uri, window=DayWindow.of_day(day_1), undated=True)
+    written = write_frame(
+        lake, frame([(3, day_2), (2, None), (4, None)]), uri, window=DayWindow.of_day(day_2), undated=True
+    )
+
+    rows = DeltaTable(uri).to_pyarrow_table().to_pylist()
+    assert sorted((r["id"], r["_run_date"]) for r in rows) == [(1, day_1), (2, None), (3, day_2), (4, None)]
+    assert (written.rows, written.undated_rows) == (1, 2)
+    assert written.metadata()["undated_rows"] == 2
+    with pytest.raises(DeltaWriteError, match="outside the run's partitions"):
+        write_frame(lake, frame([(5, None)]), uri, window=DayWindow.of_day(day_1))
+    assert len(DeltaTable(uri).to_pyarrow_table()) == 4

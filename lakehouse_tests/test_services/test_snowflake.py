@@ -36,6 +36,26 @@ def test_connector_writes_with_binding_and_resource_reads_back(local_services: L
     assert rows == [(1, "o'brien", 10.5), (2, "b", 2.0), (3, None, 3.25)]
 
 
+def test_null_timestamps_arrive_as_null(local_services: LocalServices) -> None:
+    with snowflake_resource().get_connection() as connection:
+        cursor = connection.cursor()
+        cursor.execute(
+            "CREATE OR REPLACE TABLE PUBLIC.NULL_TIME_PROBE (ID NUMBER, SEEN TIMESTAMP_NTZ, SEEN_TZ TIMESTAMP_TZ)"
+        )
+        cursor.execute(
+            "INSERT INTO PUBLIC.NULL_TIME_PROBE VALUES (1, NULL, NULL), "
+            "(2, '2026-01-01 10:00:00.25', '2026-01-01 10:00:00+00:00')"
+        )
+        cursor.execute("SELECT ID, SEEN, SEEN_TZ FROM PUBLIC.NULL_TIME_PROBE ORDER BY ID")
+        (first, second) = cursor.fetchall()
+        cursor.execute("SELECT SEEN FROM PUBLIC.NULL_TIME_PROBE ORDER BY ID")
+        (arrow,) = list(cursor.fetch_arrow_batches())
+    assert first[1:] == (None, None)
+    assert str(second[1]) == "2026-01-01 10:00:00.250000"
+    assert second[2] is not None
+    assert arrow.column("SEEN").null_count == 1
+
+
 def test_server_side_qmark_binding(local_services: LocalServices) -> None:
     kwargs = {**local_services.snowflake_connect_kwargs(), "paramstyle": "qmark"}
     with snowflake.connector.connect(**kwargs) as connection:

@@ -12,11 +12,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.services import LocalServices
 from lakehouse.resources import redshift_resource, snowflake_resource
+from lakehouse.services import LocalServices
 from lakehouse.sources import extract
-from lakehouse.sources.extract import SourceTable, Window, count_rows, redshift_batches, snowflake_batches
+from lakehouse.sources.extract import (
+    SourceCount,
+    SourceTable,
+    Window,
+    count_rows,
+    reconciliation_counts,
+    redshift_batches,
+    snowflake_batches,
+)
 from lakehouse.sources.landing import land_batches
+from lakehouse.sources.reconciliation import SourceDay
 
 PROBE = SourceTable("redshift", "analytics.web.extract_probe", "loaded_at")
 PROBE_WINDOW = Window(datetime(2030, 1, 1), datetime(2030, 1, 2))
@@ -85,7 +94,8 @@ def test_postgres_window_arrives_in_bounded_batches_of_the_declared_types(probe_
     assert [batch.num_rows for batch in batches] == [2, 2, 1]
     assert all(batch.schema == PROBE_TYPES for batch in batches)
     table = pa.Table.from_batches(batches)
-    assert counted == table.num_rows == 5
+    assert counted == SourceCount(in_days=table.num_rows, undated=0)
+    assert table.num_rows == 5
     assert table.column("event_id").to_pylist() == ["e1", "e2", "e3", "e4", "e5"]  # ordered, "late" left out
     first = table.slice(0, 1).to_pylist()[0]
     assert first == {
@@ -123,7 +133,7 @@ def test_generated_day_is_the_same_through_both_paths(generated_sources):
         native = pa.Table.from_batches(list(extract._adbc_batches(connection, table, window, 500)))
         rows = pa.Table.from_batches(list(extract._psycopg2_batches(connection, table, window, 500)))
         counted = count_rows(connection, table, window)
-    assert native.num_rows == counted > 500
+    assert native.num_rows == counted.in_days > 500
     assert native.equals(rows)
 
 
@@ -171,8 +181,8 @@ def test_snowflake_window_arrives_in_bounded_batches(generated_sources):
     with extract.source_connection("snowflake", snowflake_resource()) as connection:
         batches = list(snowflake_batches(connection, table, window, batch_rows=3))
         counted = count_rows(connection, table, window)
-    assert counted > 3
-    assert sum(batch.num_rows for batch in batches) == counted
+    assert counted.in_days > 3
+    assert sum(batch.num_rows for batch in batches) == counted.in_days
     assert max(batch.num_rows for batch in batches) == 3
     assert batches[0].schema.field("UPDATED_AT").type.unit in ("us", "ns")
 
@@ -190,3 +200,73 @@ def test_native_connection_lost_mid_stream_is_a_retryable_connection_error(probe
         admin.close()
         with pytest.raises(ConnectionError):
             next(batches)
+
+
+# ------------------------------------------------------------------- history, undated rows, the whole table
+
+EDGES = SourceTable("redshift", "analytics.web.extract_edges", "loaded_at")
+EDGE_ROWS = [
+    ("history", "2029-06-30 12:00:00"),  # before the first day
+    ("day1", "2030-01-01 08:00:00"),
+    ("day2", "2030-01-02 08:00:00"),
+    ("soon", "2030-01-05 01:00:00"),  # after the window, before the tolerance: a day not due yet
+    ("undated", None),
+    ("far", "2090-01-01 00:00:00"),  # decades ahead
+]
+NOW_PLUS_TOLERANCE = datetime(2030, 1, 6)
+
+
+@pytest.fixture(scope="module")
+def edges_table(local_services: LocalServices):
+    with psycopg2.connect(local_services.postgres_dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE web.extract_edges (event_id VARCHAR(8), loaded_at TIMESTAMP)")
+        cursor.executemany("INSERT INTO web.extract_edges VALUES (%s, %s)", EDGE_ROWS)
+    connection.close()
+    yield EDGES
+    with psycopg2.connect(local_services.postgres_dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE web.extract_edges")
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("window", "expected", "count"),
+    [
+        (Window(datetime(2030, 1, 2), datetime(2030, 1, 3)), ["day2"], SourceCount(1, 0)),
+        (Window(None, datetime(2030, 1, 2)), ["history", "day1"], SourceCount(2, 0)),
+        (
+            Window(datetime(2030, 1, 2), datetime(2030, 1, 3), undated_from=NOW_PLUS_TOLERANCE),
+            ["day2", "far", "undated"],
+            SourceCount(1, 2),
+        ),
+    ],
+    ids=["days", "from-the-beginning", "with-undated-rows"],
+)
+def test_a_window_selects_its_days_the_history_before_them_and_the_undated_rows(edges_table, window, expected, count):
+    with extract.source_connection("redshift", redshift_resource()) as connection:
+        native = _ids(extract._adbc_batches(connection, edges_table, window, batch_rows=10))
+        rows = _ids(extract._psycopg2_batches(connection, edges_table, window, batch_rows=10))
+        counted = count_rows(connection, edges_table, window)
+    assert sorted(native) == sorted(rows) == sorted(expected)
+    assert counted == count
+
+
+def test_the_whole_table_is_counted_per_day_with_its_future_rows(edges_table):
+    with extract.source_connection("redshift", redshift_resource()) as connection:
+        counts = reconciliation_counts(connection, edges_table, NOW_PLUS_TOLERANCE)
+    assert counts == {
+        date(2029, 6, 30): SourceDay(1),
+        date(2030, 1, 1): SourceDay(1),
+        date(2030, 1, 2): SourceDay(1),
+        date(2030, 1, 5): SourceDay(1),
+        None: SourceDay(1),
+        date(2090, 1, 1): SourceDay(1, future_rows=1),
+    }
+
+
+def test_a_window_cannot_reach_into_the_future_it_quarantines():
+    with pytest.raises(ValueError, match="reaches past"):
+        Window(datetime(2030, 1, 1), datetime(2030, 1, 7), undated_from=NOW_PLUS_TOLERANCE)
+
+
+def _ids(batches) -> list[str]:
+    return [value for batch in batches for value in batch.column(0).to_pylist()]

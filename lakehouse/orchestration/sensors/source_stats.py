@@ -20,12 +20,19 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg2
-from snowflake.connector.errors import ProgrammingError
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
+from snowflake.connector.errors import ProgrammingError
 
 from lakehouse.orchestration.sensors.watermarks import DayState
-from lakehouse.sources.extract import SourceTable, daily_stats_query, fetch_all, naive_utc, source_connection
+from lakehouse.sources.extract import (
+    SourceTable,
+    as_date,
+    daily_stats_query,
+    fetch_all,
+    naive_utc,
+    source_connection,
+)
 
 
 class SourceTableMissing(LookupError):
@@ -37,23 +44,26 @@ _MISSING_TABLE_SQLSTATES = {"42S02", "42P01"}
 
 
 def snowflake_day_states(
-    snowflake: SnowflakeResource, table: SourceTable, since: datetime
+    snowflake: SnowflakeResource, table: SourceTable, since: datetime | None
 ) -> dict[date, DayState]:
-    """Per-day source states of a Snowflake table from ``since`` (naive UTC) on."""
+    """Per-day source states of a Snowflake table from ``since`` (naive UTC; None: every day) on."""
     return _source_day_states("snowflake", snowflake, table, since)
 
 
 def redshift_day_states(
-    redshift: RedshiftClientResource, table: SourceTable, since: datetime
+    redshift: RedshiftClientResource, table: SourceTable, since: datetime | None
 ) -> dict[date, DayState]:
-    """Per-day source states of a Redshift table from ``since`` (naive UTC) on."""
+    """Per-day source states of a Redshift table from ``since`` (naive UTC; None: every day) on."""
     return _source_day_states("redshift", redshift, table, since)
 
 
-def _source_day_states(system: str, resource, table: SourceTable, since: datetime) -> dict[date, DayState]:
+def _source_day_states(
+    system: str, resource, table: SourceTable, since: datetime | None
+) -> dict[date, DayState]:
+    query = daily_stats_query(table, bounded=since is not None)
     with source_connection(system, resource) as connection:
         try:
-            return _day_states(fetch_all(connection, daily_stats_query(table), {"since": since}))
+            return _day_states(fetch_all(connection, query, {"since": since} if since is not None else None))
         except (ProgrammingError, psycopg2.Error) as error:
             state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
             if state in _MISSING_TABLE_SQLSTATES:
@@ -62,14 +72,4 @@ def _source_day_states(system: str, resource, table: SourceTable, since: datetim
 
 
 def _day_states(rows: Iterable[tuple[Any, Any, Any]]) -> dict[date, DayState]:
-    return {
-        _as_date(day): DayState(int(count), naive_utc(high)) for day, count, high in rows if day is not None
-    }
-
-
-def _as_date(value: date | datetime | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+    return {as_date(day): DayState(int(count), naive_utc(high)) for day, count, high in rows if day is not None}

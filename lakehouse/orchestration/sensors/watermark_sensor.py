@@ -18,8 +18,9 @@ state; new commits to the day start the count again). A day with a run still que
 alone until the run ends.
 
 Only days that have a partition are requested: rows of today wait until the day closes (the partitions
-end at the last complete day), rows dated after today are logged as a source error and do not move the
-watermark, and rows dated before the partitions' start are outside every scan.
+end at the last complete day), and rows dated after today are logged as a source error and do not move
+the watermark (the bronze runs quarantine those beyond their tolerance). Rows dated before the
+partitions' start belong to the first partition: a scan that reaches the first day counts them with it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
 import dagster as dg
 from dagster_aws.redshift import RedshiftClientResource
@@ -51,15 +52,17 @@ from lakehouse.orchestration.sensors.watermarks import (
     Reconciliation,
     WatermarkCursor,
     attempt_run_key,
+    fold_into_first_day,
     latest_loaded_day,
     reconcile,
     scan_start,
     source_state_key,
 )
-from lakehouse.partitions import daily_partitions
+from lakehouse.partitions import daily_partitions, last_partition_day
 from lakehouse.sources.extract import source_table
+from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS
 
-DEFAULT_LAG_DAYS = 2
+DEFAULT_LAG_DAYS = DEFAULT_LATE_COMMIT_DAYS
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 60
 
@@ -78,7 +81,8 @@ _UNFINISHED = [
     dg.DagsterRunStatus.CANCELING,
 ]
 
-DayStates = Callable[[datetime], Mapping[date, DayState]]
+DayStates = Callable[[datetime | None], Mapping[date, DayState]]
+"""The source's per-day states from a moment on (None: every day)."""
 
 
 def watermark_sensor_name(table: str) -> str:
@@ -179,10 +183,13 @@ def evaluate_watermark_tick(
     loaded = lake_day_counts(lake, table)
     since = scan_start(cursor, latest_loaded_day(loaded), lag_days=settings.lag_days, first_day=first_day)
     try:
-        source = day_states(datetime.combine(since, time.min))
+        if since <= first_day:  # the first partition holds every earlier day too
+            source = fold_into_first_day(day_states(None), first_day)
+        else:
+            source = day_states(datetime.combine(since, time.min))
     except SourceTableMissing as missing:
         return dg.SensorResult(skip_reason=f"{table}: {missing} yet; nothing to load", cursor=context.cursor)
-    result = reconcile(source, loaded, since=since, last_open_day=last_open_day(today), today=today)
+    result = reconcile(source, loaded, since=since, last_open_day=last_partition_day(today), today=today)
     plan = plan_runs(context.instance, table, result.differing, max_attempts=settings.max_attempts)
 
     next_cursor = result.next_cursor(cursor)
@@ -191,7 +198,7 @@ def evaluate_watermark_tick(
         context.log.warning(
             f"{table}: the source holds rows dated after today ({today}) on "
             f"{', '.join(d.isoformat() for d in result.future)}; "
-            "they are not loaded and do not move the watermark"
+            "they do not move the watermark, and bronze runs quarantine those dated beyond their tolerance"
         )
     if plan.given_up:
         context.log.warning(
@@ -212,12 +219,6 @@ def lake_day_counts(lake: Lake, table: str, since: date | None = None) -> Counte
     counts = lake.day_counts(bronze_asset_key(table), since)
     counts.update(lake.day_counts(quarantine_asset_key(table), since))
     return counts
-
-
-def last_open_day(today: date) -> date:
-    """The latest day with a partition: yesterday with the lakehouse's daily partitions, whose last
-    partition is the last complete day (``end_offset=0``); a day's rows wait until it has closed."""
-    return today + timedelta(days=daily_partitions().end_offset - 1)
 
 
 @dataclass(frozen=True)

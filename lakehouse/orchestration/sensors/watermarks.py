@@ -86,6 +86,21 @@ class WatermarkCursor:
             ) from None
 
 
+def fold_into_first_day(states: Mapping[date, DayState], first_day: date) -> dict[date, DayState]:
+    """Per-day states with every day before ``first_day`` counted as ``first_day``, whose partition
+    holds them."""
+    folded: dict[date, DayState] = {}
+    for day, state in states.items():
+        place = max(day, first_day)
+        earlier = folded.get(place)
+        if earlier is None:
+            folded[place] = state
+        else:
+            highs = [value for value in (earlier.max_change, state.max_change) if value is not None]
+            folded[place] = DayState(earlier.rows + state.rows, max(highs, default=None))
+    return folded
+
+
 def latest_loaded_day(counts: Mapping[date, int]) -> date | None:
     """The lake's watermark: the latest day holding rows in bronze or quarantine (``None`` when empty).
 

@@ -28,6 +28,7 @@ from lakehouse.orchestration.sensors.watermarks import (
     attempt_run_key,
     source_state_key,
 )
+from lakehouse.settings import FIRST_PARTITION_ENV_VAR
 from lakehouse_tests.test_orchestration.support import loadable_definitions
 from lakehouse_tests.test_orchestration.test_sensors.support import (
     DAY_1,
@@ -241,6 +242,24 @@ def test_a_lost_cursor_over_an_empty_lake_starts_at_the_first_partition(sources:
 
     every_day = [DAY_1, DAY_2, DAY_3]
     assert requested(result) == [(day.isoformat(), key("orders", day, now[day])) for day in every_day]
+
+
+def test_days_before_a_configured_first_partition_are_counted_with_it(
+    sources: Sources, lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources.hold_through(DAY_3)
+    monkeypatch.setenv(FIRST_PARTITION_ENV_VAR, DAY_2.isoformat())
+    now = sources.expected_states("orders", DAY_3)
+    first = DayState(now[DAY_1].rows + now[DAY_2].rows, now[DAY_2].max_change)
+
+    result = tick(sources, "orders", lake, cursor=None, lag_days=0)
+
+    assert requested(result) == [
+        (DAY_2.isoformat(), key("orders", DAY_2, first)),
+        (DAY_3.isoformat(), key("orders", DAY_3, now[DAY_3])),
+    ]
+    write_lake(lake, "orders", {DAY_2: first.rows, DAY_3: now[DAY_3].rows})
+    assert requested(tick(sources, "orders", lake, cursor=result.cursor, lag_days=0)) == []
 
 
 def test_the_cursor_is_small_json(sources: Sources, lake: Path) -> None:

@@ -10,6 +10,7 @@ from lakehouse.orchestration.sensors.watermarks import (
     DayState,
     WatermarkCursor,
     attempt_run_key,
+    fold_into_first_day,
     reconcile,
     scan_start,
     source_state_key,
@@ -114,3 +115,15 @@ def test_run_keys_name_the_source_state_of_a_day_and_the_attempt() -> None:
     assert source_state_key("bronze_orders_job", d(6), DayState(0)).endswith(":rows=0:max=none")
     with pytest.raises(ValueError):
         attempt_run_key(first, 0)
+
+
+def test_days_before_the_first_partition_fold_into_it() -> None:
+    early = datetime(2025, 12, 31, 23, 0)
+    states = {date(2025, 6, 1): DayState(2, datetime(2025, 6, 1, 5)), date(2025, 12, 31): DayState(3, early)}
+    states[d(1)] = DayState(4, datetime(2026, 1, 1, 7))
+    states[d(2)] = DayState(5, datetime(2026, 1, 2, 7))
+    assert fold_into_first_day(states, d(1)) == {
+        d(1): DayState(9, datetime(2026, 1, 1, 7)),
+        d(2): DayState(5, datetime(2026, 1, 2, 7)),
+    }
+    assert fold_into_first_day({date(2025, 6, 1): DayState(2, early)}, d(1)) == {d(1): DayState(2, early)}
