@@ -10,8 +10,15 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.bronze.checks import BRONZE_CHECKS
+from lakehouse.contracts import contract_for_source
 from lakehouse.generator import ALL_TABLES, RowKind
-from lakehouse_tests.test_bronze.support import bronze_table_name, locator_of, manifest_locator, materialize_bronze
+from lakehouse_tests.test_bronze.support import (
+    bronze_table_name,
+    locator_of,
+    manifest_locator,
+    materialize_bronze,
+)
+from lakehouse_tests.test_contracts.defects import PLACEMENT_RULE_FOR_DEFECT, expected_rule
 from lakehouse_tests.test_observability.support import committed_bytes
 
 DAYS = ("2026-01-01", "2026-01-02")
@@ -34,6 +41,12 @@ def _in_days(dates) -> bool:
     return dates.isoformat() in DAYS
 
 
+def _undated(defect) -> bool:
+    """A row of no day (NULL or decades-ahead change column): every run finds it once the source holds it,
+    and the sources hold every generated day."""
+    return defect.kind in PLACEMENT_RULE_FOR_DEFECT
+
+
 def test_every_check_passes_and_nothing_is_lost(two_days):
     evaluations = two_days.get_asset_check_evaluations()
     assert {(e.asset_key.path[1], e.check_name) for e in evaluations} == {
@@ -53,7 +66,7 @@ def test_exactly_the_injected_bad_rows_are_quarantined_with_reasons(two_days, ge
         expected = Counter(
             manifest_locator(spec, d.locator)
             for d in generated_sources.defects
-            if d.table == spec.qualified_name and _in_days(d.change_date)
+            if d.table == spec.qualified_name and (_undated(d) or _in_days(d.change_date))
         )
         quarantine = _table(lake_root, "quarantine", name)
         payloads = [json.loads(p) for p in quarantine.column("_original_payload").to_pylist()]
@@ -61,6 +74,29 @@ def test_exactly_the_injected_bad_rows_are_quarantined_with_reasons(two_days, ge
         assert actual == expected, f"{name}: quarantined rows differ from the manifest"
         assert all(len(reasons) >= 1 for reasons in quarantine.column("_error_reasons").to_pylist())
         assert set(METADATA) <= set(quarantine.column_names)
+
+
+def test_rows_of_no_day_are_quarantined_with_a_null_run_date_and_the_reason(
+    two_days, generated_sources, lake_root
+):
+    held = 0
+    for spec in ALL_TABLES:
+        name, contract = bronze_table_name(spec), contract_for_source(spec.qualified_name)
+        expected = {
+            manifest_locator(spec, d.locator): expected_rule(contract, d)
+            for d in generated_sources.defects
+            if d.table == spec.qualified_name and _undated(d)
+        }
+        held += len(expected)
+        quarantine = _table(lake_root, "quarantine", name).to_pylist()
+        undated = {
+            locator_of(spec, json.loads(row["_original_payload"])): {r["rule_id"] for r in row["_error_reasons"]}
+            for row in quarantine
+            if row["_run_date"] is None
+        }
+        assert undated.keys() == expected.keys(), name
+        assert all(rule in undated[locator] for locator, rule in expected.items()), name
+    assert held > 0
 
 
 def test_every_valid_row_reaches_bronze(two_days, generated_sources, lake_root):
@@ -91,7 +127,9 @@ def test_materializations_carry_rows_bytes_duration_and_the_quarantine_rate(two_
         written = _table(lake_root, "bronze", name).num_rows
         quarantined = _table(lake_root, "quarantine", name).num_rows
         assert bronze["dagster/row_count"] == written > 0
-        assert quarantine["dagster/row_count"] == bronze["rows_quarantined"] == quarantined
+        # the rows of no day are counted apart from the days' rows
+        undated = quarantine.get("undated_rows", 0)
+        assert quarantine["dagster/row_count"] + undated == bronze["rows_quarantined"] == quarantined
         assert bronze["rows_extracted"] == written + quarantined
         assert bronze["quarantine_rate"] == pytest.approx(quarantined / bronze["rows_extracted"])
         rates.append(bronze["quarantine_rate"])
@@ -136,17 +174,20 @@ def test_rerunning_a_partition_gives_identical_content(bronze_resources, lake_ro
     assert all(first.values())
 
 
-def test_empty_window_writes_a_valid_empty_partition(bronze_resources, lake_root):
+def test_empty_window_writes_a_valid_empty_partition(bronze_resources, generated_sources, lake_root):
     result = materialize_bronze(bronze_resources, partition="2026-02-15")
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
     for spec in ALL_TABLES:
+        # a day without rows still finds the source's rows of no day, and holds them in quarantine alone
+        undated = sum(1 for d in generated_sources.defects if d.table == spec.qualified_name and _undated(d))
         [bronze] = _materialization_metadata(result, bronze_table_name(spec))["bronze"]
-        counts = (bronze["rows_extracted"], bronze["rows_quarantined"], bronze["quarantine_rate"])
-        assert counts == (0, 0, 0.0)
-    for spec in ALL_TABLES:
-        for layer in ("bronze", "quarantine"):
-            assert _table(lake_root, layer, bronze_table_name(spec)).num_rows == 0
+        counts = (bronze["rows_extracted"], bronze["rows_quarantined"])
+        assert counts == (undated, undated)
+        assert _table(lake_root, "bronze", bronze_table_name(spec)).num_rows == 0
+        quarantine = _table(lake_root, "quarantine", bronze_table_name(spec))
+        assert quarantine.num_rows == undated
+        assert quarantine.column("_run_date").null_count == undated
 
 
 def test_backfill_window_rows_land_in_their_own_days(two_days, lake_root):

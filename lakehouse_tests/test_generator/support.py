@@ -72,9 +72,10 @@ def fakesnow_server(db_dir: Path) -> Iterator[dict]:
 def _keeping_nulls(
     to_struct: Callable[[pa.Array], pa.Array],
 ) -> Callable[[pa.Array | pa.ChunkedArray], pa.Array]:
-    """fakesnow's (0.12) Snowflake timestamp struct with the NULLs it drops: it builds the struct without a
-    validity mask, so the connector reads a NULL timestamp as 1970-01-01 00:00:00, and the sources hold
-    NULL change columns on purpose. The local Snowflake service needs the same repair."""
+    """fakesnow's (0.12) Snowflake timestamp struct with a validity mask. It builds the struct without one,
+    and served from a thread of the test process a NULL timestamp then reaches the connector as 1970-01-01
+    00:00:00, while the local Snowflake service (a process of its own) delivers NULL. The sources hold NULL
+    change columns on purpose, so this server must deliver them as the service does."""
 
     def convert(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
         ts = ts.combine_chunks() if isinstance(ts, pa.ChunkedArray) else ts
