@@ -10,9 +10,9 @@ what was written, that nothing was lost, that the partition honours its contract
 the whole source table is in the lake or in a day not due yet.
 """
 
-
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
+from typing import TypeVar
 
 import dagster as dg
 from pydantic import Field
@@ -56,7 +56,9 @@ from lakehouse.sources.extract import (
     with_retries,
 )
 from lakehouse.sources.landing import land_batches
-from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS, reconcile_table
+
+T = TypeVar("T")
+from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS, SourceDay, reconcile_table
 
 BRONZE = "bronze"
 QUARANTINE = "quarantine"
@@ -121,7 +123,10 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
                 f"{contract.source.change_column}) have a NULL _run_date.",
                 owners=[contract.owner],
                 kinds=set(KINDS),
-                metadata={"dagster/column_schema": quarantine_column_schema(contract), UNDATED_ROWS_KEY: True},
+                metadata={
+                    "dagster/column_schema": quarantine_column_schema(contract),
+                    UNDATED_ROWS_KEY: True,
+                },
             ),
         },
         ins={
@@ -137,7 +142,9 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
     )
     def _bronze(context: dg.AssetExecutionContext, config: BronzeConfig, **reference_frames: DataFrame):
         resources = context.resources
-        yield from materialize_bronze(context, config, resources.engine, resources.lake, contract, reference_frames)
+        yield from materialize_bronze(
+            context, config, resources.engine, resources.lake, contract, reference_frames
+        )
 
     return _bronze
 
@@ -155,7 +162,9 @@ def materialize_bronze(
     days = DayWindow.of_context(context)
     now = naive_utc(datetime.now(timezone.utc))
     first_day = daily_partitions().start.date()
-    window = extraction_window(days, first_day=first_day, undated_from=now + _hours(config.future_tolerance_hours))
+    window = extraction_window(
+        days, first_day=first_day, undated_from=now + _hours(config.future_tolerance_hours)
+    )
     table = contract.table
     batch_id = f"{context.run.run_id}/{table}/{days.start.isoformat()}..{days.end.isoformat()}"
     # This run's scratch space for the table: the extracted batches, then the validated rows staged once.
@@ -180,22 +189,27 @@ def materialize_bronze(
             counted = count_rows(connection, source, window)
         return landed.rows, counted
 
-    extracted, source_count = with_retries(
-        extract,
-        what=what,
-        attempts=config.connect_attempts,
-        backoff_seconds=config.retry_backoff_seconds,
-        retry_on=_connection_errors(source.system),
-        log=context.log.warning,
-    )
+    def at_the_source(action: Callable[[], T]) -> T:
+        """``action`` on the source, retried with back-off while the source is unreachable."""
+        return with_retries(
+            action,
+            what=what,
+            attempts=config.connect_attempts,
+            backoff_seconds=config.retry_backoff_seconds,
+            retry_on=_connection_errors(source.system),
+            log=context.log.warning,
+        )
+
+    extracted, source_count = at_the_source(extract)
     context.log.info(
         f"extracted {extracted} rows of {what}: {source_count.in_days} of {days} "
         f"(from {window.start or 'the beginning'}), {source_count.undated} undated"
     )
     try:
         raw = spark.read.parquet(landing_uri) if extracted else empty_source_frame(spark, contract)
+        ingested_at = datetime.now(timezone.utc)
         raw = with_metadata_columns(
-            raw, contract, batch_id, datetime.now(timezone.utc), first_day=first_day, undated_from=window.undated_from
+            raw, contract, batch_id, ingested_at, first_day=first_day, undated_from=window.undated_from
         )
         aligned = align_to_schema(raw, contract, render_payload=False)
         references = {
@@ -231,18 +245,11 @@ def materialize_bronze(
         yield nothing_lost_result(spark, contract, bronze_uri, quarantine_uri, days, extracted, source_count)
         yield from contract_check_results(spark, contract, bronze_uri, days)
 
-        def count_source() -> dict:
+        def count_whole_table() -> dict[date | None, SourceDay]:
             with source_connection(source.system, resource) as connection:
                 return reconciliation_counts(connection, source, window.undated_from)
 
-        whole_table = with_retries(
-            count_source,
-            what=what,
-            attempts=config.connect_attempts,
-            backoff_seconds=config.retry_backoff_seconds,
-            retry_on=_connection_errors(source.system),
-            log=context.log.warning,
-        )
+        whole_table = at_the_source(count_whole_table)
         reconciliation = reconcile_table(
             whole_table,
             lake.partition_counts(bronze_uri),
@@ -286,7 +293,9 @@ def with_metadata_columns(
         F.lit(contract.source.table).alias("record_table"),
         F.lit(ingested_at).cast("timestamp").alias("ingest_timestamp"),
         F.lit(batch_id).alias("_batch_id"),
-        run_date_of(F.col(f"`{change}`"), first_day=first_day, undated_from=undated_from).alias(PARTITION_COLUMN),
+        run_date_of(F.col(f"`{change}`"), first_day=first_day, undated_from=undated_from).alias(
+            PARTITION_COLUMN
+        ),
     )
 
 

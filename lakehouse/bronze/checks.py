@@ -44,10 +44,7 @@ _DESCRIPTIONS = {
 
 
 def bronze_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        blocking_daily_check(name, asset_key, _DESCRIPTIONS[name])
-        for name in BRONZE_CHECKS
-    ]
+    return [blocking_daily_check(name, asset_key, _DESCRIPTIONS[name]) for name in BRONZE_CHECKS]
 
 
 def _partition(spark: SparkSession, uri: str, window: DayWindow) -> DataFrame:

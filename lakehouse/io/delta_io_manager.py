@@ -217,7 +217,7 @@ def write_frame(
         table.update_incremental()
     new_files = [f for path, f in lake.data_files(table).items() if path not in files_before]
     added = [f for f in new_files if window is None or window.contains(f.partition.get(column))]
-    rows_of_days, undated_rows = df, None
+    rows_of_days, undated_rows, undated_files = df, None, []
     if window is not None and undated:
         undated_files = [f for f in new_files if f.partition.get(column) is None]
         undated_rows = _rows_written(df.where(F.col(f"`{column}`").isNull()), mode, undated_files)
@@ -226,7 +226,7 @@ def write_frame(
         uri=uri,
         mode=mode,
         rows=_rows_written(rows_of_days, mode, added),
-        bytes_written=sum(f.size for f in added),
+        bytes_written=sum(f.size for f in [*added, *undated_files]),
         version=table.version(),
         commit_retries=retries,
         window=window,

@@ -295,7 +295,11 @@ def _summary(table: str, result: Reconciliation, plan: RunPlan) -> str:
             "rows of " + ", ".join(d.isoformat() for d in result.not_yet_open) + " wait for the day to close"
         )
     if result.future:
-        parts.append("ignored rows dated after today on " + ", ".join(d.isoformat() for d in result.future))
+        parts.append(
+            "rows dated after today on "
+            + ", ".join(d.isoformat() for d in result.future)
+            + " are not requested (bronze runs quarantine those beyond their tolerance)"
+        )
     if len(parts) == 1:
         parts.append("the lake matches the source")
     return "; ".join(parts)

@@ -64,7 +64,8 @@ class Sources:
         states: dict[date, list] = defaultdict(list)
         for batch in self.data.batches_through(through):
             for value in batch.rows(spec).column(spec.change_column).to_pylist():
-                states[value.date()].append(value)
+                if value is not None:  # a NULL change column is in no day (bronze quarantines it)
+                    states[value.date()].append(value)
         return {day: DayState(len(values), max(values)) for day, values in sorted(states.items())}
 
 
