@@ -14,7 +14,12 @@ LAST_OPEN = D5
 
 def reconcile(source, bronze, quarantine, *, late_commit_days=2, last_open_day=LAST_OPEN):
     return reconcile_table(
-        source, bronze, quarantine, first_day=FIRST, last_open_day=last_open_day, late_commit_days=late_commit_days
+        source,
+        bronze,
+        quarantine,
+        first_day=FIRST,
+        last_open_day=last_open_day,
+        late_commit_days=late_commit_days,
     )
 
 
@@ -39,7 +44,11 @@ def test_a_loaded_table_is_reconciled_with_every_count_in_place():
 
 
 def test_history_before_the_first_partition_belongs_to_it():
-    source = {FIRST - timedelta(days=400): SourceDay(3), FIRST - timedelta(days=1): SourceDay(2), D1: SourceDay(5)}
+    source = {
+        FIRST - timedelta(days=400): SourceDay(3),
+        FIRST - timedelta(days=1): SourceDay(2),
+        D1: SourceDay(5),
+    }
     assert reconcile(source, {D1: 10}, {}).passed
     missing = reconcile(source, {D1: 5}, {D2: 1}, late_commit_days=0)
     assert not missing.passed
@@ -60,7 +69,12 @@ def test_undated_rows_must_all_be_in_quarantine_once():
 
 
 def test_days_not_loaded_and_days_without_a_partition_are_not_due():
-    source = {D1: SourceDay(5), D2: SourceDay(6), D3: SourceDay(7), LAST_OPEN + timedelta(days=1): SourceDay(8)}
+    source = {
+        D1: SourceDay(5),
+        D2: SourceDay(6),
+        D3: SourceDay(7),
+        LAST_OPEN + timedelta(days=1): SourceDay(8),
+    }
     result = reconcile(source, {D1: 5, D3: 7}, {})
     assert result.passed
     assert result.days_not_loaded == (D2,)
