@@ -242,18 +242,22 @@ def materialize_bronze(
             },
         )
 
-        yield nothing_lost_result(spark, contract, bronze_uri, quarantine_uri, days, extracted, source_count)
+        # the lanes' rows per partition as the logs now hold them: the undated rows for nothing_lost, every
+        # partition for the reconciliation
+        in_bronze, in_quarantine = lake.partition_counts(bronze_uri), lake.partition_counts(quarantine_uri)
+        yield nothing_lost_result(
+            spark, contract, bronze_uri, quarantine_uri, days, extracted, source_count, in_quarantine[None]
+        )
         yield from contract_check_results(spark, contract, bronze_uri, days)
 
         def count_whole_table() -> dict[date | None, SourceDay]:
             with source_connection(source.system, resource) as connection:
                 return reconciliation_counts(connection, source, window.undated_from)
 
-        whole_table = at_the_source(count_whole_table)
         reconciliation = reconcile_table(
-            whole_table,
-            lake.partition_counts(bronze_uri),
-            lake.partition_counts(quarantine_uri),
+            at_the_source(count_whole_table),
+            in_bronze,
+            in_quarantine,
             first_day=first_day,
             last_open_day=last_partition_day(now.date()),
             late_commit_days=config.late_commit_days,
