@@ -56,9 +56,9 @@ from lakehouse.sources.extract import (
     with_retries,
 )
 from lakehouse.sources.landing import land_batches
+from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS, SourceDay, reconcile_table
 
 T = TypeVar("T")
-from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS, SourceDay, reconcile_table
 
 BRONZE = "bronze"
 QUARANTINE = "quarantine"
@@ -242,12 +242,10 @@ def materialize_bronze(
             },
         )
 
-        # the lanes' rows per partition as the logs now hold them: the undated rows for nothing_lost, every
-        # partition for the reconciliation
+        # the lanes' rows per partition, from the logs the writes committed: what nothing_lost and the
+        # reconciliation both count
         in_bronze, in_quarantine = lake.partition_counts(bronze_uri), lake.partition_counts(quarantine_uri)
-        yield nothing_lost_result(
-            spark, contract, bronze_uri, quarantine_uri, days, extracted, source_count, in_quarantine[None]
-        )
+        yield nothing_lost_result(contract, days, extracted, source_count, in_bronze, in_quarantine)
         yield from contract_check_results(spark, contract, bronze_uri, days)
 
         def count_whole_table() -> dict[date | None, SourceDay]:

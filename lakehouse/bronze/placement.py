@@ -23,7 +23,6 @@ from lakehouse.partitions import PARTITION_COLUMN
 
 CHANGE_COLUMN_NOT_NULL = "change_column_not_null"
 CHANGE_COLUMN_NOT_IN_FUTURE = "change_column_not_in_future"
-UNDATED_RULES = (CHANGE_COLUMN_NOT_NULL, CHANGE_COLUMN_NOT_IN_FUTURE)
 
 
 def run_date_of(change: Column, *, first_day: date, undated_from: datetime) -> Column:

@@ -137,8 +137,8 @@ def _source_rows(history: DataFrame) -> DataFrame:
     """The silver rows in the dimension's types, one per customer and ``updated_at``.
 
     Silver holds one row per customer and ``updated_at`` within a partition, and a partition's rows all
-    have ``updated_at`` in its day, so two rows with one ``updated_at`` only arise from a stale copy in
-    another partition; the latest partition wins, ties broken by content so that the choice never depends
+    have ``updated_at`` in its day (the first partition: on or before it), so two rows with one
+    ``updated_at`` only arise from a stale copy in another partition; the latest partition wins, ties broken by content so that the choice never depends
     on the engine's row order.
     """
     typed = history.select(*[F.col(name).cast(type_).alias(name) for name, type_ in SILVER_CUSTOMER_COLUMNS])
