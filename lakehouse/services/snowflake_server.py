@@ -37,19 +37,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def keep_null_timestamps() -> None:
-    """Make fakesnow send NULL timestamps as NULL.
+    """Make fakesnow send NULL timestamps as NULL, for the rest of this process (see ``with_nulls``)."""
+    import fakesnow.arrow
+
+    if not getattr(fakesnow.arrow.timestamp_to_sf_struct, "keeps_nulls", False):
+        fakesnow.arrow.timestamp_to_sf_struct = with_nulls(fakesnow.arrow.timestamp_to_sf_struct)
+
+
+def with_nulls(encode):
+    """fakesnow's timestamp encoder, giving the struct the column's validity.
 
     fakesnow 0.12.1 encodes a timestamp column as Snowflake's ``{epoch, fraction}`` struct built from the
     values alone (``fakesnow.arrow.timestamp_to_sf_struct``), so a NULL arrives at the connector as epoch 0,
-    ``1970-01-01 00:00:00``: a NULL change column would look like a row of 1970. The wrapper gives the
-    struct the column's validity.
+    ``1970-01-01 00:00:00``: a NULL change column would look like a row of 1970.
     """
-    import fakesnow.arrow
     import pyarrow as pa
-
-    encode = fakesnow.arrow.timestamp_to_sf_struct
-    if getattr(encode, "keeps_nulls", False):
-        return
 
     def encode_with_nulls(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
         struct = encode(ts)
@@ -59,7 +61,7 @@ def keep_null_timestamps() -> None:
         return pa.StructArray.from_arrays(struct.flatten(), fields=list(struct.type), mask=values.is_null())
 
     encode_with_nulls.keeps_nulls = True  # type: ignore[attr-defined]
-    fakesnow.arrow.timestamp_to_sf_struct = encode_with_nulls
+    return encode_with_nulls
 
 
 def main(argv: Sequence[str] | None = None) -> None:

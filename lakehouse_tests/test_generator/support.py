@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from lakehouse.generator import GeneratorConfig
+from lakehouse.services.snowflake_server import with_nulls
 
 SMALL = GeneratorConfig(scale_factor=0.01, days=3, seed=7, dirt=0.0)
 # A high dirt rate so that every defect target of every table shows up even at this tiny scale.
@@ -44,8 +43,9 @@ def fakesnow_server(db_dir: Path) -> Iterator[dict]:
     server.startup = startup
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fakesnow.server, "shared_fs", fake)
+        # as the local service does: NULL timestamps delivered as NULL
         patch.setattr(
-            fakesnow.arrow, "timestamp_to_sf_struct", _keeping_nulls(fakesnow.arrow.timestamp_to_sf_struct)
+            fakesnow.arrow, "timestamp_to_sf_struct", with_nulls(fakesnow.arrow.timestamp_to_sf_struct)
         )
         thread = threading.Thread(target=server.run, name="fakesnow test server", daemon=True)
         thread.start()
@@ -67,19 +67,3 @@ def fakesnow_server(db_dir: Path) -> Iterator[dict]:
             server.should_exit = True
             thread.join()
             fake.duck_conn.close()
-
-
-def _keeping_nulls(
-    to_struct: Callable[[pa.Array], pa.Array],
-) -> Callable[[pa.Array | pa.ChunkedArray], pa.Array]:
-    """fakesnow's (0.12) Snowflake timestamp struct with a validity mask. It builds the struct without one,
-    and served from a thread of the test process a NULL timestamp then reaches the connector as 1970-01-01
-    00:00:00, while the local Snowflake service (a process of its own) delivers NULL. The sources hold NULL
-    change columns on purpose, so this server must deliver them as the service does."""
-
-    def convert(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
-        ts = ts.combine_chunks() if isinstance(ts, pa.ChunkedArray) else ts
-        struct = to_struct(ts)
-        return pa.StructArray.from_arrays(struct.flatten(), fields=list(struct.type), mask=pc.is_null(ts))
-
-    return convert
