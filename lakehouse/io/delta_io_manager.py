@@ -36,6 +36,7 @@ from pyspark.sql import types as T
 
 from lakehouse.engine import SparkEngine
 from lakehouse.lake import DataFile, Lake
+from lakehouse.lake.rejection import WriteScope, version_before_metadata
 from lakehouse.observability.metrics import ROW_COUNT, started, with_write_metrics
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow
 
@@ -145,6 +146,17 @@ class WrittenFrame:
     schema: T.StructType
     undated_rows: int | None = None
     """Rows of no day written (``_run_date`` NULL), for a table that holds them; None otherwise."""
+    version_before: int | None = None
+    """The table's version read before the write (None: there was no table): what rejecting the write
+    restores (``lakehouse.quality.gates``)."""
+
+    @property
+    def scope(self) -> WriteScope:
+        """What the write replaced, for rejecting it: its days (with the rows of no day when it wrote
+        them), or the whole table for a merge or an unpartitioned write."""
+        if self.mode == "merge" or self.window is None:
+            return WriteScope()
+        return WriteScope(self.window, undated=self.undated_rows is not None)
 
     def metadata(self, declared_schema: TableSchema | None = None) -> dict[str, Any]:
         """Materialization metadata: row count, table, version, mode, retries, schema, days written."""
@@ -152,6 +164,7 @@ class WrittenFrame:
             ROW_COUNT: self.rows,
             "table_uri": MetadataValue.path(self.uri),
             "delta_version": self.version,
+            **version_before_metadata(self.version_before),
             "write_mode": self.mode,
             "delta_commit_retries": self.commit_retries,
             "dagster/column_schema": MetadataValue.table_schema(_column_schema(self.schema, declared_schema)),
@@ -187,6 +200,7 @@ def write_frame(
         raise DeltaWriteError(f"{uri}: {WRITE_MODE_KEY}={mode!r} is not one of {', '.join(WRITE_MODES)}")
     column = partition_column if window is not None else None
     table = lake.open_if_exists(uri)  # the log as it was before this write: one read serves every check below
+    version_before = None if table is None else table.version()
     predicate, rows_to_write = None, df
     if window is not None:
         _require_partition_column(df, column, uri)
@@ -232,6 +246,7 @@ def write_frame(
         window=window,
         schema=df.schema,
         undated_rows=undated_rows,
+        version_before=version_before,
     )
 
 
