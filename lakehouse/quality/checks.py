@@ -4,8 +4,9 @@ Each check is a thin adapter: it reads the table the asset wrote (located by the
 by the ``engine``), keeps the days of the run's partition window (or the whole table when the suite's
 scope says so), validates them with the table's suite and returns one
 ``AssetCheckResult``. Its severity comes from the data: a failed ERROR expectation fails the check
-with severity ERROR, which stops the assets downstream in the same run; failed WARN expectations only
-fail it with severity WARN, which blocks nothing.
+with severity ERROR, which stops the assets downstream in the same run and rejects the write it checked
+(``lakehouse.quality.gates``: the table is back to its previous content, the rejected rows readable by time
+travel); failed WARN expectations only fail it with severity WARN, which blocks and rejects nothing.
 """
 
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from lakehouse.contracts import load_contracts
 from lakehouse.engine import SparkEngine
 from lakehouse.lake import Lake
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow
+from lakehouse.quality.gates import blocks, reject_checked_write
 from lakehouse.quality.suites import Scope, Severity, Suite, load_suite
 from lakehouse.quality.validation import SuiteOutcome, validate_frame
 
@@ -115,7 +117,8 @@ def run_quality_check(
         f"{suite.name}: {len(outcome.results)} expectations on {outcome.rows} rows of the {scope}, "
         f"{len(outcome.failed)} failed"
     )
-    return check_result(outcome, key, scope)
+    result = check_result(outcome, key, scope)
+    return reject_checked_write(context, lake, result) if blocks(result) else result
 
 
 def check_result(outcome: SuiteOutcome, key: dg.AssetKey, scope: str) -> dg.AssetCheckResult:
