@@ -7,7 +7,8 @@ metadata columns, aligns the batch to the contract and splits it into two lanes 
 commit each: ``bronze/<table>`` (valid rows) and ``quarantine/<table>`` (invalid rows with every reason
 and the original payload; the undated rows in its partition of no day). Blocking checks then verify, on
 what was written, that nothing was lost, that the partition honours its contract, and that every row of
-the whole source table is in the lake or in a day not due yet.
+the whole source table is in the lake or in a day not due yet; when one fails with severity ERROR, both
+lanes' writes are rejected (``lakehouse.quality.gates``), so the day is as it was before the run.
 """
 
 from collections.abc import Callable, Iterator
@@ -40,9 +41,10 @@ from lakehouse.engine import SparkEngine
 from lakehouse.governance.asset_arguments import KINDS, asset_arguments
 from lakehouse.governance.column_schema import metadata_columns, quarantine_column_schema
 from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY, UNDATED_ROWS_KEY
-from lakehouse.lake import Lake
+from lakehouse.lake import Lake, WriteScope
 from lakehouse.observability.metrics import compute_metrics, quarantine_metrics, started
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow, daily_partitions, last_partition_day
+from lakehouse.quality.gates import GatedWrite, gate
 from lakehouse.sources.extract import (
     SourceCount,
     Window,
@@ -227,6 +229,8 @@ def materialize_bronze(
         bronze_uri = lake.table(bronze_key_of(contract))
         quarantine_uri = lake.table([QUARANTINE, contract.table])
 
+        # the versions each lane's write replaces: what a failed blocking check rejects it back to
+        versions_before = {uri: lake.version(uri) for uri in (bronze_uri, quarantine_uri)}
         yield dg.Output(quarantined, output_name=QUARANTINE, metadata=compute_metrics(start))
         yield dg.Output(
             valid,
@@ -242,11 +246,23 @@ def materialize_bronze(
             },
         )
 
+        lanes = [
+            GatedWrite(bronze_uri, versions_before[bronze_uri], lake.version(bronze_uri), WriteScope(days)),
+            GatedWrite(
+                quarantine_uri,
+                versions_before[quarantine_uri],
+                lake.version(quarantine_uri),
+                WriteScope(days, undated=True),
+                prefix=f"{QUARANTINE}/",
+            ),
+        ]
         # the lanes' rows per partition, from the logs the writes committed: what nothing_lost and the
         # reconciliation both count
         in_bronze, in_quarantine = lake.partition_counts(bronze_uri), lake.partition_counts(quarantine_uri)
-        yield nothing_lost_result(contract, days, extracted, source_count, in_bronze, in_quarantine)
-        yield from contract_check_results(spark, contract, bronze_uri, days)
+        results = [
+            nothing_lost_result(contract, days, extracted, source_count, in_bronze, in_quarantine),
+            *contract_check_results(spark, contract, bronze_uri, days),
+        ]
 
         def count_whole_table() -> dict[date | None, SourceDay]:
             with source_connection(source.system, resource) as connection:
@@ -260,7 +276,9 @@ def materialize_bronze(
             last_open_day=last_partition_day(now.date()),
             late_commit_days=config.late_commit_days,
         )
-        yield reconciliation_result(contract, reconciliation)
+        results.append(reconciliation_result(contract, reconciliation))
+        # a blocking failure rejects both lanes' writes, so the day stays whole and as it was
+        yield from gate(lake, results, lanes, context.log.warning)
     finally:
         lake.remove(run_scratch)
 
