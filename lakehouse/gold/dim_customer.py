@@ -3,7 +3,7 @@
 Daily-partitioned over an unpartitioned Delta table: a run covers a window of one or more days (a backfill
 is one run, ``BackfillPolicy.single_run``) and writes the table itself with one ``MERGE INTO``
 (``lakehouse.gold.merges.merge_customer_window``; the rules in ``lakehouse.gold.scd2``), then runs its
-blocking checks on the table.
+blocking checks on the table; a failing one rejects the ``MERGE`` (``lakehouse.quality.gates``).
 
 Its input is the window's partitions of silver/customers, so a day of dim_customer depends on that day
 of silver alone: a change re-run for one day (a late commit) re-runs that day of dim_customer, not every
@@ -29,9 +29,11 @@ from lakehouse.gold.tables import (
 )
 from lakehouse.governance.asset_arguments import asset_arguments
 from lakehouse.governance.column_schema import column
-from lakehouse.lake import Lake
+from lakehouse.lake import Lake, WriteScope
+from lakehouse.lake.rejection import version_before_metadata
 from lakehouse.observability.metrics import compute_metrics, started
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow
+from lakehouse.quality.gates import GatedWrite, gate
 
 
 def dim_customer_asset() -> dg.AssetsDefinition:
@@ -55,6 +57,7 @@ def dim_customer_asset() -> dg.AssetsDefinition:
         spark = engine.spark_session
         window = DayWindow.of_context(context)
         uri = lake.table(DIM_CUSTOMER)
+        before = lake.version(uri)
         outcome, _ = lake.commit(
             uri,
             lambda: merge_customer_window(
@@ -74,9 +77,13 @@ def dim_customer_asset() -> dg.AssetsDefinition:
             outcome.metadata()
             | merged_days_metadata(window)
             | compute_metrics(start, outcome.bytes_written)
+            | version_before_metadata(before)
         )
         checks = customer_check_results(read_table(spark, lake, DIM_CUSTOMER))
-        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+        written = GatedWrite(uri, before, outcome.version, WriteScope())
+        return dg.MaterializeResult(
+            metadata=metadata, check_results=gate(lake, checks, [written], context.log.warning)
+        )
 
     return dim_customer
 

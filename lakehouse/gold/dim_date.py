@@ -2,7 +2,7 @@
 
 Unpartitioned: the calendar spans a year before the partitions' start to five years after it
 (``lakehouse.gold.calendar``). The asset writes its table itself (``lakehouse.io.write_frame``), so it
-behaves the same under any IO manager, then runs its blocking checks on what it wrote.
+behaves the same under any IO manager, then runs its blocking checks on what it wrote; a failing one rejects the write (``lakehouse.quality.gates``).
 """
 
 from datetime import timedelta
@@ -19,6 +19,7 @@ from lakehouse.io import write_frame
 from lakehouse.lake import Lake
 from lakehouse.observability.metrics import compute_metrics, started
 from lakehouse.partitions import daily_partitions
+from lakehouse.quality.gates import gate, gated
 
 
 def dim_date_asset() -> dg.AssetsDefinition:
@@ -45,6 +46,8 @@ def dim_date_asset() -> dg.AssetsDefinition:
             **compute_metrics(start, written.bytes_written),
         }
         checks = date_check_results(read_table(spark, lake, DIM_DATE))
-        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+        return dg.MaterializeResult(
+            metadata=metadata, check_results=gate(lake, checks, [gated(written)], context.log.warning)
+        )
 
     return dim_date

@@ -2,7 +2,7 @@
 
 Daily-partitioned over an unpartitioned Delta table: a run merges the latest row of each product its
 window holds with one ``MERGE INTO`` ordered by ``updated_at`` (``lakehouse.gold.products``), then runs its
-blocking checks on the table.
+blocking checks on the table; a failing one rejects the ``MERGE`` (``lakehouse.quality.gates``).
 """
 
 import dagster as dg
@@ -21,9 +21,11 @@ from lakehouse.gold.tables import (
     read_table,
 )
 from lakehouse.governance.asset_arguments import asset_arguments
-from lakehouse.lake import Lake
+from lakehouse.lake import Lake, WriteScope
+from lakehouse.lake.rejection import version_before_metadata
 from lakehouse.observability.metrics import compute_metrics, started
 from lakehouse.partitions import DayWindow
+from lakehouse.quality.gates import GatedWrite, gate
 
 
 def dim_product_asset() -> dg.AssetsDefinition:
@@ -42,6 +44,7 @@ def dim_product_asset() -> dg.AssetsDefinition:
         start = started()
         spark = engine.spark_session
         uri = lake.table(DIM_PRODUCT)
+        before = lake.version(uri)
         outcome, _ = lake.commit(
             uri, lambda: merge_product_window(spark, lake, uri, products), log=context.log.warning
         )
@@ -49,8 +52,12 @@ def dim_product_asset() -> dg.AssetsDefinition:
             outcome.metadata()
             | merged_days_metadata(DayWindow.of_context(context))
             | compute_metrics(start, outcome.bytes_written)
+            | version_before_metadata(before)
         )
         checks = product_check_results(read_table(spark, lake, DIM_PRODUCT))
-        return dg.MaterializeResult(metadata=metadata, check_results=checks)
+        written = GatedWrite(uri, before, outcome.version, WriteScope())
+        return dg.MaterializeResult(
+            metadata=metadata, check_results=gate(lake, checks, [written], context.log.warning)
+        )
 
     return dim_product

@@ -5,7 +5,8 @@ A run replaces its window's partitions with silver/customer_activity's rows keye
 with ``lakehouse.io.write_frame``, so it behaves the same under any IO manager. The dimensions are read from
 the lake (``deps``, not inputs). Before that, the rows of the other days still keyed to an unknown member
 whose member has arrived are re-keyed with a ``MERGE``; the run's own days are rebuilt, so re-keyed anyway.
-Blocking checks (``lakehouse.gold.checks``) run on what was written.
+Blocking checks (``lakehouse.gold.checks``) run on what was written; when one fails, the window's write is
+rejected (``lakehouse.quality.gates``) and its days are as they were before the run.
 """
 
 import dagster as dg
@@ -35,6 +36,7 @@ from lakehouse.io import write_frame
 from lakehouse.lake import Lake
 from lakehouse.observability.metrics import compute_metrics, started
 from lakehouse.partitions import DayWindow
+from lakehouse.quality.gates import gate, gated
 
 DIMENSIONS = (DIM_CUSTOMER, DIM_DATE)
 
@@ -88,14 +90,15 @@ def fact_customer_activity_asset() -> dg.AssetsDefinition:
         }
 
         table = read_table(spark, lake, FACT_CUSTOMER_ACTIVITY)
+        checks = [
+            foreign_keys_result(FACT_CUSTOMER_ACTIVITY, contract, table.where(window.filter()), dims),
+            customer_activity_reconciliation_result(
+                FACT_CUSTOMER_ACTIVITY, silver_customer_activity, table, window
+            ),
+        ]
+        # a failing check rejects the window's write; the re-keyed rows of other days are right either way
         return dg.MaterializeResult(
-            metadata=metadata,
-            check_results=[
-                foreign_keys_result(FACT_CUSTOMER_ACTIVITY, contract, table.where(window.filter()), dims),
-                customer_activity_reconciliation_result(
-                    FACT_CUSTOMER_ACTIVITY, silver_customer_activity, table, window
-                ),
-            ],
+            metadata=metadata, check_results=gate(lake, checks, [gated(written)], context.log.warning)
         )
 
     return fact_customer_activity

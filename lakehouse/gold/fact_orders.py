@@ -16,7 +16,8 @@ Lines are keyed to the dimensions (``lakehouse.gold.star``), read from the lake 
 dimensions write their own tables); a member a dimension does not know yet gets the unknown key ``0`` and
 the line is kept. Every run then re-keys, with a second ``MERGE``, the lines of the whole table still keyed
 ``0`` whose member has arrived since: bounded by the unknown-member rows, idempotent. Blocking checks
-(``lakehouse.gold.checks``) run on what was written.
+(``lakehouse.gold.checks``) run on what was written; when one fails, the run's commits are rejected
+(``lakehouse.quality.gates``) and the table is as it was before the run.
 """
 
 import dagster as dg
@@ -45,9 +46,11 @@ from lakehouse.gold.tables import (
 from lakehouse.governance.asset_arguments import asset_arguments
 from lakehouse.io.delta_io_manager import create_if_missing
 from lakehouse.io.staging import staged
-from lakehouse.lake import Lake
+from lakehouse.lake import Lake, WriteScope
+from lakehouse.lake.rejection import version_before_metadata
 from lakehouse.observability.metrics import ROW_COUNT, compute_metrics, started
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow
+from lakehouse.quality.gates import GatedWrite, gate
 
 DIMENSIONS = (DIM_CUSTOMER, DIM_PRODUCT, DIM_DATE)
 
@@ -106,13 +109,21 @@ def fact_orders_asset() -> dg.AssetsDefinition:
                 "rows_rekeyed": rekeyed,
                 "table_uri": dg.MetadataValue.path(uri),
                 "delta_version": version,
+                **version_before_metadata(before),
+                "write_mode": "merge",
                 "partitions_written": dg.MetadataValue.json(window.days_iso()),
                 **metrics,
             },
-            check_results=[
-                foreign_keys_result(FACT_ORDERS, contract, in_window, dims),
-                order_lines_reconciliation_result(FACT_ORDERS, silver_orders, table, window),
-            ],
+            # a failing check rejects the run's MERGEs: the whole table is put back as it was
+            check_results=gate(
+                lake,
+                [
+                    foreign_keys_result(FACT_ORDERS, contract, in_window, dims),
+                    order_lines_reconciliation_result(FACT_ORDERS, silver_orders, table, window),
+                ],
+                [GatedWrite(uri, before, version, WriteScope())],
+                context.log.warning,
+            ),
         )
 
     return fact_orders

@@ -7,7 +7,7 @@ holds the rejected rows for inspection. A WARN failure rejects nothing; a passin
 
 Two kinds of checks gate their writes:
 
-* checks a step returns on what it wrote itself (bronze's lanes, gold's ``MERGE``\\ s): the step knows its
+* checks a step returns on what it wrote itself (bronze's lanes, gold's merges): the step knows its
   writes (``GatedWrite``) and passes its results through ``gate`` before returning them;
 * the separate ``great_expectations`` checks: ``reject_checked_write`` finds the materialization of the
   checked asset in the same run and rejects the write it records (``delta_version_before`` and
