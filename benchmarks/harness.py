@@ -21,6 +21,9 @@ never meets a Spark Connect session):
   the lake on local disk for both, so only the engine differs: cluster seconds over embedded seconds, pair
   by pair, and the peak resident memory of the cluster's server process. Up to SF 1 only.
 
+The medallion scenario also gives the gate's cost (``lakehouse.quality.gates``): what it adds to a passing
+day, and the time to reject the last day's write of bronze/behavior_events and of gold/fact_orders.
+
 Every figure is the median of the repetitions; the report says how many there were.
 """
 
@@ -41,6 +44,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from benchmarks.medallion_run import REJECTED_TABLES
 
 SCENARIOS = ("medallion", "bare", "classic", "cluster")
 LAYERS = ("bronze", "silver", "gold")
@@ -66,6 +71,8 @@ CLUSTER_BASELINE_FIGURE = "day 1 wall time through Dagster on embedded Sail, alt
 CLUSTER_RATIO_FIGURE = "local Sail cluster / embedded Sail, day 1"
 CLUSTER_SERVER_MEMORY_FIGURE = "peak memory of the local Sail cluster's server process, day 1"
 CLUSTER_CLIENT_MEMORY_FIGURE = "peak memory of the run's process on the local Sail cluster (no engine in it)"
+GATE_PASSING_FIGURE = "gate: added to a passing day (version reads around the in-step writes)"
+GATE_REJECT_FIGURE = "gate: reject the last day's write of {table}"
 
 Progress = Callable[[str], None]
 
@@ -258,9 +265,13 @@ def _medallion(
     later = f"day {len(measured['days'])} {last['wall_seconds']:.1f}s, " if len(measured["days"]) > 1 else ""
     server = measured.get("cluster_server_memory")
     server = f", cluster server peak {server['peak_mb']:.0f} MB" if server else ""
+    rejections = (measured.get("gate") or {}).get("rejections", {})
+    gate = "".join(
+        f", rejecting {table} {r['seconds']:.2f}s ({r['rows_rejected']:,} rows)" for table, r in rejections.items()
+    )
     say(
         f"medallion {where}SF {factor:g}: day 1 {first['wall_seconds']:.1f}s, {later}"
-        f"peak {measured['peak_memory']['process_mb']:.0f} MB{server} "
+        f"peak {measured['peak_memory']['process_mb']:.0f} MB{server}{gate} "
         f"(setup {measured['setup']['services_generate_load_seconds']:.0f}s, "
         f"all {time.perf_counter() - clock:.0f}s)"
     )
@@ -379,6 +390,12 @@ def summary_rows(report: BenchmarkReport) -> list[dict[str, Any]]:
                 [merge_rate(r["days"][0]) for r in runs], "rows/s")  # fmt: skip
             add(result, f"SCD2 MERGE of dim_customer, day {n}: rows per second",
                 [merge_rate(r["days"][-1]) for r in runs], "rows/s")  # fmt: skip
+            gates = [r.get("gate") for r in runs]
+            if any(gates):
+                add(result, GATE_PASSING_FIGURE, [g and 1000 * g["passing_day_seconds"] for g in gates], "ms")
+                for table in REJECTED_TABLES:
+                    add(result, GATE_REJECT_FIGURE.format(table=table),
+                        [g and 1000 * g["rejections"][table]["seconds"] for g in gates], "ms")  # fmt: skip
         if result.bare:
             add(result, BARE_FIGURE, [r["seconds"] for r in result.bare], "s")
             if runs:
@@ -700,6 +717,12 @@ def render(report: BenchmarkReport) -> str:
          "classic local Apache Spark (`local[2]`, its own process) against embedded Sail; engine start-up is "
          "excluded for both. Classic Spark's peak memory (a JVM) is not measured."),
         "- SCD2 MERGE: rows inserted and updated by `gold/dim_customer`'s `MERGE` over its `merge_seconds`.",
+        ("- The gate (`lakehouse.quality.gates`, docs/gates.md), on the lake after the last day: a passing day "
+         "pays only the Delta log reads of the versions around the in-step writes (bronze's two lanes before "
+         "and after, the dimensions before their `MERGE`), each timed once, summed as a day makes them; a "
+         "passing check rejects nothing. A rejection is timed by rejecting the last day's write of "
+         "bronze/behavior_events (one day of an overwrite) and of gold/fact_orders (a `MERGE`), as a failing "
+         "check would: reading both versions' logs and one commit of file actions, no data read or written."),
         ("- Local Sail cluster (SF 1 and below): day 1 of the medallion run through Dagster with "
          "`LAKEHOUSE_ENGINE=cluster`, the local Sail cluster (a driver and two workers) started with the other "
          "services under the run's scratch home, before the timing, and stopped with them. Each cluster run "

@@ -15,6 +15,11 @@ process) is sampled while the days run.
 
 After day 1, with ``export_dir``, the bronze tables of day 1 are copied to plain Parquet there (not timed),
 so the bare transforms run on exactly the data the Dagster run read.
+
+After the last day, the cost of the gate that rejects a write whose blocking checks fail
+(``lakehouse.quality.gates``): what it adds to a passing day (the Delta log reads of the versions around
+the in-step writes: a passing check rejects nothing) and the time to reject the last day's write of
+``REJECTED_TABLES``, as a failing check would.
 """
 
 import contextlib
@@ -32,6 +37,16 @@ from pathlib import Path
 from typing import Any, Self
 
 BRONZE_INPUTS = ("customers", "products", "orders", "order_items", "behavior_events")
+REJECTED_TABLES = ("bronze/behavior_events", "gold/fact_orders")
+"""The largest bronze table (one day's overwrite) and the accumulating fact (one day's ``MERGE``)."""
+VERSION_READS = {
+    **{f"{lane}/{table}": 2 for lane in ("bronze", "quarantine") for table in BRONZE_INPUTS},
+    "gold/dim_customer": 1,
+    "gold/dim_product": 1,
+}
+"""The version reads the gate adds to a passing day, per table: bronze reads each lane's version before and
+after its write; the dimensions, the version before their ``MERGE``. The other gated writes already read
+both."""
 
 
 def peak_memory_mb() -> dict[str, float]:
@@ -146,6 +161,36 @@ def export_bronze(spark, lake, export_dir: str) -> dict[str, int]:
     return rows
 
 
+def gate_costs(instance, run_id: str, lake) -> dict[str, Any]:
+    """The gate's cost on the lake after the run ``run_id``: the seconds of the version reads it adds to a
+    passing day (each read timed once here, times the reads per day), and, per table of
+    ``REJECTED_TABLES``, the seconds to reject that run's write of it (then done: the lake is not used
+    again), with the rows it took out of the table."""
+    import dagster as dg
+
+    from lakehouse.quality.gates import written_table
+
+    clock = time.perf_counter()
+    for table, reads in VERSION_READS.items():
+        for _ in range(reads):
+            lake.version(lake.table(table.split("/")))
+    costs: dict[str, Any] = {"passing_day_seconds": round(time.perf_counter() - clock, 4), "rejections": {}}
+    for table in REJECTED_TABLES:
+        key = dg.AssetKey(table.split("/"))
+        records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=5).records
+        [materialization] = [r.asset_materialization for r in records if r.run_id == run_id]
+        write = written_table(materialization, prefix="")
+        rejection = write.reject(lake, reason="benchmark")
+        costs["rejections"][table] = {
+            "seconds": round(rejection.seconds, 4),
+            "rows_rejected": rejection.rows_rejected,
+            "files_removed": rejection.files_removed,
+            "files_restored": rejection.files_restored,
+            "rejected": rejection.rejected,
+        }
+    return costs
+
+
 def main(
     scale_factor: float, days: int, generated_days: int, home: str | None, export_dir: str | None, result_path: str
 ) -> None:
@@ -209,6 +254,7 @@ def main(
                         spark = SparkEngine().spark_session
                         result["exported_rows"] = export_bronze(spark, operator_lake(), export_dir)
                         result["first_day"] = day.isoformat()
+            result["gate"] = gate_costs(instance, outcome.run_id, operator_lake())
         if sampler is not None:
             result["cluster_server_memory"] = sampler.figures()
         result["peak_memory"] = peak_memory_mb()
