@@ -387,7 +387,9 @@ def table_history(key: str, limit: int) -> None:
         out.add_column(column)
     for entry in entries:
         partition, run_id = written_by.get(entry.version, ("-", "-"))
-        if entry.operation == "RESTORE" or "lakehouse.restored_to" in entry.custom:
+        if entry.custom.get("lakehouse.operation") == "reject":
+            partition = f"rejected v{entry.custom.get('lakehouse.rejected_version', '?')}"
+        elif entry.operation == "RESTORE" or "lakehouse.restored_to" in entry.custom:
             target = entry.custom.get("lakehouse.restored_to", entry.parameters.get("version", "?"))
             partition = f"restored to v{target}"
         out.add_row(

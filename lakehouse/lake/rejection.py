@@ -110,9 +110,9 @@ class Rejection:
 
     def time_travel_hint(self) -> str:
         return (
-            f"the rejected rows stay readable at version {self.rejected_version} until vacuum's retention: "
-            f"deltalake.DeltaTable('{self.uri}', version={self.rejected_version}), or "
-            f"spark.read.format('delta').option('versionAsOf', {self.rejected_version}).load('{self.uri}')"
+            f"the rejected rows stay readable at version {self.rejected_version} of {self.uri} until vacuum's "
+            f"retention (7 days at least): delta-rs with version={self.rejected_version}, Spark with "
+            f"option('versionAsOf', {self.rejected_version})"
         )
 
     def summary(self) -> str:
