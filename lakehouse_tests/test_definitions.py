@@ -94,18 +94,19 @@ def test_each_layer_hands_out_its_assets_and_all_their_checks():
 EXPECTED_JOBS = sorted(
     [f"bronze_{table}_job" for table in SOURCE_TABLES] + ["lake_maintenance_job", "lakehouse_daily_job"]
 )
-EXPECTED_SCHEDULES = sorted(
-    [f"bronze_{table}_daily_schedule" for table in SOURCE_TABLES]
-    + ["lake_maintenance_weekly_schedule", "lakehouse_daily_schedule"]
+EXPECTED_SCHEDULES = ["lake_maintenance_weekly_schedule", "lakehouse_daily_schedule"]
+EXPECTED_SENSORS = sorted(
+    [f"bronze_{table}_watermark_sensor" for table in SOURCE_TABLES] + ["lakehouse_automation_sensor"]
 )
 
 
-def test_jobs_and_schedules_snapshot(local_services):
-    """Jobs and schedules are named deliberately too: operators and runbooks refer to them by name."""
+def test_jobs_schedules_and_sensors_snapshot(local_services):
+    """Jobs, schedules and sensors are named deliberately too: operators and runbooks refer to them by name."""
     definitions = build_definitions()
     jobs = {job.name for job in definitions.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert sorted(jobs) == EXPECTED_JOBS
     assert sorted(schedule.name for schedule in definitions.schedules or []) == EXPECTED_SCHEDULES
+    assert sorted(sensor.name for sensor in definitions.sensors or []) == EXPECTED_SENSORS
 
 
 def test_every_asset_has_owners_group_kinds_and_description(local_services):

@@ -11,13 +11,9 @@ from datetime import datetime
 import dagster as dg
 
 from lakehouse.contracts import Contract, load_contracts
+from lakehouse.orchestration.automation import automation_sensor
 from lakehouse.orchestration.jobs import bronze_ingestion_job, lake_maintenance_job, lakehouse_daily_job
-from lakehouse.orchestration.schedules import (
-    BRONZE_SCHEDULE_HOUR_UTC,
-    bronze_daily_schedule,
-    lake_maintenance_schedule,
-    lakehouse_daily_schedule,
-)
+from lakehouse.orchestration.schedules import lake_maintenance_schedule, lakehouse_daily_schedule
 from lakehouse.orchestration.sensors.watermark_sensor import (
     DEFAULT_LAG_DAYS,
     DEFAULT_MAX_ATTEMPTS,
@@ -28,14 +24,16 @@ from lakehouse.orchestration.sensors.watermark_sensor import (
 
 
 def orchestration_definitions(running: bool = True) -> dg.Definitions:
-    """``lakehouse_daily_job`` and ``lake_maintenance_job`` with their schedules, and every bronze table's
-    job, watermark sensor and daily schedule; sensors and schedules run when the code location loads,
-    unless ``running`` is false."""
+    """``lakehouse_daily_job`` and ``lake_maintenance_job`` with their schedules, every bronze table's job
+    and watermark sensor, and the automation sensor of silver and gold; sensors and schedules run when the
+    code location loads, unless ``running`` is false."""
     status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+    sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
     return dg.Definitions.merge(
         dg.Definitions(
             jobs=[lakehouse_daily_job(), lake_maintenance_job()],
             schedules=[lakehouse_daily_schedule(status), lake_maintenance_schedule(status)],
+            sensors=[automation_sensor(default_status=sensor_status)],
         ),
         bronze_ingestion_definitions(running=running),
     )
@@ -58,20 +56,18 @@ def bronze_ingestion_definitions(
     lag_days: int = DEFAULT_LAG_DAYS,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
-    schedule_hour_utc: int = BRONZE_SCHEDULE_HOUR_UTC,
     running: bool = True,
     clock: Callable[[], datetime] | None = None,
 ) -> dg.Definitions:
-    """Jobs ``bronze_<t>_job``, sensors ``bronze_<t>_watermark_sensor`` and schedules
-    ``bronze_<t>_daily_schedule`` for every bronze table (or those named in ``tables``).
+    """Jobs ``bronze_<t>_job`` and sensors ``bronze_<t>_watermark_sensor`` for every bronze table (or those
+    named in ``tables``).
 
     The sensors take the source resource (``snowflake`` or ``redshift``) and the ``lake`` from the code
-    location. ``running``: whether sensors and schedules start running when the code location loads.
+    location. ``running``: whether the sensors start running when the code location loads.
     ``clock`` defaults to the wall clock, read at each tick.
     """
     settings = WatermarkSettings(lag_days=lag_days, max_attempts=max_attempts, clock=clock)
     sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
-    schedule_status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
     contracts = bronze_source_contracts(tables)
     return dg.Definitions(
         jobs=[bronze_ingestion_job(contract.table) for contract in contracts],
@@ -81,12 +77,6 @@ def bronze_ingestion_definitions(
                 settings,
                 minimum_interval_seconds=minimum_interval_seconds,
                 default_status=sensor_status,
-            )
-            for contract in contracts
-        ],
-        schedules=[
-            bronze_daily_schedule(
-                contract.table, hour_of_day=schedule_hour_utc, default_status=schedule_status
             )
             for contract in contracts
         ],

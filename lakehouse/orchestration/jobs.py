@@ -4,8 +4,9 @@ lake's weekly maintenance.
 * ``lakehouse_daily_job``: every asset (bronze, quarantine, silver, gold) and its checks for one
   ``_run_date`` partition; what the daily schedule, ``lakehouse backfill`` and the runbooks run.
 * ``bronze_ingestion_job(table)`` (``bronze_<table>_job``): one table's bronze and quarantine outputs
-  together for one partition, so every run both reads the source once and replaces the day in both lanes;
-  what the table's watermark sensor and its daily safety-net schedule launch.
+  together for one partition, so every run both reads the source once and replaces the day in both lanes,
+  and the bronze tables its foreign keys reference (transitively), which the table's watermark sensor
+  selects only for a day they do not hold yet.
 * ``lake_maintenance_job``: compaction, Z-order and vacuum of every Delta table of the lake through
   delta-rs (``lakehouse.lake.maintenance``), each table's files and bytes before and after reported
   as an ``AssetObservation`` of the table's asset, so they show on the asset's page in the UI.
@@ -32,6 +33,17 @@ from lakehouse.lake.maintenance import (
 from lakehouse.partitions import daily_partitions
 
 DAILY_JOB_NAME = "lakehouse_daily_job"
+PARTITION_TAG = "dagster/partition"  # put on partitioned runs by Dagster (no public constant in 1.13)
+
+# The statuses of a run that may still write its partitions; MANAGED runs are driven outside Dagster.
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.SUSPENDED,
+    dg.DagsterRunStatus.CANCELING,
+]
 MAINTENANCE_JOB_NAME = "lake_maintenance_job"
 BRONZE_LAYER = "bronze"
 QUARANTINE_LAYER = "quarantine"
@@ -80,12 +92,12 @@ def bronze_ingestion_job(table: str):
 
 @cache  # one job per table and partitions definition
 def _bronze_ingestion_job(table: str, partitions: dg.PartitionsDefinition):
-    # The table's foreign keys are checked against the bronze tables they reference, so the job also
-    # refreshes the same day of those (e.g. order_items -> orders, products -> customers): a row is never
-    # quarantined as an orphan only because its parent's sensor has not fired yet.
+    # The table's foreign keys are checked against the bronze tables they reference (order_items ->
+    # orders, products; orders -> customers), so the job can load the same day of those too: its sensor
+    # selects them for a day they lack, so that a row is never quarantined as an orphan only because its
+    # parent's day has not been loaded yet, and leaves out those that hold the day.
     selection = (
-        dg.AssetSelection.assets(bronze_asset_key(table)).upstream()
-        & dg.AssetSelection.groups(BRONZE_LAYER)
+        dg.AssetSelection.assets(bronze_asset_key(table)).upstream() & dg.AssetSelection.groups(BRONZE_LAYER)
     ).required_multi_asset_neighbors()
     return dg.define_asset_job(
         bronze_job_name(table),

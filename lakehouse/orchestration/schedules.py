@@ -1,64 +1,97 @@
 """When the jobs run.
 
-* ``lakehouse_daily_schedule``: every day at 00:30 UTC, the whole graph for the day that just ended. The
-  partitions are UTC days and a day's partition exists once the day has closed; the 30 minutes let commits
-  in flight at midnight land in the sources first. Rows committed later still land: the watermark sensors
-  re-run the bronze day (and ``lakehouse backfill`` re-runs the whole graph for any days).
-* ``bronze_<table>_daily_schedule``: every day at 01:00 UTC, the day that just ended of one table's bronze
-  job; a safety net behind the table's watermark sensor.
-* ``lake_maintenance_weekly_schedule``: Sundays at 03:00 UTC, after the daily run and the bronze safety-net
-  schedules have finished, so compaction rarely races a writer.
+* ``lakehouse_daily_schedule``: every day at 00:30 UTC, the safety net of the day that just ended. The
+  watermark sensors load a closed day's bronze within a minute or two of midnight and automation carries it
+  through silver and gold (``lakehouse.orchestration.automation``), so on a normal day there is nothing left:
+  the tick is skipped, saying so. Only what nothing has materialized for the day yet (a bronze table whose
+  day has no source row, so its sensor had nothing to compare; a stopped sensor; a missing calendar) is run,
+  as one run of ``lakehouse_daily_job`` selecting exactly those assets. A day with runs still writing it is
+  skipped too: what they leave missing is the next day's business of the sensors and automation, or of
+  ``lakehouse backfill``.
+* ``lake_maintenance_weekly_schedule``: Sundays at 03:00 UTC, after the night's loads, so compaction rarely
+  races a writer.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from lakehouse.orchestration.jobs import bronze_ingestion_job, lake_maintenance_job, lakehouse_daily_job
+from lakehouse.orchestration.jobs import PARTITION_TAG, UNFINISHED, lake_maintenance_job, lakehouse_daily_job
+from lakehouse.partitions import last_partition_day
 
 DAILY_SCHEDULE_NAME = "lakehouse_daily_schedule"
-DAILY_HOUR_UTC = 0
-DAILY_MINUTE_UTC = 30
-BRONZE_SCHEDULE_HOUR_UTC = 1
+DAILY_CRON = "30 0 * * *"
 MAINTENANCE_SCHEDULE_NAME = "lake_maintenance_weekly_schedule"
 MAINTENANCE_CRON = "0 3 * * 0"
 
 
 def lakehouse_daily_schedule(
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
-):
-    return dg.build_schedule_from_partitioned_job(
-        lakehouse_daily_job(),
+) -> dg.ScheduleDefinition:
+    @dg.schedule(
         name=DAILY_SCHEDULE_NAME,
-        description=f"Yesterday's partition of every asset, "
-        f"at {DAILY_HOUR_UTC:02d}:{DAILY_MINUTE_UTC:02d} UTC.",
-        hour_of_day=DAILY_HOUR_UTC,
-        minute_of_hour=DAILY_MINUTE_UTC,
+        job=lakehouse_daily_job(),
+        cron_schedule=DAILY_CRON,
+        execution_timezone="UTC",
         default_status=default_status,
+        description="At 00:30 UTC, whatever nothing has materialized of the day that just ended (sensors "
+        "load bronze, automation silver and gold); skipped, saying why, when the day is complete.",
+    )
+    def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        return fill_the_day(context)
+
+    return _daily
+
+
+def fill_the_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """A run of the assets with nothing materialized for the day that just ended, or why there is none."""
+    day = last_partition_day(context.scheduled_execution_time.date()).isoformat()
+    runs_of_the_day = dg.RunsFilter(statuses=UNFINISHED, tags={PARTITION_TAG: day})
+    unfinished = context.instance.get_runs(filters=runs_of_the_day)
+    if unfinished:
+        runs = ", ".join(run.run_id[:8] for run in unfinished)
+        return dg.SkipReason(f"{day}: run(s) {runs} still writing the day; sensors and automation go on")
+    assets = context.repository_def.assets_defs_by_key
+    missing = sorted(
+        (key for key, asset in assets.items() if not _materialized(context.instance, key, asset, day)),
+        key=lambda key: key.to_user_string(),
+    )
+    if not missing:
+        return dg.SkipReason(
+            f"{day}: every asset is materialized (bronze by the watermark sensors, silver and gold by "
+            "automation); nothing to run"
+        )
+    selection = _with_inseparable_outputs(missing, assets)
+    names = ", ".join(key.to_user_string() for key in missing)
+    context.log.info(f"{day}: materializing what nothing has yet: {names}")
+    return dg.RunRequest(
+        run_key=f"{DAILY_SCHEDULE_NAME}:{day}",
+        partition_key=day,
+        asset_selection=selection,
+        tags={"lakehouse/fills": names},
     )
 
 
-def bronze_daily_schedule(
-    table: str,
-    *,
-    hour_of_day: int = BRONZE_SCHEDULE_HOUR_UTC,
-    minute_of_hour: int = 0,
-    default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
-) -> dg.UnresolvedPartitionedAssetScheduleDefinition | dg.ScheduleDefinition:
-    """Every day at ``hour_of_day`` UTC, the previous day's partition of the table's bronze job.
+def _materialized(
+    instance: dg.DagsterInstance, key: dg.AssetKey, asset: dg.AssetsDefinition, day: str
+) -> bool:
+    """Whether the asset's partition ``day`` (an unpartitioned asset: the asset) is materialized, its latest
+    attempt included (a failed one is not)."""
+    if asset.partitions_def is None:
+        return instance.get_latest_materialization_event(key) is not None
+    status = instance.get_status_by_partition(key, [day], asset.partitions_def) or {}
+    return status.get(day) == dg.AssetPartitionStatus.MATERIALIZED
 
-    A safety net behind the watermark sensor: if the sensor was stopped or its runs kept failing, the day
-    that just closed is still loaded once. Re-running a partition replaces it, so the overlap with the
-    sensor's own run costs work, never correctness.
-    """
-    return dg.build_schedule_from_partitioned_job(
-        bronze_ingestion_job(table),
-        name=f"bronze_{table}_daily_schedule",
-        description=f"Yesterday's partition of bronze/{table} at {hour_of_day:02d}:{minute_of_hour:02d} UTC.",
-        hour_of_day=hour_of_day,
-        minute_of_hour=minute_of_hour,
-        default_status=default_status,
-    )
+
+def _with_inseparable_outputs(
+    keys: list[dg.AssetKey], assets: dict[dg.AssetKey, dg.AssetsDefinition]
+) -> list[dg.AssetKey]:
+    """``keys`` and every other output of a multi-asset that must run whole (bronze and its quarantine)."""
+    selected = set(keys)
+    for key in keys:
+        if not assets[key].can_subset:
+            selected.update(assets[key].keys)
+    return sorted(selected, key=lambda key: key.to_user_string())
 
 
 def lake_maintenance_schedule(

@@ -1,9 +1,11 @@
-"""The silver layer's definitions: one asset per silver contract under ``contracts/silver``, and a Great
-Expectations check per silver table."""
+"""The silver layer's definitions: one asset per silver contract under ``contracts/silver``, each following
+new bronze data by itself (``lakehouse.orchestration.automation``), and a Great Expectations check per silver
+table."""
 
 import dagster as dg
 
 from lakehouse.contracts import load_contracts
+from lakehouse.orchestration.automation import following_upstream
 from lakehouse.quality.checks import great_expectations_checks
 from lakehouse.silver.assets import (
     build_silver_behavior_events,
@@ -38,6 +40,7 @@ def silver_assets(lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> list[dg.AssetsD
 
 
 def silver_definitions(lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> dg.Definitions:
-    """Every silver asset and its Great Expectations check."""
-    assets = silver_assets(lookback_days)
+    """Every silver asset, re-run by automation when a bronze day it reads changes, and its Great
+    Expectations check."""
+    assets = following_upstream(silver_assets(lookback_days))
     return dg.Definitions(assets=assets, asset_checks=great_expectations_checks(assets))

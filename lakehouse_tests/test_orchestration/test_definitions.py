@@ -1,12 +1,10 @@
 """The orchestration's definitions: every job, schedule and sensor by name, and the ingestion definitions
-loading beside the bronze assets (targets, resources, schedules)."""
+loading beside the bronze assets (targets, resources)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
-
 import dagster as dg
 
 from lakehouse.orchestration.definitions import bronze_ingestion_definitions, orchestration_definitions
@@ -20,24 +18,24 @@ def test_every_job_schedule_and_sensor_keeps_its_name() -> None:
     assert sorted(job.name for job in definitions.jobs) == sorted(
         ["lakehouse_daily_job", "lake_maintenance_job", *(f"bronze_{t}_job" for t in TABLES)]
     )
-    assert sorted(schedule.name for schedule in definitions.schedules) == sorted(
-        ["lakehouse_daily_schedule", "lake_maintenance_weekly_schedule"]
-        + [f"bronze_{t}_daily_schedule" for t in TABLES]
-    )
+    assert sorted(schedule.name for schedule in definitions.schedules) == [
+        "lake_maintenance_weekly_schedule",
+        "lakehouse_daily_schedule",
+    ]
     assert sorted(sensor.name for sensor in definitions.sensors) == [
-        f"bronze_{t}_watermark_sensor" for t in TABLES
+        *(f"bronze_{t}_watermark_sensor" for t in TABLES),
+        "lakehouse_automation_sensor",
     ]
     assert not definitions.assets and not definitions.resources
     assert all(s.default_status is dg.DefaultScheduleStatus.STOPPED for s in definitions.schedules)
     assert all(s.default_status is dg.DefaultSensorStatus.STOPPED for s in definitions.sensors)
 
 
-def test_one_job_sensor_and_schedule_per_bronze_table() -> None:
+def test_one_job_and_sensor_per_bronze_table() -> None:
     definitions = bronze_ingestion_definitions()
     assert [job.name for job in definitions.jobs] == [f"bronze_{t}_job" for t in TABLES]
     assert [sensor.name for sensor in definitions.sensors] == [f"bronze_{t}_watermark_sensor" for t in TABLES]
-    schedules = [schedule.name for schedule in definitions.schedules]
-    assert schedules == [f"bronze_{t}_daily_schedule" for t in TABLES]
+    assert not definitions.schedules  # the daily schedule fills what the sensors left; no per-table one
     assert not definitions.assets and not definitions.resources
     by_name = {sensor.name: sensor for sensor in definitions.sensors}
     # the source the sensor queries, and the lake whose Delta logs it counts
@@ -53,7 +51,8 @@ def test_the_definitions_load_with_the_bronze_assets() -> None:
     dg.Definitions.validate_loadable(definitions)
     repository = definitions.get_repository_def()
     job = repository.get_job("bronze_orders_job")
-    # the orders job refreshes the same day of the customers its foreign key is checked against
+    # the orders job can load the same day of the customers its foreign key is checked against (its sensor
+    # selects them only for a day they do not hold)
     assert job.asset_layer.selected_asset_keys == {
         dg.AssetKey(["bronze", "orders"]),
         dg.AssetKey(["quarantine", "orders"]),
@@ -67,18 +66,6 @@ def test_the_definitions_load_with_the_bronze_assets() -> None:
     sensor = repository.get_sensor_def("bronze_orders_watermark_sensor")
     assert sensor.job_name == "bronze_orders_job" and sensor.minimum_interval_seconds == 30
     assert sensor.default_status is dg.DefaultSensorStatus.STOPPED
-
-
-def test_the_daily_schedule_loads_yesterday_at_one_utc() -> None:
-    repository = loadable_definitions(bronze_ingestion_definitions()).get_repository_def()
-    schedule = repository.get_schedule_def("bronze_orders_daily_schedule")
-    assert schedule.cron_schedule == "0 1 * * *" and schedule.execution_timezone == "UTC"
-    assert schedule.job_name == "bronze_orders_job"
-    context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc), repository_def=repository
-    )
-    requests = schedule.evaluate_tick(context).run_requests
-    assert [request.partition_key for request in requests] == ["2026-01-04"]
 
 
 def test_importing_the_orchestration_package_reads_nothing() -> None:

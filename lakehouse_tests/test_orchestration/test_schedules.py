@@ -1,4 +1,4 @@
-"""The whole-graph daily schedule and the weekly maintenance schedule, evaluated as Dagster would."""
+"""The daily safety-net schedule and the weekly maintenance schedule, evaluated as Dagster would."""
 
 from datetime import datetime, timezone
 
@@ -22,18 +22,83 @@ def test_the_daily_job_covers_every_asset_for_one_day(definitions):
     assert set(job.asset_layer.executable_asset_keys) == set(graph.get_all_asset_keys())
 
 
-def test_the_daily_schedule_runs_the_day_that_just_ended_after_midnight(definitions):
+YESTERDAY = "2026-01-02"
+AFTER_MIDNIGHT = datetime(2026, 1, 3, 0, 30, tzinfo=timezone.utc)
+
+
+def evaluate_daily_schedule(definitions, instance: dg.DagsterInstance):
+    repository = definitions.get_repository_def()
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=AFTER_MIDNIGHT, repository_def=repository
+    )
+    return repository.get_schedule_def(DAILY_SCHEDULE_NAME).evaluate_tick(context)
+
+
+def mark_materialized(
+    instance: dg.DagsterInstance, definitions, *, leaving_out: set[str] = frozenset()
+) -> None:
+    """Record a materialization of yesterday's partition of every asset but ``leaving_out``, as the sensors'
+    and automation's runs would have."""
+    for key, asset in definitions.get_repository_def().assets_defs_by_key.items():
+        if key.to_user_string() in leaving_out:
+            continue
+        partition = YESTERDAY if asset.partitions_def is not None else None
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
+
+
+def test_the_daily_schedule_runs_after_midnight_on_the_daily_job(definitions):
     schedule = definitions.resolve_schedule_def(DAILY_SCHEDULE_NAME)
     assert schedule.cron_schedule == "30 0 * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 1, 3, 0, 30, tzinfo=timezone.utc)
-        )
-        result = schedule.evaluate_tick(context)
-    assert [request.partition_key for request in result.run_requests] == ["2026-01-02"]
     assert schedule.job_name == DAILY_JOB_NAME
+
+
+def test_on_an_empty_instance_the_daily_schedule_runs_the_whole_day_that_just_ended(definitions):
+    with dg.instance_for_test() as instance:
+        result = evaluate_daily_schedule(definitions, instance)
+    (request,) = result.run_requests
+    assert request.partition_key == YESTERDAY
+    graph = definitions.resolve_asset_graph()
+    assert set(request.asset_selection) == set(graph.get_all_asset_keys())
+
+
+def test_a_day_the_sensors_and_automation_completed_is_skipped_saying_so(definitions):
+    with dg.instance_for_test() as instance:
+        mark_materialized(instance, definitions)
+        result = evaluate_daily_schedule(definitions, instance)
+    assert not result.run_requests
+    assert result.skip_message.startswith(f"{YESTERDAY}: every asset is materialized")
+
+
+def test_only_what_nothing_materialized_is_run_with_its_inseparable_outputs(definitions):
+    """A bronze table whose day had no source row (its sensor had nothing to request) and the calendar that was
+    never built: exactly those run, bronze with its quarantine lane, which one step writes together."""
+    with dg.instance_for_test() as instance:
+        mark_materialized(instance, definitions, leaving_out={"bronze/products", "gold/dim_date"})
+        result = evaluate_daily_schedule(definitions, instance)
+    (request,) = result.run_requests
+    assert request.partition_key == YESTERDAY
+    assert sorted(k.to_user_string() for k in request.asset_selection) == [
+        "bronze/products",
+        "gold/dim_date",
+        "quarantine/products",
+    ]
+    assert request.tags["lakehouse/fills"] == "bronze/products, gold/dim_date"
+
+
+def test_a_day_still_being_written_is_left_to_its_runs(definitions):
+    with dg.instance_for_test() as instance:
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="bronze_orders_job",
+                status=dg.DagsterRunStatus.STARTED,
+                tags={"dagster/partition": YESTERDAY},
+            )
+        )
+        result = evaluate_daily_schedule(definitions, instance)
+    assert not result.run_requests
+    assert "still writing the day" in result.skip_message
 
 
 def test_the_maintenance_schedule_is_weekly_on_sunday_night(definitions):
@@ -41,7 +106,7 @@ def test_the_maintenance_schedule_is_weekly_on_sunday_night(definitions):
     assert schedule.cron_schedule == "0 3 * * 0"
     assert schedule.execution_timezone == "UTC"
     assert schedule.job_name == MAINTENANCE_JOB_NAME
-    with dg.DagsterInstance.ephemeral() as instance:
+    with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance, scheduled_execution_time=datetime(2026, 1, 4, 3, 0, tzinfo=timezone.utc)
         )

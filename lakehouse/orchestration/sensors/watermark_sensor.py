@@ -7,15 +7,20 @@ A tick:
 2. scans from ``min(cursor watermark, lake watermark) - lag`` (or an older day still unconfirmed): one
    aggregate query returns the source's row count and greatest change value per day;
 3. requests a partition run for every day whose source count differs from the lake's (new rows, late
-   rows, a day never loaded), keyed by the day's source state, and stores the new cursor.
+   rows, a day never loaded), keyed by the day's source state, and stores the new cursor. A day whose source
+   matches the lake is not extracted again: the tick's skip reason says the lake matches the source.
+
+A run loads the table's day, and the same day of each bronze table its foreign keys reference (directly or
+through another) only when that table holds no row of the day yet, so a parent is extracted by its own
+sensor, not once more with each child. A day with a run still queued or running that writes the table or
+one of those is left alone until the run ends, so two runs never write one day of a table at once.
 
 Replays are harmless by construction. A run replaces its partition, so loading a day twice can never
 duplicate rows. The run key names the source state of the day, so evaluating a tick again asks for the
 same runs and Dagster skips run keys it has seen. The cursor is committed when runs are launched, not
 when they succeed, so it only says where to look: every tick re-checks the data, a failed run leaves the
 day differing, and the next tick asks again under a new attempt key (up to ``max_attempts`` per source
-state; new commits to the day start the count again). A day with a run still queued or running is left
-alone until the run ends.
+state; new commits to the day start the count again).
 
 Only days that have a partition are requested: rows of today wait until the day closes (the partitions
 end at the last complete day), and rows dated after today are logged as a source error and do not move
@@ -34,9 +39,12 @@ import dagster as dg
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
-from lakehouse.contracts import Contract, SourceSystem
+from lakehouse.contracts import Contract, ForeignKeyRule, SourceSystem, load_contracts
 from lakehouse.lake import Lake
 from lakehouse.orchestration.jobs import (
+    DAILY_JOB_NAME,
+    PARTITION_TAG,
+    UNFINISHED,
     bronze_asset_key,
     bronze_ingestion_job,
     bronze_job_name,
@@ -66,20 +74,9 @@ DEFAULT_LAG_DAYS = DEFAULT_LATE_COMMIT_DAYS
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 60
 
-# Tags Dagster itself puts on runs (no public constants for them in dagster 1.13).
-RUN_KEY_TAG = "dagster/run_key"
-PARTITION_TAG = "dagster/partition"
+RUN_KEY_TAG = "dagster/run_key"  # put on a run by Dagster (no public constant in dagster 1.13)
 SOURCE_ROWS_TAG = "lakehouse/source_rows"
-
-# A run in one of these may still write its partition; MANAGED runs are driven outside Dagster.
-_UNFINISHED = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.SUSPENDED,
-    dg.DagsterRunStatus.CANCELING,
-]
+LOADS_TAG = "lakehouse/loads"
 
 DayStates = Callable[[datetime | None], Mapping[date, DayState]]
 """The source's per-day states from a moment on (None: every day)."""
@@ -131,10 +128,11 @@ def bronze_watermark_sensor(
     table = contract.table
     source = source_table(contract)
     system = SourceSystem(contract.source.system)
+    upstream = upstream_tables(contract)
 
     def tick(context: dg.SensorEvaluationContext, day_states: DayStates, lake: Lake) -> dg.SensorResult:
         return evaluate_watermark_tick(
-            context, table=table, day_states=day_states, lake=lake, settings=settings
+            context, table=table, day_states=day_states, lake=lake, settings=settings, upstream=upstream
         )
 
     if system is SourceSystem.SNOWFLAKE:
@@ -167,6 +165,20 @@ def bronze_watermark_sensor(
     )(evaluate)
 
 
+def upstream_tables(contract: Contract) -> list[str]:
+    """The bronze tables a table's foreign keys reference, and those theirs reference, and so on."""
+    contracts = {c.table: c for c in load_contracts(layer="bronze").values()}
+    found: list[str] = []
+    pending = [contract]
+    while pending:
+        for rule in pending.pop().rules:
+            parent = rule.references_table if isinstance(rule, ForeignKeyRule) else None
+            if parent is not None and parent != contract.table and parent not in found:
+                found.append(parent)
+                pending.append(contracts[parent])
+    return sorted(found)
+
+
 def evaluate_watermark_tick(
     context: dg.SensorEvaluationContext,
     *,
@@ -174,8 +186,10 @@ def evaluate_watermark_tick(
     day_states: DayStates,
     lake: Lake,
     settings: WatermarkSettings,
+    upstream: Sequence[str] = (),
 ) -> dg.SensorResult:
-    """One tick of the watermark sensor of ``table``; ``day_states(since)`` queries the source."""
+    """One tick of the watermark sensor of ``table``; ``day_states(since)`` queries the source.
+    ``upstream``: the bronze tables its foreign keys reference (``upstream_tables``)."""
     cursor = WatermarkCursor.from_json(context.cursor)
     now = settings.now()
     today = now.date()
@@ -190,7 +204,13 @@ def evaluate_watermark_tick(
     except SourceTableMissing as missing:
         return dg.SensorResult(skip_reason=f"{table}: {missing} yet; nothing to load", cursor=context.cursor)
     result = reconcile(source, loaded, since=since, last_open_day=last_partition_day(today), today=today)
-    plan = plan_runs(context.instance, table, result.differing, max_attempts=settings.max_attempts)
+    plan = plan_runs(
+        context.instance,
+        table,
+        result.differing,
+        max_attempts=settings.max_attempts,
+        upstream={parent: lake_day_counts(lake, parent, since) for parent in upstream},
+    )
 
     next_cursor = result.next_cursor(cursor)
     summary = _summary(table, result, plan)
@@ -236,19 +256,25 @@ def plan_runs(
     differing: Sequence[tuple[date, DayState]],
     *,
     max_attempts: int,
+    upstream: Mapping[str, Counter[date]] | None = None,
 ) -> RunPlan:
-    """Decide, from the runs the instance knows, which differing days get a run and under which key.
+    """Decide, from the runs the instance knows, which differing days get a run, under which key, and
+    which tables it loads.
 
-    Two queries for all days at once: runs still unfinished for those partitions of the table (the day
-    is left alone; this also covers runs from the schedule, a backfill or the UI), and earlier attempts
-    at each day's current source state, found by their run keys.
+    Two queries for all days at once: runs still unfinished for those partitions that write the table or
+    one of its ``upstream`` tables (the day is left alone; this also covers runs from the schedule, a
+    backfill or the UI), and earlier attempts at each day's current source state, found by their run keys.
+    ``upstream``: the lake's rows per day of each table the table's foreign keys reference; a run loads
+    those holding none of its day along with the table.
     """
     if not differing:
         return RunPlan([], [], [])
+    upstream = upstream or {}
     job_name = bronze_job_name(table)
     days = [day.isoformat() for day, _ in differing]
-    unfinished = instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED, tags={PARTITION_TAG: days}))
-    busy = {run.tags[PARTITION_TAG] for run in unfinished if _loads_table(run, job_name, table)}
+    unfinished = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED, tags={PARTITION_TAG: days}))
+    written = [table, *upstream]
+    busy = {run.tags[PARTITION_TAG] for run in unfinished if any(_loads_table(run, t) for t in written)}
 
     state_keys = {day: source_state_key(job_name, day, state) for day, state in differing}
     candidates = [attempt_run_key(key, n) for key in state_keys.values() for n in range(1, max_attempts + 1)]
@@ -267,19 +293,24 @@ def plan_runs(
         if attempts >= max_attempts:
             given_up.append(day.isoformat())
             continue
+        loaded = [table, *(parent for parent, counts in upstream.items() if not counts.get(day))]
         requests.append(
             dg.RunRequest(
                 run_key=attempt_run_key(key, attempts + 1),
                 partition_key=day.isoformat(),
-                tags={SOURCE_ROWS_TAG: str(state.rows)},
+                asset_selection=[k for t in loaded for k in (bronze_asset_key(t), quarantine_asset_key(t))],
+                tags={SOURCE_ROWS_TAG: str(state.rows), LOADS_TAG: ",".join(loaded)},
             )
         )
     return RunPlan(requests, in_flight, given_up)
 
 
-def _loads_table(run: dg.DagsterRun, job_name: str, table: str) -> bool:
-    """Whether a run writes the table's bronze partition: its job, or any run selecting the asset."""
-    return run.job_name == job_name or bronze_asset_key(table) in (run.asset_selection or ())
+def _loads_table(run: dg.DagsterRun, table: str) -> bool:
+    """Whether a run writes the table's bronze partition: a run selecting the asset, the table's own job,
+    or a whole-graph run (the daily job or a backfill of it)."""
+    if run.asset_selection is not None:
+        return bronze_asset_key(table) in run.asset_selection
+    return run.job_name in (bronze_job_name(table), DAILY_JOB_NAME)
 
 
 def _summary(table: str, result: Reconciliation, plan: RunPlan) -> str:

@@ -160,8 +160,49 @@ def test_dagster_resolves_the_requests_against_the_job(sources: Sources, lake: P
 
     assert sensor.job_name == "bronze_orders_job"
     assert [request.partition_key for request in data.run_requests] == ["2026-01-01"]
+    assert set(data.run_requests[0].asset_selection) <= set(
+        repository.get_job(sensor.job_name).asset_layer.selected_asset_keys
+    )
     assert data.run_requests[0].tags["dagster/partition"] == "2026-01-01"
     assert WatermarkCursor.from_json(data.cursor).unconfirmed_from == DAY_1
+
+
+def selected_tables(result: dg.SensorResult) -> dict[str, list[str]]:
+    """Per requested day, the tables its run loads (bronze and quarantine of each, always together)."""
+    selected = {}
+    for request in result.run_requests or []:
+        keys = sorted(key.to_user_string() for key in request.asset_selection)
+        tables = sorted({key.split("/")[1] for key in keys})
+        assert keys == sorted(f"{layer}/{t}" for t in tables for layer in ("bronze", "quarantine"))
+        selected[str(request.partition_key)] = tables
+    return selected
+
+
+def test_a_run_loads_the_referenced_tables_only_for_a_day_they_lack(sources: Sources, lake: Path) -> None:
+    """orders' foreign key is checked against bronze customers: a day customers already holds is not
+    extracted again with orders; a day it lacks is loaded in the same run, so no order is an orphan only
+    because its customer's day was not loaded yet."""
+    sources.hold_through(DAY_2)
+    write_lake(lake, "customers", {DAY_1: 5})
+
+    result = tick(sources, "orders", lake, cursor=None)
+
+    assert selected_tables(result) == {"2026-01-01": ["orders"], "2026-01-02": ["customers", "orders"]}
+    assert result.run_requests[1].tags["lakehouse/loads"] == "orders,customers"
+
+
+def test_a_day_whose_referenced_table_is_being_loaded_waits_for_that_run(
+    sources: Sources, lake: Path
+) -> None:
+    """Two runs never write one day of a table at once: orders waits while customers' run writes the day."""
+    sources.hold_through(DAY_1)
+    instance = dg.DagsterInstance.ephemeral()
+    seed_run(instance, "customers", DAY_1, "customers-run", dg.DagsterRunStatus.STARTED)
+
+    result = tick(sources, "orders", lake, cursor=None, instance=instance)
+
+    assert requested(result) == []
+    assert "waiting on running loads of 2026-01-01" in str(result.skip_reason.skip_message)
 
 
 def test_late_rows_request_their_loaded_day_again(sources: Sources, lake: Path) -> None:
@@ -279,7 +320,9 @@ def test_a_source_table_that_does_not_exist_yet_is_skipped_keeping_the_cursor(
     schema = "SALES" if table == "orders" else "web"
     missing = dataclasses.replace(
         contract,
-        source=dataclasses.replace(contract.source, table=f"{contract.source.table.split('.')[0]}.{schema}.not_there"),
+        source=dataclasses.replace(
+            contract.source, table=f"{contract.source.table.split('.')[0]}.{schema}.not_there"
+        ),
     )
     settings = WatermarkSettings(clock=lambda: NOW)
     context = dg.build_sensor_context(
