@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+
 import dagster as dg
 
 from lakehouse.orchestration.definitions import bronze_ingestion_definitions, orchestration_definitions

@@ -1,6 +1,8 @@
 """The daily safety-net schedule and the weekly maintenance schedule, evaluated as Dagster would."""
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -26,12 +28,22 @@ YESTERDAY = "2026-01-02"
 AFTER_MIDNIGHT = datetime(2026, 1, 3, 0, 30, tzinfo=timezone.utc)
 
 
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    """A schedule's context needs an instance it can reload by reference, so not an ephemeral one. Not
+    entered as a context manager: entering an instance sets process-wide state that outlives the test."""
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    yield instance
+    instance.dispose()
+
+
 def evaluate_daily_schedule(definitions, instance: dg.DagsterInstance):
     repository = definitions.get_repository_def()
-    context = dg.build_schedule_context(
+    # closed after the tick: the instance it reloads by reference sets process-wide state until then
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=AFTER_MIDNIGHT, repository_def=repository
-    )
-    return repository.get_schedule_def(DAILY_SCHEDULE_NAME).evaluate_tick(context)
+    ) as context:
+        return repository.get_schedule_def(DAILY_SCHEDULE_NAME).evaluate_tick(context)
 
 
 def mark_materialized(
@@ -54,29 +66,26 @@ def test_the_daily_schedule_runs_after_midnight_on_the_daily_job(definitions):
     assert schedule.job_name == DAILY_JOB_NAME
 
 
-def test_on_an_empty_instance_the_daily_schedule_runs_the_whole_day_that_just_ended(definitions):
-    with dg.instance_for_test() as instance:
-        result = evaluate_daily_schedule(definitions, instance)
+def test_on_an_empty_instance_the_daily_schedule_runs_the_whole_day_that_just_ended(definitions, instance):
+    result = evaluate_daily_schedule(definitions, instance)
     (request,) = result.run_requests
     assert request.partition_key == YESTERDAY
     graph = definitions.resolve_asset_graph()
     assert set(request.asset_selection) == set(graph.get_all_asset_keys())
 
 
-def test_a_day_the_sensors_and_automation_completed_is_skipped_saying_so(definitions):
-    with dg.instance_for_test() as instance:
-        mark_materialized(instance, definitions)
-        result = evaluate_daily_schedule(definitions, instance)
+def test_a_day_the_sensors_and_automation_completed_is_skipped_saying_so(definitions, instance):
+    mark_materialized(instance, definitions)
+    result = evaluate_daily_schedule(definitions, instance)
     assert not result.run_requests
     assert result.skip_message.startswith(f"{YESTERDAY}: every asset is materialized")
 
 
-def test_only_what_nothing_materialized_is_run_with_its_inseparable_outputs(definitions):
-    """A bronze table whose day had no source row (its sensor had nothing to request) and the calendar that was
-    never built: exactly those run, bronze with its quarantine lane, which one step writes together."""
-    with dg.instance_for_test() as instance:
-        mark_materialized(instance, definitions, leaving_out={"bronze/products", "gold/dim_date"})
-        result = evaluate_daily_schedule(definitions, instance)
+def test_only_what_nothing_materialized_is_run_with_its_inseparable_outputs(definitions, instance):
+    """A bronze table whose day had no source row (its sensor had nothing to request) and the calendar that
+    was never built: exactly those run, bronze with its quarantine lane, which one step writes together."""
+    mark_materialized(instance, definitions, leaving_out={"bronze/products", "gold/dim_date"})
+    result = evaluate_daily_schedule(definitions, instance)
     (request,) = result.run_requests
     assert request.partition_key == YESTERDAY
     assert sorted(k.to_user_string() for k in request.asset_selection) == [
@@ -87,28 +96,26 @@ def test_only_what_nothing_materialized_is_run_with_its_inseparable_outputs(defi
     assert request.tags["lakehouse/fills"] == "bronze/products, gold/dim_date"
 
 
-def test_a_day_still_being_written_is_left_to_its_runs(definitions):
-    with dg.instance_for_test() as instance:
-        instance.add_run(
-            dg.DagsterRun(
-                job_name="bronze_orders_job",
-                status=dg.DagsterRunStatus.STARTED,
-                tags={"dagster/partition": YESTERDAY},
-            )
+def test_a_day_still_being_written_is_left_to_its_runs(definitions, instance):
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="bronze_orders_job",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/partition": YESTERDAY},
         )
-        result = evaluate_daily_schedule(definitions, instance)
+    )
+    result = evaluate_daily_schedule(definitions, instance)
     assert not result.run_requests
     assert "still writing the day" in result.skip_message
 
 
-def test_the_maintenance_schedule_is_weekly_on_sunday_night(definitions):
+def test_the_maintenance_schedule_is_weekly_on_sunday_night(definitions, instance):
     schedule = definitions.resolve_schedule_def(MAINTENANCE_SCHEDULE_NAME)
     assert schedule.cron_schedule == "0 3 * * 0"
     assert schedule.execution_timezone == "UTC"
     assert schedule.job_name == MAINTENANCE_JOB_NAME
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 1, 4, 3, 0, tzinfo=timezone.utc)
-        )
-        result = schedule.evaluate_tick(context)
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=datetime(2026, 1, 4, 3, 0, tzinfo=timezone.utc)
+    )
+    result = schedule.evaluate_tick(context)
     assert len(result.run_requests) == 1

@@ -72,4 +72,6 @@ def _source_day_states(
 
 
 def _day_states(rows: Iterable[tuple[Any, Any, Any]]) -> dict[date, DayState]:
-    return {as_date(day): DayState(int(count), naive_utc(high)) for day, count, high in rows if day is not None}
+    return {
+        as_date(day): DayState(int(count), naive_utc(high)) for day, count, high in rows if day is not None
+    }

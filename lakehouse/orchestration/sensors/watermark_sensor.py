@@ -32,14 +32,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 import dagster as dg
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
-from lakehouse.contracts import Contract, ForeignKeyRule, SourceSystem, load_contracts
+from lakehouse.contracts import Contract, SourceSystem
 from lakehouse.lake import Lake
 from lakehouse.orchestration.jobs import (
     DAILY_JOB_NAME,
@@ -50,6 +50,7 @@ from lakehouse.orchestration.jobs import (
     bronze_job_name,
     quarantine_asset_key,
 )
+from lakehouse.orchestration.sensors.references import foreign_key_rules, orphan_rechecks, upstream_tables
 from lakehouse.orchestration.sensors.source_stats import (
     SourceTableMissing,
     redshift_day_states,
@@ -77,6 +78,7 @@ DEFAULT_MINIMUM_INTERVAL_SECONDS = 60
 RUN_KEY_TAG = "dagster/run_key"  # put on a run by Dagster (no public constant in dagster 1.13)
 SOURCE_ROWS_TAG = "lakehouse/source_rows"
 LOADS_TAG = "lakehouse/loads"
+RECHECK_TAG = "lakehouse/orphans_after"
 
 DayStates = Callable[[datetime | None], Mapping[date, DayState]]
 """The source's per-day states from a moment on (None: every day)."""
@@ -128,11 +130,17 @@ def bronze_watermark_sensor(
     table = contract.table
     source = source_table(contract)
     system = SourceSystem(contract.source.system)
-    upstream = upstream_tables(contract)
+    upstream, rules = upstream_tables(contract), foreign_key_rules(contract)
 
     def tick(context: dg.SensorEvaluationContext, day_states: DayStates, lake: Lake) -> dg.SensorResult:
         return evaluate_watermark_tick(
-            context, table=table, day_states=day_states, lake=lake, settings=settings, upstream=upstream
+            context,
+            table=table,
+            day_states=day_states,
+            lake=lake,
+            settings=settings,
+            upstream=upstream,
+            foreign_keys=rules,
         )
 
     if system is SourceSystem.SNOWFLAKE:
@@ -165,20 +173,6 @@ def bronze_watermark_sensor(
     )(evaluate)
 
 
-def upstream_tables(contract: Contract) -> list[str]:
-    """The bronze tables a table's foreign keys reference, and those theirs reference, and so on."""
-    contracts = {c.table: c for c in load_contracts(layer="bronze").values()}
-    found: list[str] = []
-    pending = [contract]
-    while pending:
-        for rule in pending.pop().rules:
-            parent = rule.references_table if isinstance(rule, ForeignKeyRule) else None
-            if parent is not None and parent != contract.table and parent not in found:
-                found.append(parent)
-                pending.append(contracts[parent])
-    return sorted(found)
-
-
 def evaluate_watermark_tick(
     context: dg.SensorEvaluationContext,
     *,
@@ -187,9 +181,11 @@ def evaluate_watermark_tick(
     lake: Lake,
     settings: WatermarkSettings,
     upstream: Sequence[str] = (),
+    foreign_keys: Mapping[str, str] | None = None,
 ) -> dg.SensorResult:
     """One tick of the watermark sensor of ``table``; ``day_states(since)`` queries the source.
-    ``upstream``: the bronze tables its foreign keys reference (``upstream_tables``)."""
+    ``upstream``: the bronze tables its foreign keys reference, transitively (``upstream_tables``);
+    ``foreign_keys``: its foreign-key rules (``foreign_key_rules``)."""
     cursor = WatermarkCursor.from_json(context.cursor)
     now = settings.now()
     today = now.date()
@@ -203,13 +199,17 @@ def evaluate_watermark_tick(
             source = day_states(datetime.combine(since, time.min))
     except SourceTableMissing as missing:
         return dg.SensorResult(skip_reason=f"{table}: {missing} yet; nothing to load", cursor=context.cursor)
-    result = reconcile(source, loaded, since=since, last_open_day=last_partition_day(today), today=today)
+    last_open = last_partition_day(today)
+    result = reconcile(source, loaded, since=since, last_open_day=last_open, today=today)
+    differing = {day for day, _ in result.differing}
+    matching = [day for day in loaded if since <= day <= last_open and day not in differing]
     plan = plan_runs(
         context.instance,
         table,
         result.differing,
         max_attempts=settings.max_attempts,
         upstream={parent: lake_day_counts(lake, parent, since) for parent in upstream},
+        rechecks=orphan_rechecks(context.instance, lake, table, foreign_keys or {}, matching),
     )
 
     next_cursor = result.next_cursor(cursor)
@@ -248,6 +248,7 @@ class RunPlan:
     requests: list[dg.RunRequest]
     in_flight: list[str]
     given_up: list[str]
+    rechecked: list[str] = field(default_factory=list)
 
 
 def plan_runs(
@@ -257,6 +258,7 @@ def plan_runs(
     *,
     max_attempts: int,
     upstream: Mapping[str, Counter[date]] | None = None,
+    rechecks: Mapping[date, str] | None = None,
 ) -> RunPlan:
     """Decide, from the runs the instance knows, which differing days get a run, under which key, and
     which tables it loads.
@@ -265,13 +267,14 @@ def plan_runs(
     one of its ``upstream`` tables (the day is left alone; this also covers runs from the schedule, a
     backfill or the UI), and earlier attempts at each day's current source state, found by their run keys.
     ``upstream``: the lake's rows per day of each table the table's foreign keys reference; a run loads
-    those holding none of its day along with the table.
+    those holding none of its day along with the table. ``rechecks``: days matching the source to load
+    again, each with what makes its quarantined orphans worth re-checking (``orphan_rechecks``), once each.
     """
-    if not differing:
+    upstream, rechecks = upstream or {}, rechecks or {}
+    if not differing and not rechecks:
         return RunPlan([], [], [])
-    upstream = upstream or {}
     job_name = bronze_job_name(table)
-    days = [day.isoformat() for day, _ in differing]
+    days = [day.isoformat() for day, _ in differing] + [day.isoformat() for day in rechecks]
     unfinished = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED, tags={PARTITION_TAG: days}))
     written = [table, *upstream]
     busy = {run.tags[PARTITION_TAG] for run in unfinished if any(_loads_table(run, t) for t in written)}
@@ -284,6 +287,21 @@ def plan_runs(
     requests: list[dg.RunRequest] = []
     in_flight: list[str] = []
     given_up: list[str] = []
+    rechecked: list[str] = []
+    own_lanes = [bronze_asset_key(table), quarantine_asset_key(table)]
+    for day, reloaded in sorted(rechecks.items()):
+        if day.isoformat() in busy:
+            in_flight.append(day.isoformat())
+            continue
+        rechecked.append(day.isoformat())
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{job_name}:{day.isoformat()}:orphans-after={reloaded}",
+                partition_key=day.isoformat(),
+                asset_selection=own_lanes,
+                tags={LOADS_TAG: table, RECHECK_TAG: reloaded},
+            )
+        )
     for day, state in differing:
         key = state_keys[day]
         if day.isoformat() in busy:
@@ -302,7 +320,7 @@ def plan_runs(
                 tags={SOURCE_ROWS_TAG: str(state.rows), LOADS_TAG: ",".join(loaded)},
             )
         )
-    return RunPlan(requests, in_flight, given_up)
+    return RunPlan(requests, in_flight, given_up, rechecked)
 
 
 def _loads_table(run: dg.DagsterRun, table: str) -> bool:
@@ -317,6 +335,12 @@ def _summary(table: str, result: Reconciliation, plan: RunPlan) -> str:
     parts = [f"{table}: examined days from {result.since.isoformat()}"]
     if plan.requests:
         parts.append("requested " + ", ".join(str(r.partition_key) for r in plan.requests))
+    if plan.rechecked:
+        parts.append(
+            "re-checking the quarantined orphans of "
+            + ", ".join(plan.rechecked)
+            + " (a referenced table's day was re-loaded since)"
+        )
     if plan.in_flight:
         parts.append("waiting on running loads of " + ", ".join(plan.in_flight))
     if plan.given_up:

@@ -201,4 +201,3 @@ def attempt_run_key(state_key: str, attempt: int) -> str:
     if attempt < 1:
         raise ValueError(f"attempts are numbered from 1, got {attempt}")
     return state_key if attempt == 1 else f"{state_key}:attempt={attempt}"
-

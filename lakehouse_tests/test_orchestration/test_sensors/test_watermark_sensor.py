@@ -152,8 +152,9 @@ def test_dagster_resolves_the_requests_against_the_job(sources: Sources, lake: P
     ingestion = bronze_ingestion_definitions(["orders"], clock=lambda: NOW)
     repository = loadable_definitions(ingestion, with_lake(sources, lake)).get_repository_def()
     sensor = repository.get_sensor_def("bronze_orders_watermark_sensor")
+    instance = dg.DagsterInstance.ephemeral()  # held here: the context keeps only a weak reference
     context = dg.build_sensor_context(
-        instance=dg.DagsterInstance.ephemeral(), repository_def=repository, resources=with_lake(sources, lake)
+        instance=instance, repository_def=repository, resources=with_lake(sources, lake)
     )
 
     data = sensor.evaluate_tick(context)
