@@ -3,10 +3,10 @@
 A watermark sensor re-loads a bronze day when rows arrive late; every silver and gold partition that reads
 that day must then be rebuilt, with its checks, without anyone starting a backfill. Each partitioned silver
 and gold asset carries ``follows_upstream()``, evaluated by ``lakehouse_automation_sensor``: a partition is
-requested when a partition it reads has been materialized since the partition was last requested or
-materialized, once none of its inputs is missing or being written, none of their blocking checks failed
-and it is not running itself. Dagster records each evaluation, so the asset's *Automation* tab and the
-run's tags say why a run happened (or why a partition waits).
+requested when a partition it reads has been materialized since the partition was last requested and
+since it was last materialized, once none of its inputs is missing or being written, none of their
+blocking checks failed and it is not running itself. Dagster records each evaluation, so the asset's
+*Automation* tab and the run's tags say why a run happened (or why a partition waits).
 
 What is deliberately not a trigger:
 
@@ -33,14 +33,25 @@ DEFAULT_AUTOMATION_INTERVAL_SECONDS = 30
 
 
 def follows_upstream(ignored: Sequence[dg.AssetKey] = ()) -> dg.AutomationCondition:
-    """Request a partition when a partition it reads was materialized since it was last handled (requested
-    or materialized), not by a run that also wrote it, and nothing upstream is missing, running or failed
-    its blocking checks. Updates of ``ignored`` dependencies are not triggers."""
-    updated = dg.AutomationCondition.any_deps_updated()
+    """Request a partition when a partition it reads was materialized after both the partition's latest
+    request and its latest materialization, and nothing upstream is missing, running or failed its blocking
+    checks. Updates of ``ignored`` dependencies are not triggers.
+
+    Two ``since`` conditions rather than Dagster's ``eager()`` (one ``since`` over "requested or
+    materialized"): ``since`` compares the timestamps of a trigger and a reset that fall between the same
+    two evaluations only when each is a single timed condition, and with "or" a late load landing beside
+    the partition's own materialization would be dropped. So "since requested" keeps a failed run from being
+    retried until an input changes again, and "since materialized" keeps a run that wrote the partition with
+    its inputs (the daily job, a backfill) from requesting it once more.
+    """
+    updated = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
     if ignored:
         updated = updated.ignore(dg.AssetSelection.assets(*ignored))
     return (
-        updated.since_last_handled()
+        updated.since(dg.AutomationCondition.newly_requested()).with_label("an input changed since requested")
+        & updated.since(dg.AutomationCondition.newly_updated()).with_label(
+            "an input changed since materialized"
+        )
         & ~dg.AutomationCondition.any_deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()

@@ -39,7 +39,7 @@ import dagster as dg
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
-from lakehouse.contracts import Contract, SourceSystem
+from lakehouse.contracts import Contract, ForeignKeyRule, SourceSystem
 from lakehouse.lake import Lake
 from lakehouse.orchestration.jobs import (
     DAILY_JOB_NAME,
@@ -181,7 +181,7 @@ def evaluate_watermark_tick(
     lake: Lake,
     settings: WatermarkSettings,
     upstream: Sequence[str] = (),
-    foreign_keys: Mapping[str, str] | None = None,
+    foreign_keys: Sequence[ForeignKeyRule] = (),
 ) -> dg.SensorResult:
     """One tick of the watermark sensor of ``table``; ``day_states(since)`` queries the source.
     ``upstream``: the bronze tables its foreign keys reference, transitively (``upstream_tables``);
@@ -209,7 +209,7 @@ def evaluate_watermark_tick(
         result.differing,
         max_attempts=settings.max_attempts,
         upstream={parent: lake_day_counts(lake, parent, since) for parent in upstream},
-        rechecks=orphan_rechecks(context.instance, lake, table, foreign_keys or {}, matching),
+        rechecks=orphan_rechecks(context.instance, lake, table, foreign_keys, matching),
     )
 
     next_cursor = result.next_cursor(cursor)
