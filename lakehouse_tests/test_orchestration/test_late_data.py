@@ -35,8 +35,14 @@ from lakehouse_tests.test_orchestration.test_sensors.support import CONFIG, Sour
 
 pytestmark = pytest.mark.slow
 
-DAY_1, DAY_2 = CONFIG.day(0), CONFIG.day(1)
-NOW = datetime.combine(DAY_2 + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=6)
+DAY_1, DAY_2, DAY_3 = CONFIG.day(0), CONFIG.day(1), CONFIG.day(2)
+
+
+def morning_after(day):
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=6)
+
+
+NOW = morning_after(DAY_2)
 LATE_CHANGE = datetime.combine(DAY_1, datetime.min.time()) + timedelta(hours=23, minutes=58)
 LATE_ORDER_TS = LATE_CHANGE + timedelta(minutes=1)
 LATE_ORDER_ID = 9_300_000_001
@@ -148,6 +154,7 @@ def _rows(lake_root: str, table: str, **equal) -> list[dict]:
 def late_data(engine, tmp_path_factory) -> Iterator[dict]:
     home = tmp_path_factory.mktemp("late-data")
     lake_root = str(home / "lake")
+    clock = {"now": NOW}  # what the watermark sensors take as the current time
     with private_sources("late-data", CONFIG) as sources:
         sources.hold_through(DAY_2)
         resources = {
@@ -159,7 +166,7 @@ def late_data(engine, tmp_path_factory) -> Iterator[dict]:
             bronze_definitions(),
             silver_definitions(),
             gold_definitions(),
-            bronze_ingestion_definitions(clock=lambda: NOW),
+            bronze_ingestion_definitions(clock=lambda: clock["now"]),
             dg.Definitions(
                 jobs=[lakehouse_daily_job()],
                 schedules=[lakehouse_daily_schedule()],
@@ -221,6 +228,8 @@ def late_data(engine, tmp_path_factory) -> Iterator[dict]:
             "daemon": daemon,
             "definitions": definitions,
             "instance": instance,
+            "sources": sources,
+            "clock": clock,
         }
         instance.dispose()
 
@@ -259,16 +268,53 @@ def test_only_the_late_day_is_extracted_again_and_silver_and_gold_follow_by_auto
     assert [by for by, _, _ in launched].count(watermark_sensor_name("order_items")) == 2
 
 
-def test_afterwards_the_sensors_automation_and_daily_schedule_find_nothing_to_do(late_data):
-    daemon = late_data["daemon"]
-    assert daemon.run_until_quiet() == []
+def daily_schedule_tick(late_data, day):
+    """The daily schedule's tick at 00:30 UTC after ``day``."""
     repository = late_data["definitions"].get_repository_def()
-    scheduled = datetime.combine(DAY_2 + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(
-        minutes=30
-    )
+    scheduled = datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)
     with dg.build_schedule_context(
-        instance=late_data["instance"], scheduled_execution_time=scheduled, repository_def=repository
+        instance=late_data["instance"],
+        scheduled_execution_time=scheduled + timedelta(minutes=30),
+        repository_def=repository,
     ) as context:
-        result = repository.get_schedule_def(DAILY_SCHEDULE_NAME).evaluate_tick(context)
+        return repository.get_schedule_def(DAILY_SCHEDULE_NAME).evaluate_tick(context)
+
+
+def test_afterwards_the_sensors_automation_and_daily_schedule_find_nothing_to_do(late_data):
+    assert late_data["daemon"].run_until_quiet() == []
+    result = daily_schedule_tick(late_data, DAY_2)
     assert not result.run_requests
     assert result.skip_message.startswith(f"{DAY_2.isoformat()}: every asset is materialized")
+
+
+def test_a_new_day_is_extracted_once_per_table_and_reaches_gold_without_the_daily_job(late_data):
+    """The next night: day 3 is committed (with late rows of the days before, as the generator commits).
+    Every table's day 3 is extracted exactly once, whichever sensor loads it; silver and gold follow by
+    automation, and at 00:30 the daily schedule has nothing left to run."""
+    late_data["sources"].hold_through(DAY_3)
+    late_data["clock"]["now"] = morning_after(DAY_3)
+    launched = late_data["daemon"].run_until_quiet()
+
+    extracted = [
+        key.split("/")[1]
+        for by, partition, keys in launched
+        if by != "automation" and partition == DAY_3.isoformat()
+        for key in keys
+        if key.startswith("bronze/")
+    ]
+    assert sorted(extracted) == ["behavior_events", "customers", "order_items", "orders", "products"]
+    automated = {
+        key
+        for by, partition, keys in launched
+        if by == "automation" and partition == DAY_3.isoformat()
+        for key in keys
+    }
+    assert {
+        "silver/orders",
+        "gold/fact_orders",
+        "gold/dim_customer",
+        "gold/fact_customer_activity",
+    } <= automated
+    result = daily_schedule_tick(late_data, DAY_3)
+    assert not result.run_requests, result.run_requests
+    assert result.skip_message.startswith(f"{DAY_3.isoformat()}: every asset is materialized")
