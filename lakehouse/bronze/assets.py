@@ -7,8 +7,10 @@ metadata columns, aligns the batch to the contract and splits it into two lanes 
 commit each: ``bronze/<table>`` (valid rows) and ``quarantine/<table>`` (invalid rows with every reason
 and the original payload; the undated rows in its partition of no day). Blocking checks then verify, on
 what was written, that nothing was lost, that the partition honours its contract, and that every row of
-the whole source table is in the lake or in a day not due yet; when one fails with severity ERROR, both
-lanes' writes are rejected (``lakehouse.quality.gates``), so the day is as it was before the run.
+the whole source table is in the lake or in a day not due yet. When a check of the run's own write fails
+with severity ERROR, both lanes' writes are rejected (``lakehouse.quality.gates``), so the day is as it
+was before the run; the whole-table reconciliation blocks without rejecting, as the days it names are
+others'.
 """
 
 from collections.abc import Callable, Iterator
@@ -44,7 +46,7 @@ from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY, UNDATED_ROWS_KEY
 from lakehouse.lake import Lake, WriteScope
 from lakehouse.observability.metrics import compute_metrics, quarantine_metrics, started
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow, daily_partitions, last_partition_day
-from lakehouse.quality.gates import GatedWrite, gate
+from lakehouse.quality.gates import GatedWrite, blocks, gate
 from lakehouse.sources.extract import (
     SourceCount,
     Window,
@@ -263,6 +265,13 @@ def materialize_bronze(
             nothing_lost_result(contract, days, extracted, source_count, in_bronze, in_quarantine),
             *contract_check_results(spark, contract, bronze_uri, days),
         ]
+        # a blocking failure of the checks of this write rejects both lanes' writes, so the day stays
+        # whole and as it was
+        gated = gate(lake, results, lanes, context.log.warning)
+        yield from gated
+        if any(blocks(result) for result in gated):  # rejected: reconcile what the lake now holds
+            in_bronze = lake.partition_counts(bronze_uri)
+            in_quarantine = lake.partition_counts(quarantine_uri)
 
         def count_whole_table() -> dict[date | None, SourceDay]:
             with source_connection(source.system, resource) as connection:
@@ -276,9 +285,9 @@ def materialize_bronze(
             last_open_day=last_partition_day(now.date()),
             late_commit_days=config.late_commit_days,
         )
-        results.append(reconciliation_result(contract, reconciliation))
-        # a blocking failure rejects both lanes' writes, so the day stays whole and as it was
-        yield from gate(lake, results, lanes, context.log.warning)
+        # The whole table against the source: a failure blocks what reads the table, but rejects nothing,
+        # since the days it names (late rows beyond the sensors' lag) are not this write's.
+        yield reconciliation_result(contract, reconciliation)
     finally:
         lake.remove(run_scratch)
 

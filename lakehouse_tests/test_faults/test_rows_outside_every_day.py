@@ -79,6 +79,14 @@ def undated_quarantine(lake_root: str) -> Counter:
     return found
 
 
+def bronze_version_written(result, table: str = "orders") -> int:
+    """The Delta version the run's write of ``bronze/<table>`` committed."""
+    (materialization,) = [
+        m for m in result.get_asset_materialization_events() if m.asset_key.path == ["bronze", table]
+    ]
+    return materialization.materialization.metadata["delta_version"].value
+
+
 def reconciliation(result, table: str = "orders") -> tuple[bool, dict]:
     (evaluation,) = [
         e
@@ -168,6 +176,9 @@ def test_rows_outside_every_day_are_loaded_or_quarantined_once_and_reconciled(
         assert not passed
         assert counts["days_unaccounted"] == {DAY_1: 1}
         assert counts["unaccounted_rows"] == 1
+        # it blocks what reads the table but does not reject the run's own day, which is right
+        assert not [key for key, value in reconciliation(missed)[1].items() if key.startswith("rejected")]
+        assert bronze_version_written(missed) == DeltaTable(f"{lake_root}/bronze/orders").version()
         with_the_default_window = materialize_bronze(resources, partition=DAY_2, raise_on_error=False)
         passed, counts = reconciliation(with_the_default_window)
         assert passed
