@@ -154,9 +154,7 @@ class WrittenFrame:
     def scope(self) -> WriteScope:
         """What the write replaced, for rejecting it: its days (with the rows of no day when it wrote
         them), or the whole table for a merge or an unpartitioned write."""
-        if self.mode == "merge" or self.window is None:
-            return WriteScope()
-        return WriteScope(self.window, undated=self.undated_rows is not None)
+        return WriteScope.of_write(self.mode, self.window, undated=self.undated_rows is not None)
 
     def metadata(self, declared_schema: TableSchema | None = None) -> dict[str, Any]:
         """Materialization metadata: row count, table, version, mode, retries, schema, days written."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,14 @@ class WriteScope:
 
     window: DayWindow | None = None
     undated: bool = False
+
+    @classmethod
+    def of_write(cls, mode: str | None, window: DayWindow | None, undated: bool = False) -> WriteScope:
+        """What a write of ``mode`` over ``window`` replaced: the window's days (with the rows of no day
+        when it wrote them), or the whole table for a ``MERGE`` or an unpartitioned write."""
+        if mode == "merge" or window is None:
+            return cls()
+        return cls(window, undated)
 
     def holds(self, partition: Mapping[str, Any]) -> bool:
         if self.window is None:
@@ -76,8 +84,6 @@ class Rejection:
     not_rejected: str | None = None
     """Why nothing was committed (the write committed nothing, a later write replaced its scope), or None."""
     seconds: float = 0.0
-    commit_retries: int = 0
-    properties: dict[str, str] = field(default_factory=dict)
 
     @property
     def rejected(self) -> bool:
@@ -189,7 +195,7 @@ def reject_write(
         )
         return lake.version(uri)
 
-    committed, retries = lake.commit(uri, commit, log)
+    committed, _ = lake.commit(uri, commit, log)
     if isinstance(committed, str):
         return _replace(not_yet, not_rejected=committed, started=started)
     return Rejection(
@@ -203,8 +209,6 @@ def reject_write(
         files_removed=len(added),
         files_restored=len(removed),
         seconds=time.perf_counter() - started,
-        commit_retries=retries,
-        properties=properties,
     )
 
 

@@ -173,6 +173,5 @@ def _scope(metadata: Mapping[str, Any]) -> WriteScope:
     """What the write replaced: the days it wrote (with the rows of no day when it wrote them), or the
     whole table for a ``MERGE`` or an unpartitioned write."""
     days = metadata.get("partitions_written")
-    if not days or metadata.get("write_mode") != "overwrite":
-        return WriteScope()
-    return WriteScope(DayWindow.of_keys(min(days), max(days)), undated="undated_rows" in metadata)
+    window = DayWindow.of_keys(min(days), max(days)) if days else None
+    return WriteScope.of_write(metadata.get("write_mode"), window, undated="undated_rows" in metadata)

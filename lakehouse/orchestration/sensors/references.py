@@ -17,7 +17,7 @@ orphans and the parent's keys from one partition of each table, with delta-rs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import dagster as dg
@@ -61,17 +61,16 @@ def orphan_rechecks(
     lake: Lake,
     table: str,
     rules: Sequence[ForeignKeyRule],
-    days: Iterable[date],
+    quarantined: Mapping[date, int],
 ) -> dict[date, str]:
-    """The ``days`` of ``table`` to load again because a referenced table's day was re-loaded after the
-    table's own load of it and now holds a key a quarantined orphan of the day points at; for each, what
-    was re-loaded (``orders@<storage id>``), which names the re-check."""
-    days = sorted(days)
-    if not rules or not days:
+    """The days of ``quarantined`` (the table's days matching the source, with their quarantined rows) to
+    load again because a referenced table's day was re-loaded after the table's own load of it and now
+    holds a key a quarantined orphan of the day points at; for each, what was re-loaded
+    (``orders@<storage id>``), which names the re-check."""
+    if not rules:
         return {}
-    quarantined = lake.day_counts(quarantine_asset_key(table), days[0])
     rechecks: dict[date, str] = {}
-    for day in (d for d in days if quarantined.get(d)):
+    for day in sorted(d for d, rows in quarantined.items() if rows):
         own = _latest_materialization(instance, bronze_asset_key(table), day)
         if own is None:  # loaded outside this Dagster instance: nothing to compare with
             continue

@@ -190,7 +190,9 @@ def evaluate_watermark_tick(
     now = settings.now()
     today = now.date()
     first_day = daily_partitions().start.date()
-    loaded = lake_day_counts(lake, table)
+    quarantined = lake.day_counts(quarantine_asset_key(table))
+    loaded = lake.day_counts(bronze_asset_key(table))
+    loaded.update(quarantined)  # as lake_day_counts, keeping quarantine's counts for the orphan re-checks
     since = scan_start(cursor, latest_loaded_day(loaded), lag_days=settings.lag_days, first_day=first_day)
     try:
         if since <= first_day:  # the first partition holds every earlier day too
@@ -202,7 +204,9 @@ def evaluate_watermark_tick(
     last_open = last_partition_day(today)
     result = reconcile(source, loaded, since=since, last_open_day=last_open, today=today)
     differing = {day for day, _ in result.differing}
-    matching = [day for day in loaded if since <= day <= last_open and day not in differing]
+    matching = {
+        day: quarantined.get(day, 0) for day in loaded if since <= day <= last_open and day not in differing
+    }
     plan = plan_runs(
         context.instance,
         table,
