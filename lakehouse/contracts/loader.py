@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import cache, lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
-from lakehouse.partitions import PARTITION_COLUMN
 from lakehouse.contracts.model import (
     METADATA_COLUMNS,
     NEW_COLUMN_RULE_ID,
@@ -48,8 +48,11 @@ from lakehouse.contracts.model import (
     not_null_rule_id,
     type_rule_id,
 )
+from lakehouse.partitions import PARTITION_COLUMN
 
 CONTRACTS_DIR_ENV_VAR = "LAKEHOUSE_CONTRACTS_DIR"
+CONTRACTS_PACKAGE = "lakehouse.contract_files"
+"""The repository's ``contracts/`` folder, installed as package data (see setup.py)."""
 SCHEMA_FILE_NAME = "contract.schema.json"
 COMPANION_SUFFIXES = (".expectations.yaml", ".expectations.yml")
 """Files next to contracts that are not contracts (``<table>.expectations.yaml``: extra expectations)."""
@@ -71,6 +74,10 @@ _ContractYamlLoader.yaml_implicit_resolvers = {
 }
 
 
+class ContractsNotFoundError(RuntimeError):
+    """The contracts cannot be found: the package holding them is not installed."""
+
+
 class ContractError(ValueError):
     """A contract file is malformed; the message names the file and every offending field."""
 
@@ -82,12 +89,25 @@ class ContractError(ValueError):
 
 
 def contracts_dir() -> Path:
-    """The folder holding the contracts: ``$LAKEHOUSE_CONTRACTS_DIR``, else ``contracts/`` at the
-    repository root (read when called, not at import)."""
+    """The folder holding the contracts: ``$LAKEHOUSE_CONTRACTS_DIR``, else the installed package
+    ``lakehouse.contract_files`` (the repository's ``contracts/`` folder, shipped in the wheel and mapped
+    by an editable install); read when called, not at import."""
     configured = os.environ.get(CONTRACTS_DIR_ENV_VAR)
     if configured:
         return Path(configured).expanduser().resolve()
-    return Path(__file__).resolve().parents[2] / "contracts"
+    try:
+        installed = resources.files(CONTRACTS_PACKAGE)
+    except ModuleNotFoundError:
+        raise ContractsNotFoundError(
+            f"the contracts package {CONTRACTS_PACKAGE} is not installed: install the lakehouse "
+            f"(pip install -e . in a checkout) or set {CONTRACTS_DIR_ENV_VAR}"
+        ) from None
+    if not isinstance(installed, Path):
+        raise ContractsNotFoundError(
+            f"the contracts package {CONTRACTS_PACKAGE} is not a folder on disk ({installed}): install the "
+            f"lakehouse unzipped or set {CONTRACTS_DIR_ENV_VAR}"
+        )
+    return installed
 
 
 def contract_schema(root: Path | None = None) -> dict[str, Any]:
