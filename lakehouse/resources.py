@@ -22,6 +22,7 @@ from lakehouse.engine import EngineMode, SparkEngine
 from lakehouse.governance.pii import DEVELOPMENT_SALT, PII_SALT_ENV_VAR, PiiMasking
 from lakehouse.io import DeltaSparkIOManager
 from lakehouse.lake import Lake
+from lakehouse.observability.alerts import alerts_resource
 from lakehouse.settings import LAKE_ROOT_ENV_VAR, Deployment, deployment, lake_root
 
 if TYPE_CHECKING:
@@ -55,10 +56,11 @@ def engine_resource() -> SparkEngine:
 
 def local_cluster_engine(services: LocalServices | None = None) -> SparkEngine:
     """The engine on the Sail cluster of ``$LAKEHOUSE_HOME``, a Spark Connect endpoint like any other: its
-    URL is read from the running services now, so the definitions fail to load while it is down."""
-    from lakehouse.services.local import LocalServices
+    URL is read from the services' state file when the session is created, so the definitions load while
+    it is down and a step that needs it fails with "run `lakehouse services up --cluster`"."""
+    from lakehouse.services.resources import local_cluster_engine as on_local_cluster
 
-    return SparkEngine(mode=EngineMode.REMOTE, remote_url=(services or LocalServices()).spark_remote_url())
+    return on_local_cluster(services)
 
 
 def operator_engine() -> SparkEngine:
@@ -155,6 +157,7 @@ def build_resources() -> dict[str, Any]:
         "snowflake": snowflake_resource(),
         "redshift": redshift_resource(),
         "pii": pii_resource(),
+        "alerts": alerts_resource(),
     }
 
 

@@ -21,7 +21,7 @@ def test_definitions_load_with_every_resource(local_services):
     definitions = build_definitions()
     assert isinstance(definitions, dg.Definitions)
     resources = definitions.resources
-    assert {"engine", "lake", "io_manager", "snowflake", "redshift", "pii"} <= set(resources)
+    assert {"engine", "lake", "io_manager", "snowflake", "redshift", "pii", "alerts"} <= set(resources)
     assert isinstance(resources["engine"], SparkEngine)
     assert resources["engine"].mode == EngineMode.EMBEDDED
     assert isinstance(resources["lake"], Lake)
@@ -96,7 +96,9 @@ EXPECTED_JOBS = sorted(
 )
 EXPECTED_SCHEDULES = ["lake_maintenance_weekly_schedule", "lakehouse_daily_schedule"]
 EXPECTED_SENSORS = sorted(
-    [f"bronze_{table}_watermark_sensor" for table in SOURCE_TABLES] + ["lakehouse_automation_sensor"]
+    [f"bronze_{table}_watermark_sensor" for table in SOURCE_TABLES]
+    + ["lakehouse_automation_sensor"]
+    + ["lakehouse_freshness_alert_sensor", "lakehouse_gate_alert_sensor", "lakehouse_run_failure_alert_sensor"]
 )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 import dagster as dg
 
 from lakehouse.contracts import Contract, load_contracts
+from lakehouse.observability.alerts import alert_sensors
 from lakehouse.orchestration.automation import automation_sensor
 from lakehouse.orchestration.jobs import bronze_ingestion_job, lake_maintenance_job, lakehouse_daily_job
 from lakehouse.orchestration.schedules import lake_maintenance_schedule, lakehouse_daily_schedule
@@ -25,7 +26,8 @@ from lakehouse.orchestration.sensors.watermark_sensor import (
 
 def orchestration_definitions(running: bool = True) -> dg.Definitions:
     """``lakehouse_daily_job`` and ``lake_maintenance_job`` with their schedules, every bronze table's job
-    and watermark sensor, and the automation sensor of silver and gold; sensors and schedules run when the
+    and watermark sensor, the automation sensor of silver and gold, and the alert sensors (failed runs, ERROR
+    gates, missed freshness windows: ``lakehouse.observability.alerts``); sensors and schedules run when the
     code location loads, unless ``running`` is false."""
     status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
     sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
@@ -33,7 +35,7 @@ def orchestration_definitions(running: bool = True) -> dg.Definitions:
         dg.Definitions(
             jobs=[lakehouse_daily_job(), lake_maintenance_job()],
             schedules=[lakehouse_daily_schedule(status), lake_maintenance_schedule(status)],
-            sensors=[automation_sensor(default_status=sensor_status)],
+            sensors=[automation_sensor(default_status=sensor_status), *alert_sensors(sensor_status)],
         ),
         bronze_ingestion_definitions(running=running),
     )

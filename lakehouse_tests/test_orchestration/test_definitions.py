@@ -26,6 +26,9 @@ def test_every_job_schedule_and_sensor_keeps_its_name() -> None:
     assert sorted(sensor.name for sensor in definitions.sensors) == [
         *(f"bronze_{t}_watermark_sensor" for t in TABLES),
         "lakehouse_automation_sensor",
+        "lakehouse_freshness_alert_sensor",
+        "lakehouse_gate_alert_sensor",
+        "lakehouse_run_failure_alert_sensor",
     ]
     assert not definitions.assets and not definitions.resources
     assert all(s.default_status is dg.DefaultScheduleStatus.STOPPED for s in definitions.schedules)
