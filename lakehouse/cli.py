@@ -83,8 +83,19 @@ def services_up(cluster: bool) -> None:
     _print_services(_start_services(cluster=cluster))
 
 
+def _require_development_kit(purpose: str = "the local services") -> None:
+    """A clear one-line error when the development kit (lakehouse[local]) a local command needs is missing."""
+    from lakehouse.development_kit import DevelopmentKitMissingError, require
+
+    try:
+        require(purpose)
+    except DevelopmentKitMissingError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _start_services(cluster: bool = False, local=None):
     """Start the local services (and the Sail cluster with ``cluster``), showing progress; their statuses."""
+    _require_development_kit()
     from lakehouse.services import LocalServices
 
     with step("starting local services" + (" and the Sail cluster" if cluster else "")):
@@ -94,6 +105,7 @@ def _start_services(cluster: bool = False, local=None):
 @services.command("down")
 def services_down() -> None:
     """Stop the local services, the Sail cluster included."""
+    _require_development_kit()
     from lakehouse.services import LocalServices
 
     local = LocalServices()
@@ -105,6 +117,7 @@ def services_down() -> None:
 @services.command("status")
 def services_status() -> None:
     """Show each local service, the Sail cluster included: state, address, pid, data directory."""
+    _require_development_kit()
     from lakehouse.services import LocalServices
 
     _print_services(LocalServices().status())
@@ -143,6 +156,7 @@ def generate_and_load(
     cluster: bool = False,
 ):
     """Start the local services (with the Sail cluster if asked), generate the sources and load them."""
+    _require_development_kit("the local services and the data generator")
     from lakehouse.generator import (
         DEFAULT_START_DATE,
         GenerationMismatchError,
@@ -526,12 +540,8 @@ def bench(
 ) -> None:
     """Benchmark the medallion: Dagster run vs bare transforms, Sail vs classic Spark, day N vs day 1, the
     local Sail cluster vs embedded Sail."""
-    checkout = Path(__file__).resolve().parent.parent
-    if not (checkout / "benchmarks" / "harness.py").is_file():
-        raise click.ClickException(f"the benchmark harness is in a source checkout; none at {checkout}")
-    if str(checkout) not in sys.path:
-        sys.path.insert(0, str(checkout))
-    from benchmarks.harness import run_benchmarks
+    _require_development_kit("the benchmarks (on the local services)")
+    from lakehouse.benchmarks.harness import run_benchmarks
 
     factors = scale_factors or (1.0, 10.0)
     command = "lakehouse bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "lakehouse bench"

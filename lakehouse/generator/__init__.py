@@ -7,6 +7,15 @@ late rows, duplicates and, at rate ``dirt``, invalid rows listed in a manifest. 
 ``specs`` for the rest of the lakehouse to import.
 """
 
+from lakehouse.development_kit import missing as _missing_kit
+
+try:  # the development kit (lakehouse[local]): numpy for the arrays, DuckDB and fakesnow for the loader
+    import duckdb  # noqa: F401
+    import fakesnow  # noqa: F401
+    import numpy  # noqa: F401
+except ModuleNotFoundError as _error:
+    raise _missing_kit("the data generator and its loaders", _error) from None
+
 from lakehouse.generator.config import DEFAULT_START_DATE, GeneratorConfig, Volumes
 from lakehouse.generator.dirt import DEFECT_TARGETS, DefectKind
 from lakehouse.generator.generate import generate, generate_data

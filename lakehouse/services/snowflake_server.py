@@ -19,6 +19,8 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from lakehouse.development_kit import missing as missing_development_kit
+
 DEFAULT_DATABASES = ("RETAIL",)
 
 
@@ -67,9 +69,12 @@ def with_nulls(encode):
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     # imported here, not at module level: importing this module must not load the server stack
-    import fakesnow.server
-    import uvicorn
-    from fakesnow.instance import FakeSnow
+    try:
+        import fakesnow.server
+        import uvicorn
+        from fakesnow.instance import FakeSnow
+    except ModuleNotFoundError as error:  # the development kit, lakehouse[local]
+        raise SystemExit(f"error: {missing_development_kit('the local services', error)}") from None
 
     keep_null_timestamps()
 

@@ -1,6 +1,6 @@
 """The cluster scenario's figures and reading, from a synthetic report: no engine, no services, no timing.
 
-Each run here is shaped like ``benchmarks/medallion_run.py``'s result; the values are chosen so the medians
+Each run here is shaped like ``lakehouse/benchmarks/medallion_run.py``'s result; the values are chosen so the medians
 and ratios can be checked by hand.
 """
 
@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from benchmarks import harness
-from benchmarks.medallion_run import MemorySampler, directory_mb
+from lakehouse.benchmarks import harness
+from lakehouse.benchmarks.medallion_run import MemorySampler, directory_mb
 
 DAY = "2026-01-01"
 
@@ -106,7 +106,7 @@ def test_the_reading_says_the_ratio_is_the_overhead_of_distribution_on_the_same_
     assert "median of 3 pairs" in line and "alternating" in line
     assert "On this 2-core machine the cluster is slower" in line
     assert "overhead of distribution, not a speed-up" in line
-    assert "pysail 0.7.2 runs the cluster's driver and its two workers as actors inside one server process" in line
+    assert "Sail runs the cluster's driver and its two workers as actors inside one server process" in line
     assert "gRPC" in line and "shuffles" in line and "more machines" in line
     # what day 1 moves, from the embedded runs: bronze rows, rows over every layer, the lake on disk
     assert "1,000 rows into bronze and 1,500 rows over every layer, 42 MB of Delta tables" in line

@@ -7,7 +7,7 @@ write too: the engine comparison, both engines compressing with Snappy, so that 
 codecs). One engine per process (a process with a Spark Connect session cannot also start a classic one),
 so it runs as its own process:
 
-    python -m benchmarks.bare_transforms <embedded|classic> <delta|parquet> <inputs> <outputs> <first_day> <result.json>
+    python -m lakehouse.benchmarks.bare_transforms <embedded|classic> <delta|parquet> <inputs> <outputs> <first_day> <result.json>
 
 Into Delta, each silver table's Great Expectations suite then validates day 1 of the table just written,
 as its asset check does but without Dagster (``validate_frame``, Data Docs page included), timed apart from
@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.medallion_run import peak_memory_mb
+from lakehouse.benchmarks.medallion_run import peak_memory_mb
 
 SILVER_TABLES = ("customers", "products", "orders", "behavior_events", "customer_activity")
 

@@ -2,7 +2,7 @@
 so its peak memory is its own): fresh local services on a scratch home, generated data loaded into them
 (not timed), then ``lakehouse_daily_job`` (checks and lineage included) for day 1 to day N, one run per day.
 
-    python -m benchmarks.medallion_run <scale_factor> <days> <generated_days> <home or -> <export_dir or -> <result.json>
+    python -m lakehouse.benchmarks.medallion_run <scale_factor> <days> <generated_days> <home or -> <export_dir or -> <result.json>
 
 ``generated_days`` days of data are generated and loaded (at least ``days``), so a run of day 1 alone can
 read exactly the sources a longer run reads. ``home`` is the scratch ``LAKEHOUSE_HOME`` (created here and

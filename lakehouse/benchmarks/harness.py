@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -45,7 +46,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.medallion_run import REJECTED_TABLES
+from lakehouse.benchmarks.medallion_run import REJECTED_TABLES
 
 SCENARIOS = ("medallion", "bare", "classic", "cluster")
 LAYERS = ("bronze", "silver", "gold")
@@ -54,7 +55,7 @@ DEFAULT_LARGE_SCALE_DAYS = 2
 
 TARGET_SF1_SECONDS = 30.0
 TARGET_OVERHEAD = 1.3
-TARGET_SAIL_SPEEDUP = 5.0
+TARGET_EMBEDDED_SPEEDUP = 5.0
 TARGET_LATER_DAY = 1.2
 CLUSTER_MAX_SCALE_FACTOR = 1.0
 """The cluster scenario runs up to this scale factor: above it, a cluster of one machine's cores says nothing
@@ -209,7 +210,6 @@ def _write(report: BenchmarkReport, output: Path | None, partial: ScaleResult | 
 def _worker(module: str, arguments: list[str], result_path: Path, env: dict[str, str] | None = None) -> dict:
     completed = subprocess.run(
         [sys.executable, "-m", module, *arguments, str(result_path)],
-        cwd=Path(__file__).resolve().parent.parent,
         env=env,
         capture_output=True,
         text=True,
@@ -248,7 +248,7 @@ def _medallion(
     clock = time.perf_counter()
     try:
         measured = _worker(
-            "benchmarks.medallion_run",
+            "lakehouse.benchmarks.medallion_run",
             [repr(factor), str(days), str(generated), str(home), str(inputs) if export else "-"],
             work / f"medallion_{engine}_{run}.json",
             medallion_environment(dict(os.environ), engine),
@@ -285,7 +285,7 @@ def _bare(mode: str, sink: str, factor: float, work: Path, first_day: str, attem
             env.pop(name, None)
     outputs = work / f"silver_{mode}_{sink}_{attempt}"
     measured = _worker(
-        "benchmarks.bare_transforms",
+        "lakehouse.benchmarks.bare_transforms",
         [mode, sink, str(work / "bronze_day_1"), str(outputs), first_day],
         work / f"{mode}_{sink}_{attempt}.json",
         env,
@@ -418,7 +418,7 @@ def summary_rows(report: BenchmarkReport) -> list[dict[str, Any]]:
             if result.bare_parquet:
                 add(result, "Sail speed-up: classic Spark / Sail",
                     [c["seconds"] / b["seconds"] for c, b in zip(result.classic, result.bare_parquet)], "×",
-                    f"≥ {TARGET_SAIL_SPEEDUP:g}×", lambda v: v >= TARGET_SAIL_SPEEDUP)  # fmt: skip
+                    f"≥ {TARGET_EMBEDDED_SPEEDUP:g}×", lambda v: v >= TARGET_EMBEDDED_SPEEDUP)  # fmt: skip
         if result.cluster:
             pairs = list(zip(result.cluster_embedded, result.cluster))
             if not runs:  # otherwise the medallion rows above are these embedded runs
@@ -491,8 +491,17 @@ def machine() -> dict[str, str]:
 
 
 def versions() -> dict[str, str]:
+    """Python and every distribution the installed lakehouse requires (its dependencies, not its extras),
+    in the order pyproject.toml declares them, with the versions installed."""
     found = {"python": platform.python_version()}
-    for package in ("dagster", "pyspark", "pysail", "deltalake", "great-expectations", "openlineage-python"):
+    try:
+        requirements = metadata.requires("lakehouse") or []
+    except metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        if "extra ==" in requirement:
+            continue
+        package = re.split(r"[\s\[<>=!~;(]", requirement, maxsplit=1)[0]
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -576,7 +585,6 @@ def cluster_reading(
     extra = cluster_extra_seconds(result)
     where = ", ".join(f"{part} {seconds:+.1f} s" for part, seconds in extra.items() if seconds is not None)
     cores = report.machine.get("cores", "?")
-    sail = f"pysail {report.versions['pysail']}" if report.versions.get("pysail") else "Sail"
     slower = "the cluster is slower" if ratio >= 1 else "the cluster was faster here, against expectation"
     return (
         f"- **Local Sail cluster, SF {factor:g}**: day 1 through Dagster took {cluster:.2f} s on the local "
@@ -585,7 +593,7 @@ def cluster_reading(
         f"for both: only the engine differs). Per day, cluster minus embedded (medians over the pairs): {where}. "
         f"Day 1 writes about {bronze_rows:,.0f} rows into bronze and "
         f"{rows:,.0f} rows over every layer{size}. On this {cores}-core machine {slower}, and the ratio is the "
-        f"overhead of distribution, not a speed-up: {sail} runs the cluster's driver and its two "
+        f"overhead of distribution, not a speed-up: Sail runs the cluster's driver and its two "
         f"workers as actors inside one server process, on the same cores embedded Sail uses, so every query "
         f"also pays for its plan and data crossing gRPC between the client, the driver and the workers, for "
         f"task scheduling, and for shuffles through the workers, with no extra hardware to spread the work "
@@ -622,7 +630,7 @@ def render(report: BenchmarkReport) -> str:
     lines = [
         "# Benchmarks",
         "",
-        ("Written by `lakehouse bench` (the harness is in `benchmarks/`). Every figure is the median of the "
+        ("Written by `lakehouse bench` (the harness is in `lakehouse/benchmarks/`). Every figure is the median of the "
          "runs shown; a target is `met` or `MISSED` as measured. Timings depend on what else the machine runs: "
          "the load average is recorded with them."),
         "",
@@ -700,7 +708,7 @@ def render(report: BenchmarkReport) -> str:
          "are timed apart. The run's executor runs one step at a time, so a day's wall time is the sum of its "
          "steps plus the time outside any step."),
         ("- Framework overhead: the silver asset and check steps of the Dagster run against the same silver "
-         "transforms run bare (`benchmarks/bare_transforms.py`: PII masking, the five silver transforms, contract "
+         "transforms run bare (`lakehouse/benchmarks/bare_transforms.py`: PII masking, the five silver transforms, contract "
          "shaping, each written as a new Delta table partitioned by `_run_date`, the silver tables' layout; no "
          "Dagster, checks, lineage, partition replacement or metadata) on day 1's bronze tables copied to "
          "Parquet. Bronze (extraction) and gold are not part of this ratio. Sail 0.7.2's Delta writer "

@@ -1,1 +1,0 @@
-"""The benchmark harness of the lakehouse: run it with ``lakehouse bench`` (see ``benchmarks.harness``)."""
