@@ -52,6 +52,11 @@ class SparkEngine(LazyPySparkResource):
                 skip_ml_cache_cleanup(session)
             self._spark_session = session
 
+    def remote_endpoint(self) -> str | None:
+        """The Spark Connect URL of mode 'remote', asked for when the session is created: ``remote_url``
+        here; an engine whose endpoint is found at run time (the local Sail cluster) looks it up instead."""
+        return self.remote_url
+
     def session_config(self) -> dict[str, Any]:
         """The settings handed to ``SparkSession.builder``, with the endpoint for the chosen mode."""
         config: dict[str, Any] = {
@@ -64,9 +69,10 @@ class SparkEngine(LazyPySparkResource):
 
             config["spark.remote"] = embedded_sail_url()
         elif mode is EngineMode.REMOTE:
-            if not self.remote_url or not self.remote_url.startswith("sc://"):
-                raise ValueError(f"engine mode 'remote' needs remote_url of the form sc://host:port, got {self.remote_url!r}")
-            config["spark.remote"] = self.remote_url
+            remote_url = self.remote_endpoint()
+            if not remote_url or not remote_url.startswith("sc://"):
+                raise ValueError(f"engine mode 'remote' needs remote_url of the form sc://host:port, got {remote_url!r}")
+            config["spark.remote"] = remote_url
         else:
             if os.environ.get("SPARK_CONNECT_MODE_ENABLED") or os.environ.get("SPARK_REMOTE"):
                 raise RuntimeError(

@@ -207,6 +207,7 @@ class LocalServices:
             "host": host,
             "port": port,
             "protocol": "http",
+            "timezone": SNOWFLAKE_SESSION_TIMEZONE,
             **snowflake_local_session_args(),
         }
 
@@ -225,6 +226,11 @@ class LocalServices:
                 f"{service.name} is not running under {self.services_dir}", command=start_command
             )
         return state.host, running.port
+
+
+# The Snowflake session's TIMEZONE, locally and in production: the extraction windows are UTC wall times
+# (TIMESTAMP_NTZ), so the session says UTC rather than inheriting the account's default.
+SNOWFLAKE_SESSION_TIMEZONE = "UTC"
 
 
 def snowflake_local_session_args() -> dict[str, Any]:

@@ -9,8 +9,8 @@ import pytest
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_snowflake import SnowflakeResource
 
-from lakehouse.services import LocalServices, ServicesNotRunningError
 from lakehouse.resources import redshift_resource, snowflake_resource
+from lakehouse.services import LocalServices, ServicesNotRunningError
 from lakehouse.settings import DEPLOYMENT_ENV_VAR
 
 PROD_ENV = {
@@ -31,8 +31,13 @@ def test_local_resource_names_the_fix_when_services_are_down(
     factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(DEPLOYMENT_ENV_VAR, "local")
+    resource = factory(LocalServices(tmp_path))  # built without the services: they are looked up when used
     with pytest.raises(ServicesNotRunningError) as raised:
-        factory(LocalServices(tmp_path))
+        if isinstance(resource, SnowflakeResource):
+            with resource.get_connection():
+                pass
+        else:
+            resource.get_client()
     message = str(raised.value)
     assert message.startswith("local services are not running: run `lakehouse services up`")
     assert "\n" not in message

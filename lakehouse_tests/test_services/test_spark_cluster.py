@@ -161,7 +161,7 @@ def test_the_cluster_engine_is_the_local_cluster(cluster: Cluster, monkeypatch: 
     monkeypatch.setenv(SPARK_REMOTE_ENV_VAR, "sc://elsewhere:15002")  # the explicit choice wins
     engine = engine_resource()
     assert EngineMode(engine.mode) is EngineMode.REMOTE
-    assert engine.remote_url == cluster.services.spark_remote_url()
+    assert engine.session_config()["spark.remote"] == cluster.services.spark_remote_url()  # read when the session is made
 
 
 def test_plain_up_leaves_a_running_cluster_alone(cluster: Cluster) -> None:
@@ -182,7 +182,7 @@ def test_plain_up_does_not_start_the_cluster(tmp_path: Path, monkeypatch: pytest
         }
         spark = _spark_status(services)
         assert (spark.state, spark.port, spark.pid) == (ServiceState.STOPPED, None, None)
-        for ask in (services.spark_remote_url, engine_resource):
+        for ask in (services.spark_remote_url, lambda: engine_resource().session_config()):
             with pytest.raises(ServicesNotRunningError) as raised:
                 ask()
             message = str(raised.value)
