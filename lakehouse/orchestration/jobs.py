@@ -15,12 +15,14 @@ Every job is cached, so the definitions registering it and the schedules and sen
 same object, which Dagster merges instead of reporting two jobs of one name.
 """
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Optional
 
 import dagster as dg
 from pydantic import Field
 
+from lakehouse.contracts import SourceSystem, load_contracts
 from lakehouse.lake import LAYERS, Lake
 from lakehouse.lake.maintenance import (
     DEFAULT_Z_ORDER,
@@ -47,6 +49,20 @@ UNFINISHED = [
 MAINTENANCE_JOB_NAME = "lake_maintenance_job"
 BRONZE_LAYER = "bronze"
 QUARANTINE_LAYER = "quarantine"
+# A run reading a source system carries ``lakehouse/reads_<system>: true`` (one key per system, since a
+# bronze run may read both), so an instance's run queue can limit the runs querying each source at once
+# (deploy/dagster.yaml: ``concurrency: runs: tag_concurrency_limits``).
+READS_SOURCE_TAG_PREFIX = "lakehouse/reads_"
+
+
+def source_tags(systems: Iterable[SourceSystem | str]) -> dict[str, str]:
+    """The run tags of a run reading ``systems``: ``{"lakehouse/reads_snowflake": "true", ...}``."""
+    return {f"{READS_SOURCE_TAG_PREFIX}{SourceSystem(s).value}": "true" for s in sorted(set(systems))}
+
+
+def bronze_source_system(table: str) -> SourceSystem:
+    """The source system ``bronze/<table>`` is extracted from, as its contract names it."""
+    return SourceSystem(load_contracts(layer=BRONZE_LAYER)[f"{BRONZE_LAYER}.{table}"].source.system)
 
 
 # --------------------------------------------------------------------------------------------- daily
@@ -65,7 +81,7 @@ def _daily_job(partitions: dg.PartitionsDefinition):
         partitions_def=partitions,
         description="Every asset of the lakehouse (bronze, quarantine, silver, gold) and its blocking "
         "checks for one _run_date partition.",
-        tags={"lakehouse/job": "daily"},
+        tags={"lakehouse/job": "daily", **source_tags(SourceSystem)},
     )
 
 
@@ -104,6 +120,7 @@ def _bronze_ingestion_job(table: str, partitions: dg.PartitionsDefinition):
         selection=selection,
         partitions_def=partitions,
         description=f"Load one day of source rows into bronze/{table}, invalid rows into quarantine/{table}.",
+        tags=source_tags([bronze_source_system(table)]),
     )
 
 
