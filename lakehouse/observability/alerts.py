@@ -274,7 +274,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, target: AlertTarget) 
     checks = failed_error_checks(context.instance, run.run_id)
     errors = [e.event_specific_data.error for e in failures if getattr(e.event_specific_data, "error", None)]
     if errors:
-        message = "\n".join(f"{e.cls_name}: {e.message.strip()}" for e in errors[:3])
+        message = "\n".join(_root_cause(e).message.strip() for e in errors[:3])
     else:
         message = context.failure_event.message
     details = {}
@@ -295,31 +295,32 @@ def run_failure_alert(context: dg.RunFailureSensorContext, target: AlertTarget) 
     )
 
 
-def gate_alert(
-    record: dg.EventLogRecord, instance: dg.DagsterInstance, target: AlertTarget, repository: Any
-) -> Alert | None:
-    entry = record.event_log_entry
-    evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
-    if not is_error_gate(evaluation) or not _in_location(repository, evaluation.asset_key):
-        return None
-    run = instance.get_run_by_id(entry.run_id) if entry.run_id else None
-    partition = evaluation.partition or (run_partition(run.tags) if run else None)
-    asset = evaluation.asset_key.to_user_string()
-    rejected = evaluation.metadata.get("rejected_version")
-    details = {"rejected version": rejected.value} if rejected is not None else {}
-    return Alert(
-        kind=GATE,
-        title=f"Gate failed: {asset} {evaluation.check_name}",
-        assets=(asset,),
-        partition=partition,
-        check=evaluation.check_name,
-        job=run.job_name if run else None,
-        run_id=entry.run_id or None,
-        run_url=target.run_url(entry.run_id) if entry.run_id else None,
-        message=_clip(evaluation.description),
-        timestamp=entry.timestamp,
-        details=details,
-    )
+def gate_alerts(run: dg.DagsterRun, instance: dg.DagsterInstance, target: AlertTarget, repository: Any) -> list[Alert]:
+    """An alert for each check of the finished ``run`` that failed with severity ERROR."""
+    records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    found = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if not is_error_gate(evaluation) or not _in_location(repository, evaluation.asset_key):
+            continue
+        asset = evaluation.asset_key.to_user_string()
+        rejected = evaluation.metadata.get("rejected_version")
+        found.append(
+            Alert(
+                kind=GATE,
+                title=f"Gate failed: {asset} {evaluation.check_name}",
+                assets=(asset,),
+                partition=evaluation.partition or run_partition(run.tags),
+                check=evaluation.check_name,
+                job=run.job_name,
+                run_id=run.run_id,
+                run_url=target.run_url(run.run_id),
+                message=_clip(evaluation.description),
+                timestamp=record.event_log_entry.timestamp,
+                details={"rejected version": rejected.value} if rejected is not None else {},
+            )
+        )
+    return found
 
 
 def freshness_alert(
@@ -373,12 +374,20 @@ def _expected_partition(node: Any, timestamp: float) -> str | None:
     partitions = getattr(node, "partitions_def", None) if node is not None else None
     if not isinstance(partitions, dg.TimeWindowPartitionsDefinition):
         return None
-    return partitions.get_last_partition_key(current_time=datetime.fromtimestamp(timestamp, timezone.utc))
+    with dg.partition_loading_context(effective_dt=datetime.fromtimestamp(timestamp, timezone.utc)):
+        return partitions.get_last_partition_key()
 
 
 def _in_location(repository: Any, key: dg.AssetKey) -> bool:
     """Only the code location's assets (every asset when the sensor runs without its definitions)."""
     return repository is None or repository.asset_graph.has(key)
+
+
+def _root_cause(error: Any) -> Any:
+    """The user's exception under Dagster's wrapping errors (e.g. the step execution error)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error
 
 
 def _clip(text: str | None) -> str | None:
@@ -435,7 +444,7 @@ def gate_alert_sensor(default_status: dg.DefaultSensorStatus = dg.DefaultSensorS
         default_status=default_status,
     )
     def _gate_alerts(context: dg.SensorEvaluationContext, alerts: AlertTarget) -> dg.SensorResult:
-        return follow_events(context, alerts, dg.DagsterEventType.ASSET_CHECK_EVALUATION, gate_alert, "ERROR gates")
+        return follow(context, alerts, FinishedRuns(), "ERROR gates")
 
     return _gate_alerts
 
@@ -450,9 +459,7 @@ def freshness_alert_sensor(
         default_status=default_status,
     )
     def _freshness_alerts(context: dg.SensorEvaluationContext, alerts: AlertTarget) -> dg.SensorResult:
-        return follow_events(
-            context, alerts, dg.DagsterEventType.FRESHNESS_STATE_CHANGE, freshness_alert, "missed freshness windows"
-        )
+        return follow(context, alerts, FreshnessChanges(), "missed freshness windows")
 
     return _freshness_alerts
 
@@ -466,57 +473,106 @@ def alert_sensors(default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatu
     ]
 
 
-def follow_events(
-    context: dg.SensorEvaluationContext,
-    alerts: AlertTarget,
-    event_type: dg.DagsterEventType,
-    to_alert: Callable[[dg.EventLogRecord, dg.DagsterInstance, AlertTarget, Any], Alert | None],
-    what: str,
-) -> dg.SensorResult:
-    """One tick: the events of ``event_type`` after the cursor (``{"after": <storage id>}``), each turned into
-    an alert or dropped, and sent in order.
+class FinishedRuns:
+    """The gate sensor's events: runs that finished (succeeded, failed or were canceled), whose check
+    evaluations are then final; each gives an alert per failed ERROR check.
+
+    Run status changes are read with ``fetch_run_status_changes``, which every event log storage (the run-
+    sharded SQLite of a local instance too) serves from one index, so their storage ids order them all."""
+
+    _TYPES = (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED)
+
+    def latest(self, instance: dg.DagsterInstance) -> int:
+        ids = [r.storage_id for t in self._TYPES for r in instance.fetch_run_status_changes(t, limit=1).records]
+        return max(ids, default=0)
+
+    def read(
+        self, instance: dg.DagsterInstance, after: int, target: AlertTarget, repository: Any
+    ) -> list[tuple[int, list[Alert]]]:
+        records = sorted(
+            (
+                record
+                for event_type in self._TYPES
+                for record in instance.fetch_run_status_changes(
+                    dg.RunStatusChangeRecordsFilter(event_type=event_type, after_storage_id=after),
+                    limit=EVENTS_PER_TICK,
+                    ascending=True,
+                ).records
+            ),
+            key=lambda record: record.storage_id,
+        )[:EVENTS_PER_TICK]
+        found = []
+        for record in records:
+            run = instance.get_run_by_id(record.run_id)
+            found.append((record.storage_id, gate_alerts(run, instance, target, repository) if run else []))
+        return found
+
+
+class FreshnessChanges:
+    """The freshness sensor's events: the freshness state changes the freshness daemon records (asset events,
+    in the index of every event log storage); each change to FAIL gives an alert."""
+
+    _TYPE = dg.DagsterEventType.FRESHNESS_STATE_CHANGE
+
+    def latest(self, instance: dg.DagsterInstance) -> int:
+        records = instance.event_log_storage.get_event_records(
+            dg.EventRecordsFilter(event_type=self._TYPE), limit=1, ascending=False
+        )
+        return records[0].storage_id if records else 0
+
+    def read(
+        self, instance: dg.DagsterInstance, after: int, target: AlertTarget, repository: Any
+    ) -> list[tuple[int, list[Alert]]]:
+        records = instance.event_log_storage.get_event_records(
+            dg.EventRecordsFilter(event_type=self._TYPE, after_cursor=after), limit=EVENTS_PER_TICK, ascending=True
+        )
+        found = []
+        for record in records:
+            alert = freshness_alert(record, instance, target, repository)
+            found.append((record.storage_id, [alert] if alert else []))
+        return found
+
+
+def follow(context: dg.SensorEvaluationContext, alerts: AlertTarget, events: Any, what: str) -> dg.SensorResult:
+    """One tick: the events after the cursor (``{"after": <storage id>}``), their alerts sent in order.
 
     The first tick starts after the latest event (history is not sent). With alerts off, the cursor still
-    moves, so turning them on later does not send the past. A delivery that fails stops the tick: the cursor
-    stays before that event so the next tick tries it again; the tick fails when it sent nothing (visible in
-    the UI), and says so in its skip reason otherwise.
+    moves, so turning them on later does not send the past. A delivery that fails stops the tick with the
+    cursor before its event, so the next tick tries it again: the tick fails when it sent nothing (the error
+    shows in the UI); otherwise it keeps what it sent and says what failed.
     """
-    storage = context.instance.event_log_storage
+    instance = context.instance
+    enabled = alerts.enabled  # half-configured settings fail every tick
     after = _cursor_position(context.cursor)
     if after is None:
-        latest = storage.get_event_records(dg.EventRecordsFilter(event_type=event_type), limit=1, ascending=False)
-        start = latest[0].storage_id if latest else 0
+        start = events.latest(instance)
         return dg.SensorResult(
             skip_reason=f"started: {what} recorded after event {start} will be sent", cursor=_cursor(start)
         )
-    records = storage.get_event_records(
-        dg.EventRecordsFilter(event_type=event_type, after_cursor=after), limit=EVENTS_PER_TICK, ascending=True
-    )
-    if not records:
+    read = events.read(instance, after, alerts, context.repository_def)
+    if not read:
         return dg.SensorResult(skip_reason=f"no new {what}", cursor=_cursor(after))
-    repository = context.repository_def
-    pending = [(r.storage_id, a) for r in records if (a := to_alert(r, context.instance, alerts, repository))]
-    last_read = records[-1].storage_id
+    last_read = read[-1][0]
+    pending = [(storage_id, found) for storage_id, found in read if found]
     if not pending:
         return dg.SensorResult(skip_reason=f"no new {what}", cursor=_cursor(last_read))
-    if not alerts.enabled:
-        titles = "; ".join(alert.title for _, alert in pending)
-        return dg.SensorResult(
-            skip_reason=f"{alerts.off_reason()}; not sent: {titles}", cursor=_cursor(last_read)
-        )
+    if not enabled:
+        titles = "; ".join(alert.title for _, found in pending for alert in found)
+        return dg.SensorResult(skip_reason=f"{alerts.off_reason()}; not sent: {titles}", cursor=_cursor(last_read))
     sent: list[str] = []
     position = after
-    for storage_id, alert in pending:
-        try:
-            targets = alerts.send(alert)
-        except AlertDeliveryError as error:
-            if not sent:
-                raise
-            return dg.SensorResult(
-                skip_reason=f"sent {'; '.join(sent)}; then {error} (tried again next tick)",
-                cursor=_cursor(position),
-            )
-        sent.append(f"{alert.title} to {', '.join(targets)}")
+    for storage_id, found in pending:
+        for alert in found:
+            try:
+                targets = alerts.send(alert)
+            except AlertDeliveryError as error:
+                if not sent:
+                    raise
+                return dg.SensorResult(
+                    skip_reason=f"sent {'; '.join(sent)}; then {error} (tried again next tick)",
+                    cursor=_cursor(position),
+                )
+            sent.append(f"{alert.title} to {', '.join(targets)}")
         position = storage_id
     return dg.SensorResult(skip_reason=f"sent {'; '.join(sent)}", cursor=_cursor(last_read))
 
