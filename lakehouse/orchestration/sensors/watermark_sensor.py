@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 
 import dagster as dg
@@ -53,6 +53,7 @@ from lakehouse.orchestration.jobs import (
     source_tags,
 )
 from lakehouse.orchestration.sensors.references import foreign_key_rules, orphan_rechecks, upstream_tables
+from lakehouse.orchestration.sensors.settings import sensor_interval_seconds, sensor_lag_days
 from lakehouse.orchestration.sensors.source_stats import (
     SourceTableMissing,
     redshift_day_states,
@@ -71,11 +72,12 @@ from lakehouse.orchestration.sensors.watermarks import (
 )
 from lakehouse.partitions import daily_partitions, last_partition_day
 from lakehouse.sources.extract import source_table
-from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS
 
-DEFAULT_LAG_DAYS = DEFAULT_LATE_COMMIT_DAYS
+# None: the deployment's setting for the sensor's source system, read when the sensor is built
+# (lakehouse.orchestration.sensors.settings: LAKEHOUSE_[<SOURCE>_]SENSOR_LAG_DAYS and _INTERVAL_SECONDS)
+DEFAULT_LAG_DAYS: int | None = None
 DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_MINIMUM_INTERVAL_SECONDS = 60
+DEFAULT_MINIMUM_INTERVAL_SECONDS: int | None = None
 
 RUN_KEY_TAG = "dagster/run_key"  # put on a run by Dagster (no public constant in dagster 1.13)
 SOURCE_ROWS_TAG = "lakehouse/source_rows"
@@ -95,18 +97,19 @@ class WatermarkSettings:
     """The knobs of a watermark sensor.
 
     ``lag_days``: how many days before the watermark every tick re-examines for late commits; it must
-    cover the latest a source commits a row after its change column (the generator: two days).
+    cover the latest a source commits a row after its change column (the generator: two days). None: the
+    deployment's setting for the sensor's source (``sensor_lag_days``), read when the sensor is built.
     ``max_attempts``: runs per source state of a day before the sensor stops asking and logs it (the
     daily schedule or a backfill takes over); a new commit to the day starts a new count.
     ``clock``: the current time (UTC), injectable for tests.
     """
 
-    lag_days: int = DEFAULT_LAG_DAYS
+    lag_days: int | None = DEFAULT_LAG_DAYS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     clock: Callable[[], datetime] | None = None
 
     def __post_init__(self) -> None:
-        if self.lag_days < 0:
+        if self.lag_days is not None and self.lag_days < 0:
             raise ValueError(f"lag_days must be zero or more, got {self.lag_days}")
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
@@ -115,23 +118,31 @@ class WatermarkSettings:
         current = self.clock() if self.clock is not None else datetime.now(timezone.utc)
         return current.astimezone(timezone.utc) if current.tzinfo else current.replace(tzinfo=timezone.utc)
 
+    def for_source(self, system: SourceSystem) -> WatermarkSettings:
+        """These settings with the lag the deployment sets for ``system`` where none is given."""
+        return self if self.lag_days is not None else replace(self, lag_days=sensor_lag_days(system))
+
 
 def bronze_watermark_sensor(
     contract: Contract,
     settings: WatermarkSettings | None = None,
     *,
-    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
+    minimum_interval_seconds: int | None = DEFAULT_MINIMUM_INTERVAL_SECONDS,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
 ) -> dg.SensorDefinition:
     """The watermark sensor of a bronze contract's source table, targeting its bronze job.
 
     It takes the source resource by its key in the code location, ``snowflake`` (``SnowflakeResource``)
     or ``redshift`` (``RedshiftClientResource``), and the ``lake`` (``Lake``) whose logs it counts.
+    The interval and the lag not given are the deployment's settings for the table's source system
+    (``lakehouse.orchestration.sensors.settings``), read now.
     """
-    settings = settings or WatermarkSettings()
     table = contract.table
     source = source_table(contract)
     system = SourceSystem(contract.source.system)
+    settings = (settings or WatermarkSettings()).for_source(system)
+    if minimum_interval_seconds is None:
+        minimum_interval_seconds = sensor_interval_seconds(system)
     upstream, rules = upstream_tables(contract), foreign_key_rules(contract)
 
     def tick(context: dg.SensorEvaluationContext, day_states: DayStates, lake: Lake) -> dg.SensorResult:
