@@ -28,6 +28,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
+
+# the freshness daemon's state change event and its states (not exported at dagster's top level)
+from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 from pydantic import Field
 
 RESOURCE_KEY = "alerts"
@@ -277,6 +280,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, target: AlertTarget) 
         message = "\n".join(_root_cause(e).message.strip() for e in errors[:3])
     else:
         message = context.failure_event.message
+    record = context.instance.get_run_record_by_id(run.run_id)
     details = {}
     if failures:
         details["failed steps"] = ", ".join(sorted({e.step_key for e in failures if e.step_key}))
@@ -285,12 +289,12 @@ def run_failure_alert(context: dg.RunFailureSensorContext, target: AlertTarget) 
         title=f"Run failed: {run.job_name}",
         assets=tuple(assets),
         partition=run_partition(run.tags),
-        check=", ".join(f"{c.asset_key.to_user_string()} {c.check_name}" for c in checks) or None,
+        check=", ".join(sorted({f"{c.asset_key.to_user_string()} {c.check_name}" for c in checks})) or None,
         job=run.job_name,
         run_id=run.run_id,
         run_url=target.run_url(run.run_id),
         message=_clip(message),
-        timestamp=_now(),
+        timestamp=(record.end_time if record and record.end_time else _now()),
         details=details,
     )
 
@@ -326,8 +330,6 @@ def gate_alerts(run: dg.DagsterRun, instance: dg.DagsterInstance, target: AlertT
 def freshness_alert(
     record: dg.EventLogRecord, instance: dg.DagsterInstance, target: AlertTarget, repository: Any
 ) -> Alert | None:
-    from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
-
     entry = record.event_log_entry
     change = entry.dagster_event.event_specific_data if entry.dagster_event else None
     if not isinstance(change, FreshnessStateChange) or change.new_state != FreshnessState.FAIL:
