@@ -1,9 +1,11 @@
 """Alerts reach the team: a failed run, an ERROR gate and a missed freshness window, each posted once to a real
-local HTTP receiver (as a generic webhook and as Slack's Web API), from real runs on a real instance."""
+local HTTP receiver (as a generic webhook and as Slack's Web API), from real runs on a real instance: a local
+one (run-sharded SQLite) and one in PostgreSQL, as deployed."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg2
 import pytest
 from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
@@ -39,6 +42,9 @@ from lakehouse.observability.alerts import (
     gate_alert_sensor,
     run_failure_alert_sensor,
 )
+from lakehouse.services.postgres import PostgresService
+from lakehouse_tests.fixtures.services import scratch_home
+from lakehouse_tests.fixtures.spark_servers import free_port
 
 DAY = "2026-01-02"
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
@@ -136,9 +142,38 @@ def receiver() -> Iterator[Receiver]:
     receiver.server.server_close()
 
 
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
-    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """The project's embedded PostgreSQL on a free port of its own, with a database for the Dagster instance
+    (the storage of a deployment, deploy/dagster.yaml)."""
+    home = scratch_home("lakehouse-alerts-")
+    service = PostgresService(home / "services")
+    port = free_port()
+    pid = service.start("127.0.0.1", port)
+    try:
+        admin = psycopg2.connect(**service.connect_kwargs("127.0.0.1", port, database="postgres"))
+        try:
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute("CREATE DATABASE dagster_alerts")
+        finally:
+            admin.close()
+        kwargs = service.connect_kwargs("127.0.0.1", port, database="dagster_alerts")
+        yield f"postgresql+psycopg2://{kwargs['user']}:{kwargs['password']}@127.0.0.1:{port}/dagster_alerts"
+    finally:
+        service.stop(pid)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def instance(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    """A persistent instance: a local one (run-sharded SQLite, as ``lakehouse dev``), or one whose runs and
+    events are in PostgreSQL, as in a deployment."""
+    overrides = None
+    if request.param == "postgres":
+        overrides = {"storage": {"postgres": {"postgres_url": request.getfixturevalue("postgres_url")}}}
+    with dg.DagsterInstance.local_temp(str(tmp_path), overrides=overrides) as instance:
+        instance.wipe()  # one database for the module: each test starts from no runs and no events
         yield instance
 
 
