@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -592,7 +591,7 @@ def _cursor_position(cursor: str | None) -> int | None:
         return None
 
 
-__all__: Sequence[str] = [
+__all__ = [
     "Alert",
     "AlertConfigError",
     "AlertDeliveryError",
