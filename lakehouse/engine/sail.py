@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 CHECKPOINT_PATH_ENV = "SAIL_EXECUTION__CHECKPOINT__PATH"
+RUST_LOG_DEFAULT = "warn,sail_plan=error,sail_common::actor=error"
 _lock = threading.Lock()
 _server = None
 
@@ -21,9 +22,13 @@ def embedded_sail_url() -> str:
     global _server
     with _lock:
         if _server is None or not _server.running:
-            # Sail logs every session at INFO through the Rust logger; keep it to warnings unless asked, and
-            # drop the planner's note that join hints are a no-op (they matter on a Spark cluster, not here).
-            os.environ.setdefault("RUST_LOG", "warn,sail_plan=error")
+            # Sail logs every session at INFO through the Rust logger (env_logger, RUST_LOG); keep it to
+            # warnings unless asked, and drop two notes that are not news here: the planner's that join hints
+            # are a no-op (they matter on a Spark cluster), and the actor system's "aborting N task(s) for
+            # SessionManagerActor" when the server stops. Every request to a session schedules a check for
+            # the session going idle (spark.session_timeout_secs, 15 minutes later); at exit those checks are
+            # still waiting and are dropped, which is all that line reports.
+            os.environ.setdefault("RUST_LOG", RUST_LOG_DEFAULT)
             from pysail.spark import SparkConnectServer
 
             # DataFrame.localCheckpoint() needs a directory for the server's checkpoints, read from the
