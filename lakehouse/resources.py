@@ -4,11 +4,15 @@ Local (``LAKEHOUSE_ENV=local``, the default): embedded Sail (or whatever ``LAKEH
 ``LAKEHOUSE_SPARK_REMOTE`` say; ``LAKEHOUSE_ENGINE=cluster`` is the local Sail cluster), the lake under
 ``$LAKEHOUSE_HOME/lake`` (or ``LAKEHOUSE_LAKE_ROOT``), the local fakesnow and PostgreSQL services, and the
 development PII salt unless one is set.
-Prod (``LAKEHOUSE_ENV=prod``): a Spark Connect endpoint, an ``s3://`` lake root, the real Snowflake and
-Redshift and a secret PII salt, all from ``dagster.EnvVar``s resolved at run time, so no secret is read here
-or stored in the definitions.
+Prod (``LAKEHOUSE_ENV=prod``): a Spark Connect endpoint, an ``s3://`` lake root, the real Snowflake
+(key-pair authentication, a password only as the fallback) and Redshift (over verified SSL) and a secret PII
+salt, all from ``dagster.EnvVar``s resolved at run time, so no secret is read here or stored in the
+definitions; the lake on S3 takes its credentials from the standard AWS chain (``lakehouse.lake.storage``).
+The settings are listed in docs/engines.md ("Production settings").
 
-Every function reads the environment when called (when the definitions are built), never at import.
+Every function reads the environment when called (when the definitions are built), never at import; a
+function may look at whether an optional variable is set, never at a secret's value. Building the resources
+needs nothing running: the local services are looked up when a step or sensor uses them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+from dagster_aws.redshift import RedshiftClient, RedshiftClientResource
+from dagster_snowflake import SnowflakeResource
+from pydantic import Field, model_validator
 
 from lakehouse.engine import EngineMode, SparkEngine
 from lakehouse.governance.pii import DEVELOPMENT_SALT, PII_SALT_ENV_VAR, PiiMasking
@@ -26,15 +33,74 @@ from lakehouse.observability.alerts import alerts_resource
 from lakehouse.settings import LAKE_ROOT_ENV_VAR, Deployment, deployment, lake_root
 
 if TYPE_CHECKING:
-    from dagster_aws.redshift import RedshiftClientResource
-    from dagster_snowflake import SnowflakeResource
-
     from lakehouse.services.local import LocalServices
 
 ENGINE_MODE_ENV_VAR = "LAKEHOUSE_ENGINE"
 SPARK_REMOTE_ENV_VAR = "LAKEHOUSE_SPARK_REMOTE"
 # the LAKEHOUSE_ENGINE value for the Sail cluster `lakehouse services up --cluster` started
 LOCAL_CLUSTER_ENGINE = "cluster"
+
+# Snowflake authentication in prod, in order of preference: key-pair (the key's PEM text, or the same
+# base64-encoded, or a file), then a password
+SNOWFLAKE_PRIVATE_KEY_ENV_VAR = "SNOWFLAKE_PRIVATE_KEY"
+SNOWFLAKE_PRIVATE_KEY_PATH_ENV_VAR = "SNOWFLAKE_PRIVATE_KEY_PATH"
+SNOWFLAKE_PRIVATE_KEY_PASSPHRASE_ENV_VAR = "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"
+SNOWFLAKE_PASSWORD_ENV_VAR = "SNOWFLAKE_PASSWORD"
+SNOWFLAKE_AUTHENTICATION_MISSING = (
+    f"Snowflake authentication is not configured: set {SNOWFLAKE_PRIVATE_KEY_ENV_VAR} or "
+    f"{SNOWFLAKE_PRIVATE_KEY_PATH_ENV_VAR} (key-pair, with {SNOWFLAKE_PRIVATE_KEY_PASSPHRASE_ENV_VAR} for an "
+    f"encrypted key), or {SNOWFLAKE_PASSWORD_ENV_VAR}"
+)
+# Redshift over SSL in prod: libpq's sslmode, and the root certificate that verifies the server
+REDSHIFT_SSLMODE_ENV_VAR = "REDSHIFT_SSLMODE"
+REDSHIFT_SSLROOTCERT_ENV_VAR = "REDSHIFT_SSLROOTCERT"
+DEFAULT_REDSHIFT_SSLMODE = "verify-full"
+LIBPQ_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+class ProductionSnowflakeResource(SnowflakeResource):
+    """dagster-snowflake's ``SnowflakeResource`` with the credentials ``snowflake_authentication`` picks.
+
+    It also loads with no credential set (a code location is validated where no secret exists); a step or
+    sensor that uses it then fails with one line naming the variables to set.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def validate_authentication(cls, values: Any) -> Any:
+        # replaces SnowflakeResource's check of the same name, which refuses a resource with no credential
+        methods = [name for name in ("password", "private_key", "private_key_path") if values.get(name) is not None]
+        if len(methods) > 1:
+            raise ValueError(f"Snowflake takes one authentication method, got {' and '.join(methods)}")
+        return values
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if all(v is None for v in (self.password, self.private_key, self.private_key_path, self.authenticator)):
+            raise ValueError(SNOWFLAKE_AUTHENTICATION_MISSING)
+
+
+class ProductionRedshiftClientResource(RedshiftClientResource):
+    """dagster-aws's ``RedshiftClientResource`` over SSL: ``sslmode`` (default ``verify-full``: encrypted,
+    the certificate verified and issued to the host) and the root certificate libpq verifies it with."""
+
+    sslmode: str = Field(default=DEFAULT_REDSHIFT_SSLMODE, description=f"libpq sslmode: {', '.join(LIBPQ_SSLMODES)}.")
+    sslrootcert: str | None = Field(
+        default=None,
+        description="libpq sslrootcert: a CA bundle file, or 'system' for the system's trusted roots; "
+        "unset, libpq reads ~/.postgresql/root.crt.",
+    )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.sslmode not in LIBPQ_SSLMODES:
+            raise ValueError(
+                f"{REDSHIFT_SSLMODE_ENV_VAR}={self.sslmode!r} is not one of: {', '.join(LIBPQ_SSLMODES)}"
+            )
+
+    def get_client(self) -> RedshiftClient:
+        client = super().get_client()
+        if self.sslrootcert:
+            client.conn_args["sslrootcert"] = self.sslrootcert
+        return client
 
 
 def is_local() -> bool:
@@ -90,49 +156,68 @@ def io_manager_resource(engine: SparkEngine, lake: Lake) -> DeltaSparkIOManager:
 
 
 def snowflake_resource(services: LocalServices | None = None) -> SnowflakeResource:
-    """``SnowflakeResource`` for database RETAIL: the local fakesnow server, or Snowflake from env vars.
+    """``SnowflakeResource`` for database RETAIL, session time zone UTC: the local fakesnow server, or
+    Snowflake from env vars.
 
-    Prod env vars: SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_PASSWORD, SNOWFLAKE_WAREHOUSE;
-    optional SNOWFLAKE_ROLE, SNOWFLAKE_DATABASE (default RETAIL).
+    Prod env vars: SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_WAREHOUSE; optional SNOWFLAKE_ROLE,
+    SNOWFLAKE_DATABASE (default RETAIL); authentication as ``snowflake_authentication`` says.
     """
     if is_local():
         from lakehouse.services.resources import local_snowflake_resource
 
         return local_snowflake_resource(services)
-    from dagster_snowflake import SnowflakeResource
-
+    from lakehouse.services.local import SNOWFLAKE_SESSION_TIMEZONE
     from lakehouse.services.snowflake import DATABASE
 
-    return SnowflakeResource(
+    return ProductionSnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),
-        password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
         warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
         role=_optional_env_var("SNOWFLAKE_ROLE"),
         database=_optional_env_var("SNOWFLAKE_DATABASE") or DATABASE,
+        timezone=SNOWFLAKE_SESSION_TIMEZONE,
+        **snowflake_authentication(),
     )
+
+
+def snowflake_authentication() -> dict[str, dg.EnvVar]:
+    """The prod Snowflake credentials, as ``EnvVar``s chosen by which variables are set (their values are
+    read at run time): key-pair authentication with ``SNOWFLAKE_PRIVATE_KEY`` (the key's PEM text, or that
+    text base64-encoded) or else ``SNOWFLAKE_PRIVATE_KEY_PATH`` (a PEM file), each with
+    ``SNOWFLAKE_PRIVATE_KEY_PASSPHRASE`` if the key is encrypted; ``SNOWFLAKE_PASSWORD`` only when no key is
+    set. None set: nothing, and the resource fails when used (``SNOWFLAKE_AUTHENTICATION_MISSING``)."""
+    passphrase = _optional_env_var(SNOWFLAKE_PRIVATE_KEY_PASSPHRASE_ENV_VAR)
+    key = {"private_key_password": passphrase} if passphrase is not None else {}
+    if SNOWFLAKE_PRIVATE_KEY_ENV_VAR in os.environ:
+        return {"private_key": dg.EnvVar(SNOWFLAKE_PRIVATE_KEY_ENV_VAR), **key}
+    if SNOWFLAKE_PRIVATE_KEY_PATH_ENV_VAR in os.environ:
+        return {"private_key_path": dg.EnvVar(SNOWFLAKE_PRIVATE_KEY_PATH_ENV_VAR), **key}
+    if SNOWFLAKE_PASSWORD_ENV_VAR in os.environ:
+        return {"password": dg.EnvVar(SNOWFLAKE_PASSWORD_ENV_VAR)}
+    return {}
 
 
 def redshift_resource(services: LocalServices | None = None) -> RedshiftClientResource:
     """``RedshiftClientResource`` for database ``analytics``: local PostgreSQL, or Redshift from env vars.
 
     Prod env vars: REDSHIFT_HOST, REDSHIFT_USER, REDSHIFT_PASSWORD; optional REDSHIFT_PORT (default
-    5439), REDSHIFT_DATABASE (default analytics).
+    5439), REDSHIFT_DATABASE (default analytics), REDSHIFT_SSLMODE (default verify-full) and
+    REDSHIFT_SSLROOTCERT (a CA bundle file, or ``system``; unset, libpq's ``~/.postgresql/root.crt``).
     """
     if is_local():
         from lakehouse.services.resources import local_redshift_resource
 
         return local_redshift_resource(services)
-    from dagster_aws.redshift import RedshiftClientResource
-
     from lakehouse.services.postgres import DATABASE
 
-    return RedshiftClientResource(
+    return ProductionRedshiftClientResource(
         host=dg.EnvVar("REDSHIFT_HOST"),
         port=dg.EnvVar.int("REDSHIFT_PORT") if "REDSHIFT_PORT" in os.environ else 5439,
         user=dg.EnvVar("REDSHIFT_USER"),
         password=dg.EnvVar("REDSHIFT_PASSWORD"),
         database=_optional_env_var("REDSHIFT_DATABASE") or DATABASE,
+        sslmode=_optional_env_var(REDSHIFT_SSLMODE_ENV_VAR) or DEFAULT_REDSHIFT_SSLMODE,
+        sslrootcert=_optional_env_var(REDSHIFT_SSLROOTCERT_ENV_VAR),
     )
 
 

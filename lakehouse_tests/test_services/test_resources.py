@@ -48,7 +48,7 @@ def test_prod_resources_take_every_setting_from_env_vars_at_run_time(monkeypatch
     snowflake, redshift = snowflake_resource(), redshift_resource()
     # built before the secrets exist: nothing is read or stored when the definitions are made
     assert "s3cret" not in repr(snowflake) + repr(redshift)
-    assert all(isinstance(v, dg.EnvVar) for v in (snowflake.account, snowflake.password, redshift.host))
+    assert all(isinstance(v, dg.EnvVar) for v in (snowflake.account, snowflake.user, redshift.host))
 
     for name, value in PROD_ENV.items():
         monkeypatch.setenv(name, value)
@@ -69,7 +69,7 @@ def test_prod_resources_take_every_setting_from_env_vars_at_run_time(monkeypatch
     assert result.output_for_node("resolved_settings") == {
         "snowflake": ("acme-xy12345", "loader", "s3cret-sf", "LOAD_WH", "LOADER", "RETAIL"),
         "redshift": ("cluster.example.redshift.amazonaws.com", 5440, "reader", "s3cret-rs", "analytics",
-                     "require"),
+                     "verify-full"),
     }
 
 
