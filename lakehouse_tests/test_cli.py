@@ -50,10 +50,27 @@ def test_generate_loads_both_sources_with_progress(cli_home):
     assert (cli_home / "generated").is_dir()
 
 
+TABLES = [
+    *(f"{lane}/{table}" for lane in ("bronze", "quarantine")
+      for table in ("behavior_events", "customers", "order_items", "orders", "products")),
+    *(f"silver/{table}" for table in ("behavior_events", "customer_activity", "customers", "orders", "products")),
+    *(f"gold/{table}" for table in ("dim_customer", "dim_date", "dim_product", "fact_customer_activity", "fact_orders")),
+]
+
+
 def test_demo_runs_end_to_end(cli_home):
-    result = _run(cli_home, "demo", "--scale-factor", "0.002", "--days", "2", "--dirt", "0.02")
+    """In an 80-column terminal, with nothing from the libraries on stderr: no Python warning from a run,
+    no log line from the engine when it stops at exit."""
+    result = _run(cli_home, "demo", "--scale-factor", "0.002", "--days", "2", "--dirt", "0.02", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("52 of 52 checks passed") == 2, result.stdout  # every check of the daily job, each day
+    assert "Warning" not in result.stderr and " WARN " not in result.stderr, result.stderr
+    assert result.stderr.strip() == "", result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    for name in TABLES:  # each table's row, its name whole, one count per day
+        rows = [line.split() for line in lines if line.split()[:1] == [name]]
+        assert len(rows) == 1 and len(rows[0]) == 3, (name, result.stdout)
 
 
 def test_demo_runs_log_json_lines_and_lineage_to_the_home(cli_home):

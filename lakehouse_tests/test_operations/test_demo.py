@@ -15,11 +15,10 @@ from lakehouse.operations.demo import print_summary
 from lakehouse.operations.runs import DayRun, instance_logging_notice_hidden, local_instance
 
 TABLES = [
-    f"{layer}/{table}"
-    for layer in ("bronze", "quarantine", "silver")
-    for table in ("behavior_events", "customers", "order_items", "orders", "products")
-] + ["silver/customer_activity"] + [
-    f"gold/{table}" for table in ("dim_customer", "dim_date", "dim_product", "fact_customer_activity", "fact_orders")
+    *(f"{lane}/{table}" for lane in ("bronze", "quarantine")
+      for table in ("behavior_events", "customers", "order_items", "orders", "products")),
+    *(f"silver/{table}" for table in ("behavior_events", "customer_activity", "customers", "orders", "products")),
+    *(f"gold/{table}" for table in ("dim_customer", "dim_date", "dim_product", "fact_customer_activity", "fact_orders")),
 ]
 FIRST_DAY = date(2026, 1, 1)
 
