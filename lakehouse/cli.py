@@ -85,12 +85,15 @@ def services_up(cluster: bool) -> None:
 
 def _require_development_kit(purpose: str = "the local services") -> None:
     """A clear one-line error when the development kit (lakehouse[local]) a local command needs is missing."""
+    from rich.markup import escape
+
     from lakehouse.development_kit import DevelopmentKitMissingError, require
 
     try:
         require(purpose)
     except DevelopmentKitMissingError as error:
-        raise click.ClickException(str(error)) from None
+        # escaped: errors are printed with rich, which would take "[local]" for markup
+        raise click.ClickException(escape(str(error))) from None
 
 
 def _start_services(cluster: bool = False, local=None):
