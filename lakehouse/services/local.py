@@ -1,9 +1,9 @@
 """``LocalServices``: the local stand-ins for Snowflake and Redshift of one ``$LAKEHOUSE_HOME``, and on
 request a local Spark cluster.
 
-Used by the ``lakehouse services`` CLI, the resource factories, the data generator's loader and the
-test fixtures. Servers are detached processes: they keep running after the process that called
-``up()`` exits, until ``down()``. The sources start on every ``up()``; the Sail cluster only on
+Used by the ``lakehouse services`` CLI, the local resources (when they connect), the data generator's
+loader and the test fixtures. Servers are detached processes: they keep running after the process that
+called ``up()`` exits, until ``down()``. The sources start on every ``up()``; the Sail cluster only on
 ``up(cluster=True)``, since the embedded engine is the local default.
 
 Layout under ``$LAKEHOUSE_HOME/services/``::

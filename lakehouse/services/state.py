@@ -1,8 +1,9 @@
 """Where the local services keep their files, and the small JSON file that remembers ports and pids.
 
 The state file outlives the process that started the services, so a later ``lakehouse services up``,
-``dagster dev`` in another shell, or the resource factories can find them again. It is a hint, not the
-truth: every reader checks that the recorded pid is still the expected process before trusting it.
+``dagster dev`` in another shell, or a resource connecting from a step or a sensor can find them again. It
+is a hint, not the truth: every reader checks that the recorded pid is still the expected process before
+trusting it.
 """
 
 from __future__ import annotations
