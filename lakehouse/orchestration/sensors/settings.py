@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 
 from lakehouse.contracts import SourceSystem
-from lakehouse.settings import Deployment, deployment
+from lakehouse.resources import is_local
 from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS
 
 INTERVAL_ENV_VAR = "LAKEHOUSE_SENSOR_INTERVAL_SECONDS"
@@ -46,7 +46,7 @@ def source_env_var(variable: str, system: SourceSystem | str) -> str:
 
 def sensor_interval_seconds(system: SourceSystem | str) -> int:
     """The ``minimum_interval_seconds`` of the watermark sensors of ``system``'s tables."""
-    default = PROD_INTERVAL_SECONDS if deployment() is Deployment.PROD else LOCAL_INTERVAL_SECONDS
+    default = LOCAL_INTERVAL_SECONDS if is_local() else PROD_INTERVAL_SECONDS
     return _setting(INTERVAL_ENV_VAR, system, default, minimum=1)
 
 
