@@ -16,9 +16,7 @@ from lakehouse.orchestration.automation import automation_sensor
 from lakehouse.orchestration.jobs import bronze_ingestion_job, lake_maintenance_job, lakehouse_daily_job
 from lakehouse.orchestration.schedules import lake_maintenance_schedule, lakehouse_daily_schedule
 from lakehouse.orchestration.sensors.watermark_sensor import (
-    DEFAULT_LAG_DAYS,
     DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MINIMUM_INTERVAL_SECONDS,
     WatermarkSettings,
     bronze_watermark_sensor,
 )
@@ -55,9 +53,9 @@ def bronze_source_contracts(tables: Sequence[str] | None = None) -> list[Contrac
 def bronze_ingestion_definitions(
     tables: Sequence[str] | None = None,
     *,
-    lag_days: int = DEFAULT_LAG_DAYS,
+    lag_days: int | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
+    minimum_interval_seconds: int | None = None,
     running: bool = True,
     clock: Callable[[], datetime] | None = None,
 ) -> dg.Definitions:
@@ -66,6 +64,8 @@ def bronze_ingestion_definitions(
 
     The sensors take the source resource (``snowflake`` or ``redshift``) and the ``lake`` from the code
     location. ``running``: whether the sensors start running when the code location loads.
+    ``lag_days`` and ``minimum_interval_seconds`` not given are the deployment's settings per source
+    (``lakehouse.orchestration.sensors.settings``).
     ``clock`` defaults to the wall clock, read at each tick.
     """
     settings = WatermarkSettings(lag_days=lag_days, max_attempts=max_attempts, clock=clock)

@@ -73,11 +73,7 @@ from lakehouse.orchestration.sensors.watermarks import (
 from lakehouse.partitions import daily_partitions, last_partition_day
 from lakehouse.sources.extract import source_table
 
-# None: the deployment's setting for the sensor's source system, read when the sensor is built
-# (lakehouse.orchestration.sensors.settings: LAKEHOUSE_[<SOURCE>_]SENSOR_LAG_DAYS and _INTERVAL_SECONDS)
-DEFAULT_LAG_DAYS: int | None = None
 DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_MINIMUM_INTERVAL_SECONDS: int | None = None
 
 RUN_KEY_TAG = "dagster/run_key"  # put on a run by Dagster (no public constant in dagster 1.13)
 SOURCE_ROWS_TAG = "lakehouse/source_rows"
@@ -104,7 +100,7 @@ class WatermarkSettings:
     ``clock``: the current time (UTC), injectable for tests.
     """
 
-    lag_days: int | None = DEFAULT_LAG_DAYS
+    lag_days: int | None = None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     clock: Callable[[], datetime] | None = None
 
@@ -127,7 +123,7 @@ def bronze_watermark_sensor(
     contract: Contract,
     settings: WatermarkSettings | None = None,
     *,
-    minimum_interval_seconds: int | None = DEFAULT_MINIMUM_INTERVAL_SECONDS,
+    minimum_interval_seconds: int | None = None,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
 ) -> dg.SensorDefinition:
     """The watermark sensor of a bronze contract's source table, targeting its bronze job.
