@@ -9,7 +9,11 @@ from setuptools import find_packages, setup
 
 CONTRACTS_PACKAGE = "lakehouse.contract_files"
 CONTRACTS_FOLDER = Path(__file__).resolve().parent / "contracts"
-LAYER_FOLDERS = sorted(p.name for p in CONTRACTS_FOLDER.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+LAYER_FOLDERS = sorted(
+    folder.name
+    for folder in CONTRACTS_FOLDER.iterdir()
+    if folder.is_dir() and not folder.name.startswith(("_", "."))
+)
 
 setup(
     packages=[

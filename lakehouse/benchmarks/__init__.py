@@ -1,1 +1,2 @@
-"""The benchmark harness of the lakehouse: run it with ``lakehouse bench`` (see ``lakehouse.benchmarks.harness``)."""
+"""The benchmark harness of the lakehouse: run it with ``lakehouse bench`` (see
+``lakehouse.benchmarks.harness``)."""

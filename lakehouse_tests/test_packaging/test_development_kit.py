@@ -11,6 +11,7 @@ import pytest
 from lakehouse import cli, development_kit
 
 ABSENT = "lakehouse_no_such_kit_module"
+HINT = "pip install 'lakehouse[local]'"
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def test_require_names_the_missing_module_and_the_install_command(kit_missing):
     with pytest.raises(development_kit.DevelopmentKitMissingError) as raised:
         development_kit.require("the local services")
     assert str(raised.value) == (
-        f"the local services need the development kit ({ABSENT} is not installed): pip install 'lakehouse[local]'"
+        f"the local services need the development kit ({ABSENT} is not installed): {HINT}"
     )
 
 
@@ -52,8 +53,9 @@ def test_a_failed_import_of_anything_else_is_not_hidden():
         (["dev"], "the local services"),
     ],
 )
-def test_local_commands_stop_with_one_line_before_starting_anything(kit_missing, command, purpose, capsys, tmp_path,
-                                                                    monkeypatch):  # fmt: skip
+def test_local_commands_stop_with_one_line_before_starting_anything(
+    kit_missing, command, purpose, capsys, tmp_path, monkeypatch
+):
     monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path))
     monkeypatch.setattr(cli.error_console, "width", 400)  # a wide terminal: the message is one line
     with pytest.raises(SystemExit) as exited:
@@ -61,6 +63,6 @@ def test_local_commands_stop_with_one_line_before_starting_anything(kit_missing,
     assert exited.value.code == 1
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert lines == [
-        f"error: {purpose} need the development kit ({ABSENT} is not installed): pip install 'lakehouse[local]'"
+        f"error: {purpose} need the development kit ({ABSENT} is not installed): {HINT}"
     ]
     assert list(tmp_path.iterdir()) == []  # no service was started, nothing was written

@@ -37,7 +37,8 @@ def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 def _ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert done.returncode == 0, f"{done.args} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    output = f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"{done.args} exited {done.returncode}:\n{output}"
     return done
 
 
@@ -64,14 +65,16 @@ class Installed:
 
     def run(self, *command: str, **extra_env: str) -> subprocess.CompletedProcess:
         program = str(self.bin / command[0])
-        return _run([program, *command[1:]], cwd=self.elsewhere, env=self.env(**extra_env), timeout=COMMAND_TIMEOUT)
+        environment = self.env(**extra_env)
+        return _run([program, *command[1:]], cwd=self.elsewhere, env=environment, timeout=COMMAND_TIMEOUT)
 
     def pip_install(self, requirement: str) -> None:
         _ok(_run([str(self.bin / "pip"), "install", "--quiet", "-c", str(CONSTRAINTS), requirement],
                  cwd=self.elsewhere, env=self.env(), timeout=INSTALL_TIMEOUT))  # fmt: skip
 
     def importable(self, module: str) -> bool:
-        done = self.run("python", "-c", f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)")
+        script = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+        done = self.run("python", "-c", script)
         return done.returncode == 0
 
 
@@ -108,7 +111,7 @@ def with_kit(installed, wheel) -> Installed:
 
 
 def _without_kit(installed: Installed) -> Installed:
-    assert not installed.importable("fakesnow"), "the development kit is already installed in this environment"
+    assert not installed.importable("fakesnow"), "the kit is installed here already"
     return installed
 
 
@@ -137,11 +140,15 @@ def test_production_install_imports_no_development_kit(installed):
 
 def test_production_install_validates_its_definitions(installed):
     env = _without_kit(installed)
-    done = _ok(env.run("dagster", "definitions", "validate", "-m", "lakehouse.definitions", LAKEHOUSE_ENV="prod"))
+    validate = ("dagster", "definitions", "validate", "-m", "lakehouse.definitions")
+    done = _ok(env.run(*validate, LAKEHOUSE_ENV="prod"))
     assert "Validation successful for code location lakehouse.definitions" in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("command", [("services", "up"), ("demo", "--days", "1"), ("bench", "--only", "bare")])
+LOCAL_COMMANDS = {"services": ("services", "up"), "demo": ("demo", "--days", "1"), "bench": ("bench", "--only", "bare")}
+
+
+@pytest.mark.parametrize("command", LOCAL_COMMANDS.values(), ids=LOCAL_COMMANDS.keys())
 def test_a_local_command_without_the_kit_says_what_to_install_in_one_line(installed, command):
     env = _without_kit(installed)
     done = env.run("lakehouse", *command)
