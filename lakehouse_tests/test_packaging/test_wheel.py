@@ -145,7 +145,11 @@ def test_production_install_validates_its_definitions(installed):
     assert "Validation successful for code location lakehouse.definitions" in done.stdout + done.stderr
 
 
-LOCAL_COMMANDS = {"services": ("services", "up"), "demo": ("demo", "--days", "1"), "bench": ("bench", "--only", "bare")}
+LOCAL_COMMANDS = {
+    "services": ("services", "up"),
+    "demo": ("demo", "--days", "1"),
+    "bench": ("bench", "--only", "bare"),
+}
 
 
 @pytest.mark.parametrize("command", LOCAL_COMMANDS.values(), ids=LOCAL_COMMANDS.keys())
