@@ -61,7 +61,7 @@ def chromium() -> Iterator:
     if not CHROMIUM.exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: the UI tests need Debian's chromium package "
-            "(apt-get install chromium; .ci/run installs it)",
+            "(apt-get install chromium; `make test` installs it)",
             pytrace=False,
         )
     expect.set_options(timeout=15_000)  # pages query the webserver, which shares the machine with runs
