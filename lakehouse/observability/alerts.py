@@ -27,9 +27,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
-
-# the freshness daemon's state change event and its states (not exported at dagster's top level)
-from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 from pydantic import Field
 
 RESOURCE_KEY = "alerts"
@@ -46,6 +43,8 @@ FRESHNESS_SENSOR = "lakehouse_freshness_alert_sensor"
 MINIMUM_INTERVAL_SECONDS = 30
 EVENTS_PER_TICK = 100
 """Event log records one tick of the gate or freshness sensor reads; the next tick goes on from there."""
+
+FAILED_FRESHNESS_STATE = "FAIL"
 
 RUN_FAILURE = "run_failure"
 GATE = "gate"
@@ -330,8 +329,13 @@ def freshness_alert(
     record: dg.EventLogRecord, instance: dg.DagsterInstance, target: AlertTarget, repository: Any
 ) -> Alert | None:
     entry = record.event_log_entry
-    change = entry.dagster_event.event_specific_data if entry.dagster_event else None
-    if not isinstance(change, FreshnessStateChange) or change.new_state != FreshnessState.FAIL:
+    event = entry.dagster_event
+    if event is None or event.event_type is not dg.DagsterEventType.FRESHNESS_STATE_CHANGE:
+        return None
+    # the freshness daemon's state change (dagster exports neither the record nor its states' enum, a str
+    # enum whose values are PASS, WARN, FAIL, UNKNOWN)
+    change = event.event_specific_data
+    if change.new_state != FAILED_FRESHNESS_STATE:
         return None
     if not _in_location(repository, change.key):
         return None
