@@ -442,31 +442,32 @@ def run_failure_alert_sensor(
 
 
 def gate_alert_sensor(default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED) -> dg.SensorDefinition:
-    @dg.sensor(
-        name=GATE_SENSOR,
-        minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
-        description=GATE_DESCRIPTION,
-        default_status=default_status,
-    )
-    def _gate_alerts(context: dg.SensorEvaluationContext, alerts: AlertTarget) -> dg.SensorResult:
-        return follow(context, alerts, FinishedRuns(), "ERROR gates")
-
-    return _gate_alerts
+    return _following_sensor(GATE_SENSOR, GATE_DESCRIPTION, FinishedRuns(), "ERROR gates", default_status)
 
 
 def freshness_alert_sensor(
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
 ) -> dg.SensorDefinition:
+    return _following_sensor(
+        FRESHNESS_SENSOR, FRESHNESS_DESCRIPTION, FreshnessChanges(), "missed freshness windows", default_status
+    )
+
+
+def _following_sensor(
+    name: str, description: str, events: Any, what: str, default_status: dg.DefaultSensorStatus
+) -> dg.SensorDefinition:
+    """A sensor that sends the alerts of ``events`` recorded after its cursor (``follow``)."""
+
     @dg.sensor(
-        name=FRESHNESS_SENSOR,
+        name=name,
         minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
-        description=FRESHNESS_DESCRIPTION,
+        description=description,
         default_status=default_status,
     )
-    def _freshness_alerts(context: dg.SensorEvaluationContext, alerts: AlertTarget) -> dg.SensorResult:
-        return follow(context, alerts, FreshnessChanges(), "missed freshness windows")
+    def _alerts(context: dg.SensorEvaluationContext, alerts: AlertTarget) -> dg.SensorResult:
+        return follow(context, alerts, events, what)
 
-    return _freshness_alerts
+    return _alerts
 
 
 def alert_sensors(default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED) -> list[dg.SensorDefinition]:
