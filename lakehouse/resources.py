@@ -114,19 +114,14 @@ def engine_resource() -> SparkEngine:
         return SparkEngine(mode=EngineMode.REMOTE, remote_url=dg.EnvVar(SPARK_REMOTE_ENV_VAR))
     mode = os.environ.get(ENGINE_MODE_ENV_VAR)
     if mode == LOCAL_CLUSTER_ENGINE:
+        # the local Sail cluster's URL is read from the services' state file when the session is created,
+        # so the definitions load while it is down ("run `lakehouse services up --cluster`" when used)
+        from lakehouse.services.resources import local_cluster_engine
+
         return local_cluster_engine()
     if os.environ.get(SPARK_REMOTE_ENV_VAR):
         return SparkEngine(mode=mode or EngineMode.REMOTE, remote_url=dg.EnvVar(SPARK_REMOTE_ENV_VAR))
     return SparkEngine(mode=mode or EngineMode.EMBEDDED)
-
-
-def local_cluster_engine(services: LocalServices | None = None) -> SparkEngine:
-    """The engine on the Sail cluster of ``$LAKEHOUSE_HOME``, a Spark Connect endpoint like any other: its
-    URL is read from the services' state file when the session is created, so the definitions load while
-    it is down and a step that needs it fails with "run `lakehouse services up --cluster`"."""
-    from lakehouse.services.resources import local_cluster_engine as on_local_cluster
-
-    return on_local_cluster(services)
 
 
 def operator_engine() -> SparkEngine:
