@@ -33,11 +33,13 @@ from pyspark.sql import functions as F
 from lakehouse.contracts import Contract
 from lakehouse.gold import scd2
 from lakehouse.gold.products import UNKNOWN_PRODUCT_ID
+from lakehouse.gold.pruning import key_range, within
 from lakehouse.gold.reconciliation import (
     foreign_key_report,
     reconcile_customer_activity,
     reconcile_order_lines,
 )
+from lakehouse.gold.star import ORDER_LINE_KEY
 from lakehouse.gold.tables import DIM_CUSTOMER, DIM_DATE, DIM_PRODUCT
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow, blocking_daily_check
 
@@ -224,10 +226,18 @@ def order_lines_reconciliation_result(
     asset_key: dg.AssetKey, silver_orders: DataFrame, fact_orders: DataFrame, window: DayWindow
 ) -> dg.AssetCheckResult:
     """``silver_orders``: silver/orders of the run's partitions; ``fact_orders``: the whole fact table
-    (a line may live in a later partition than the window)."""
+    (a line may live in a later partition than the window).
+
+    The silver lines are looked up only among the fact rows within the range of the window's order ids
+    (``lakehouse.gold.pruning.within``), which holds every fact row a silver line can match: the files
+    of older orders are skipped, so the check reads the last weeks, not the history (SF 0.3, day 6:
+    0.7 s instead of 1.2-1.7 s, growing with every day).
+    """
+    low, high = key_range(silver_orders.where(window.filter()), ORDER_LINE_KEY[0])
+    fact_lines = within(fact_orders, ORDER_LINE_KEY[0], low, high)
     return _reconciliation_result(
         asset_key,
-        _plain(reconcile_order_lines(silver_orders, fact_orders, window)),
+        _plain(reconcile_order_lines(silver_orders, fact_orders, window, fact_lines=fact_lines)),
         counts=(
             "silver_lines",
             "missing_lines",

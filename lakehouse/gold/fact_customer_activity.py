@@ -5,6 +5,8 @@ A run replaces its window's partitions with silver/customer_activity's rows keye
 with ``lakehouse.io.write_frame``, so it behaves the same under any IO manager. The dimensions are read from
 the lake (``deps``, not inputs). Before that, the rows of the other days still keyed to an unknown member
 whose member has arrived are re-keyed with a ``MERGE``; the run's own days are rebuilt, so re-keyed anyway.
+Only the rows that re-keying can change are read (``lakehouse.gold.pruning.rows_to_rekey``), and the
+``MERGE`` reads only their partitions, so the re-keying does not scan the history every day.
 Blocking checks (``lakehouse.gold.checks``) run on what was written; when one fails, the window's write is
 rejected (``lakehouse.quality.gates``) and its days are as they were before the run.
 """
@@ -21,6 +23,7 @@ from lakehouse.gold.checks import (
 )
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.gold.merges import rekey
+from lakehouse.gold.pruning import rows_to_rekey
 from lakehouse.gold.star import CUSTOMER_DAY_KEY, fact_activity_rows, rekeyed_activity_rows
 from lakehouse.gold.tables import (
     DIM_CUSTOMER,
@@ -39,6 +42,7 @@ from lakehouse.partitions import DayWindow
 from lakehouse.quality.gates import gate, gated
 
 DIMENSIONS = (DIM_CUSTOMER, DIM_DATE)
+KEY_COLUMNS = ("customer_key", "date_key")
 
 
 def fact_customer_activity_asset() -> dg.AssetsDefinition:
@@ -69,13 +73,14 @@ def fact_customer_activity_asset() -> dg.AssetsDefinition:
         before = lake.version(uri)
         if before is not None:
             outside_window = read_table(spark, lake, FACT_CUSTOMER_ACTIVITY).where(~window.filter())
+            to_rekey = rows_to_rekey(outside_window, dims["dim_customer"], KEY_COLUMNS)
             rekeyed = rekey(
                 spark,
                 lake,
                 uri,
-                rekeyed_activity_rows(outside_window, dims["dim_customer"], dims["dim_date"]),
+                rekeyed_activity_rows(to_rekey, dims["dim_customer"], dims["dim_date"]),
                 row_key=CUSTOMER_DAY_KEY,
-                key_columns=("customer_key", "date_key"),
+                key_columns=KEY_COLUMNS,
                 log=context.log.warning,
             )
             rekey_bytes = lake.bytes_added(uri, before)

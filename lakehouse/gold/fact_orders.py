@@ -15,7 +15,12 @@ commit and is retried on the new snapshot (``test_fact_orders_upsert``).
 Lines are keyed to the dimensions (``lakehouse.gold.star``), read from the lake (``deps``, not inputs: the
 dimensions write their own tables); a member a dimension does not know yet gets the unknown key ``0`` and
 the line is kept. Every run then re-keys, with a second ``MERGE``, the lines of the whole table still keyed
-``0`` whose member has arrived since: bounded by the unknown-member rows, idempotent. Blocking checks
+``0`` whose member has arrived since: bounded by the unknown-member rows, idempotent.
+
+What a run reads follows its new data, not the table's history (``lakehouse.gold.pruning``): the upsert
+``MERGE`` names the partitions whose files can hold the window's lines (from the order ids' statistics in
+the Delta log), re-keying reads only the rows keyed ``0`` or to a vanished customer version, and the
+reconciliation looks the window's lines up within the range of their order ids. Blocking checks
 (``lakehouse.gold.checks``) run on what was written; when one fails, the run's commits are rejected
 (``lakehouse.quality.gates``) and the table is as it was before the run.
 """
@@ -32,6 +37,7 @@ from lakehouse.gold.checks import (
 )
 from lakehouse.gold.freshness import gold_freshness_policy
 from lakehouse.gold.merges import rekey, upsert_order_lines
+from lakehouse.gold.pruning import rows_to_rekey
 from lakehouse.gold.star import ORDER_LINE_KEY, fact_order_lines, rekeyed_order_lines
 from lakehouse.gold.tables import (
     DIM_CUSTOMER,
@@ -53,6 +59,7 @@ from lakehouse.partitions import PARTITION_COLUMN, DayWindow
 from lakehouse.quality.gates import GatedWrite, gate
 
 DIMENSIONS = (DIM_CUSTOMER, DIM_PRODUCT, DIM_DATE)
+KEY_COLUMNS = ("customer_key", "product_key", "order_date_key")
 
 
 def fact_orders_asset() -> dg.AssetsDefinition:
@@ -84,13 +91,14 @@ def fact_orders_asset() -> dg.AssetsDefinition:
             upserted, _ = lake.commit(
                 uri, lambda: upsert_order_lines(spark, lake, uri, staged_lines), log=context.log.warning
             )
+        to_rekey = rows_to_rekey(read_table(spark, lake, FACT_ORDERS), dims["dim_customer"], KEY_COLUMNS)
         rekeyed = rekey(
             spark,
             lake,
             uri,
-            rekeyed_order_lines(read_table(spark, lake, FACT_ORDERS), *keyed_to),
+            rekeyed_order_lines(to_rekey, *keyed_to),
             row_key=ORDER_LINE_KEY,
-            key_columns=("customer_key", "product_key", "order_date_key"),
+            key_columns=KEY_COLUMNS,
             log=context.log.warning,
         )
         if rekeyed:

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -27,6 +28,7 @@ from lakehouse.gold.products import (
     product_rows,
     unknown_product,
 )
+from lakehouse.gold.pruning import in_partitions, key_range, partitions_holding
 from lakehouse.gold.star import FACT_ORDERS_COLUMNS, ORDER_LINE_KEY
 from lakehouse.io.delta_io_manager import create_if_missing
 from lakehouse.io.staging import staged
@@ -175,22 +177,37 @@ def _assignments(columns: Sequence[str]) -> str:
     return ", ".join(f"target.`{c}` = source.`{c}`" for c in columns)
 
 
-def _upsert_clauses(key: Sequence[str], columns: Sequence[str]) -> str:
+def _upsert_clauses(key: Sequence[str], columns: Sequence[str], target_filter: str = "TRUE") -> str:
     return (
-        f"ON {_key_match(key)} "
+        f"ON {_key_match(key)} AND ({target_filter}) "
         f"WHEN MATCHED AND ({_INCOMING_STATE_WINS}) THEN UPDATE SET {_assignments(columns)} "
         f"WHEN NOT MATCHED THEN INSERT ({_names(columns)}) VALUES ({_names(columns, 'source.')})"
     )
 
 
-UPSERT_ORDER_LINES = _upsert_clauses(ORDER_LINE_KEY, [name for name, _ in FACT_ORDERS_COLUMNS])
-"""The MERGE clauses of a fact_orders run: insert new lines, move a line to its newer state."""
+def upsert_clauses(target_days: Sequence[date] | None) -> str:
+    """The MERGE clauses of a fact_orders run: insert new lines, move a line to its newer state; the
+    target read only in ``target_days`` (None: every partition)."""
+    return _upsert_clauses(
+        ORDER_LINE_KEY, [name for name, _ in FACT_ORDERS_COLUMNS], in_partitions("target", target_days)
+    )
 
 
 def upsert_order_lines(spark: SparkSession, lake: Lake, uri: str, lines: DataFrame) -> dict[str, int]:
     """``MERGE`` ``lines`` (one row per order line) into fact_orders at ``uri``: new lines inserted, a
-    stored line replaced by a newer state (moved to its partition); the lines inserted and updated."""
-    return merge_into(spark, lake, uri, lines, UPSERT_ORDER_LINES)
+    stored line replaced by a newer state (moved to its partition); the lines inserted and updated.
+
+    The target is pruned to the partitions that can hold one of the lines (``partitions_holding``): the
+    ``MERGE`` carries them as a ``_run_date IN (...)`` predicate, so the engine reads and joins only their
+    files instead of the whole history (measured at SF 0.3: every partition's files scanned on each day,
+    0.55 s on day 1 to 3.92 s on day 28). Called inside ``Lake.commit``, so a retried ``MERGE`` looks the
+    partitions up again on the new snapshot.
+    """
+    low, high = key_range(lines, ORDER_LINE_KEY[0])
+    if low is None:
+        return {"inserted": 0, "updated": 0}
+    days = partitions_holding(lake.open(uri), ORDER_LINE_KEY[0], low, high)
+    return merge_into(spark, lake, uri, lines, upsert_clauses(days))
 
 
 def rekey(
@@ -205,13 +222,30 @@ def rekey(
 ) -> int:
     """Apply ``rekeyed`` (row key + new keys of rows whose unknown member has arrived; see
     ``star.rekeyed_order_lines``): only the key columns change, the row stays in its partition with its
-    state. The ``MERGE`` is retried when it loses a commit race (``log`` gets a line per retry). Returns
-    the rows updated."""
-    if rekeyed.isEmpty():  # the usual case; a MERGE would still read the whole table to change nothing
+    state. The ``MERGE`` reads only the partitions that can hold the rows (``rekeyed_partitions``) and is
+    retried when it loses a commit race (``log`` gets a line per retry). Returns the rows updated."""
+    if rekeyed.isEmpty():  # the usual case; a MERGE would still read the table to change nothing
         return 0
-    clauses = f"ON {_key_match(row_key)} WHEN MATCHED THEN UPDATE SET {_assignments(key_columns)}"
-    merged, _ = lake.commit(uri, lambda: merge_into(spark, lake, uri, rekeyed, clauses), log)
+
+    def merge() -> dict[str, int]:
+        days = rekeyed_partitions(lake, uri, rekeyed, row_key)
+        clauses = (
+            f"ON {_key_match(row_key)} AND ({in_partitions('target', days)}) "
+            f"WHEN MATCHED THEN UPDATE SET {_assignments(key_columns)}"
+        )
+        return merge_into(spark, lake, uri, rekeyed, clauses)
+
+    merged, _ = lake.commit(uri, merge, log)
     return merged["updated"]
+
+
+def rekeyed_partitions(lake: Lake, uri: str, rekeyed: DataFrame, row_key: Sequence[str]) -> list[date] | None:
+    """The partitions that hold the rows of ``rekeyed``: their own ``_run_date`` when it is part of the
+    row key, else those whose files' statistics admit the range of the row key's first column."""
+    if PARTITION_COLUMN in row_key:
+        return sorted(row[0] for row in rekeyed.select(PARTITION_COLUMN).distinct().collect())
+    low, high = key_range(rekeyed, row_key[0])
+    return partitions_holding(lake.open(uri), row_key[0], low, high)
 
 
 def merge_into(

@@ -43,9 +43,20 @@ def foreign_key_report(
     )
 
 
-def reconcile_order_lines(silver_orders: DataFrame, fact_orders: DataFrame, window: DayWindow) -> DataFrame:
+def reconcile_order_lines(
+    silver_orders: DataFrame,
+    fact_orders: DataFrame,
+    window: DayWindow,
+    *,
+    fact_lines: DataFrame | None = None,
+) -> DataFrame:
     """Silver and gold order lines compared per partition of ``window``; one row per day present
     on either side, ``reconciled`` true when the day is consistent.
+
+    ``fact_lines``: the rows of ``fact_orders`` that can hold a silver line of the window, looked up by
+    line (default: all of ``fact_orders``); a caller that knows them (``lakehouse.gold.pruning.within``
+    the window's order ids) spares the scan of the whole history. The window's own fact rows are always
+    read from ``fact_orders``, so a row there that no silver line accounts for is still seen.
 
     For every silver line of the day (``silver_lines``):
 
@@ -68,7 +79,7 @@ def reconcile_order_lines(silver_orders: DataFrame, fact_orders: DataFrame, wind
         F.col("line_amount").alias("_s_amount"),
         F.col("quantity").alias("_s_quantity"),
     )
-    fact = fact_orders.select(
+    fact = (fact_orders if fact_lines is None else fact_lines).select(
         *ORDER_LINE_KEY,
         F.col("updated_at").alias("_f_updated_at"),
         F.col(PARTITION_COLUMN).alias("_f_run_date"),

@@ -111,3 +111,79 @@ def test_two_runs_moving_lines_out_of_one_partition_at_once_both_land(spark, tmp
         5: ("placed", D3),
     }
     print(f"commit conflicts retried: {sum(r for _, _, r in outcomes)}")
+
+
+# ------------------------------------------------------------------------------------------ pruning
+
+D0 = date(2026, 2, 28)
+
+
+def history_table(spark, tmp_path) -> str:
+    """Lines of finished orders 1-3 in an older partition, lines of newer orders 200-201 in D1."""
+    uri = str(tmp_path / "fact_orders")
+    finished = [line(order_id, "delivered", datetime(2026, 2, 28, 10), D0) for order_id in (1, 2, 3)]
+    open_ = [line(order_id, "placed", datetime(2026, 3, 1, 10), D1) for order_id in (200, 201)]
+    frame(spark, finished + open_).write.format("delta").partitionBy("_run_date").save(uri)
+    return uri
+
+
+def last_merge(uri: str) -> dict:
+    (commit,) = lake_of(uri).open(uri).history(1)
+    assert commit["operation"] == "MERGE"
+    return commit
+
+
+def partition_files(uri: str, day: date) -> set[str]:
+    return {
+        path
+        for path, data_file in lake_of(uri).data_files(lake_of(uri).open(uri)).items()
+        if data_file.partition.get("_run_date") == day
+    }
+
+
+def test_the_merge_reads_only_the_partitions_whose_order_ids_can_match(spark, tmp_path):
+    uri = history_table(spark, tmp_path)
+    old_files = partition_files(uri, D0)
+    incoming = [line(200, "paid", datetime(2026, 3, 2, 8), D2), line(202, "placed", datetime(2026, 3, 2, 9), D2)]
+
+    assert upsert(spark, uri, incoming) == {"inserted": 1, "updated": 1}
+
+    predicate = last_merge(uri)["operationParameters"]["mergePredicate"]
+    assert "2026-03-01" in predicate and "2026-02-28" not in predicate  # D0 holds ids 1-3 only
+    assert partition_files(uri, D0) == old_files  # the old partition's files are not rewritten
+    assert table_rows(uri) == {
+        1: ("delivered", D0),
+        2: ("delivered", D0),
+        3: ("delivered", D0),
+        200: ("paid", D2),
+        201: ("placed", D1),
+        202: ("placed", D2),
+    }
+
+
+def test_a_pruned_merge_still_moves_a_line_out_of_any_partition_that_holds_its_id(spark, tmp_path):
+    uri = history_table(spark, tmp_path)
+    # an old order changes again (a return): its id range reaches back to the old partition
+    incoming = [line(2, "returned", datetime(2026, 3, 2, 8), D2), line(202, "placed", datetime(2026, 3, 2, 9), D2)]
+
+    assert upsert(spark, uri, incoming) == {"inserted": 1, "updated": 1}
+
+    assert "2026-02-28" in last_merge(uri)["operationParameters"]["mergePredicate"]
+    assert table_rows(uri)[2] == ("returned", D2)
+
+
+def test_an_older_day_run_after_a_newer_one_neither_reverts_nor_duplicates_a_line(spark, tmp_path):
+    uri = history_table(spark, tmp_path)
+    upsert(spark, uri, [line(200, "shipped", datetime(2026, 3, 3, 8), D3)])
+    version = lake_of(uri).version(uri)
+
+    assert upsert(spark, uri, [line(200, "paid", datetime(2026, 3, 2, 8), D2)]) == {"inserted": 0, "updated": 0}
+    assert lake_of(uri).version(uri) == version
+    assert table_rows(uri)[200] == ("shipped", D3)
+
+
+def test_lines_of_new_orders_only_are_inserted_reading_no_partition(spark, tmp_path):
+    uri = history_table(spark, tmp_path)
+    assert upsert(spark, uri, [line(300, "placed", datetime(2026, 3, 2, 9), D2)]) == {"inserted": 1, "updated": 0}
+    assert "FALSE" in last_merge(uri)["operationParameters"]["mergePredicate"].upper()
+    assert table_rows(uri)[300] == ("placed", D2)
