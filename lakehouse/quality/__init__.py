@@ -27,7 +27,7 @@ from lakehouse.quality.suites import (
     load_suite,
     parse_expectations,
 )
-from lakehouse.quality.validation import ExpectationOutcome, SuiteOutcome, validate_frame
+from lakehouse.quality.validation import ExpectationOutcome, SuiteOutcome, data_docs_written, validate_frame
 
 __all__ = [
     "GREAT_EXPECTATIONS",
@@ -40,6 +40,7 @@ __all__ = [
     "Suite",
     "SuiteOutcome",
     "build_quality_check",
+    "data_docs_written",
     "derive_expectations",
     "derive_suite",
     "great_expectations_checks",

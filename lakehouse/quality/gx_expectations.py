@@ -132,11 +132,18 @@ class UnexpectedRowsQueryRowsAndCount(QueryMetricProvider):
         df, _, _ = execution_engine.get_compute_domain(
             metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
         )
-        df.createOrReplaceTempView("tmp_view")  # as GX's own query metrics name the batch
-        unexpected = execution_engine.spark.sql(cls._format_query(query, batch="tmp_view"))
-        rows = unexpected.limit(MAX_RESULT_RECORDS + 1).collect()
-        count = len(rows) if len(rows) <= MAX_RESULT_RECORDS else unexpected.count()
-        return {"rows": [row.asDict() for row in rows[:MAX_RESULT_RECORDS]], "count": count}
+        return rows_and_count(df, query)
+
+
+def rows_and_count(df, query: str) -> dict[str, Any]:
+    """``unexpected_rows_query.rows_and_count`` of ``query`` over ``df``: one execution of the query unless
+    it returns more than ``MAX_RESULT_RECORDS`` rows."""
+    df.createOrReplaceTempView("tmp_view")  # as GX's own query metrics name the batch
+    formatted = UnexpectedRowsQueryRowsAndCount._format_query(query, batch="tmp_view")
+    unexpected = df.sparkSession.sql(formatted)
+    rows = unexpected.limit(MAX_RESULT_RECORDS + 1).collect()
+    count = len(rows) if len(rows) <= MAX_RESULT_RECORDS else unexpected.count()
+    return {"rows": [row.asDict() for row in rows[:MAX_RESULT_RECORDS]], "count": count}
 
 
 class LakehouseUnexpectedRowsExpectation(_ConfigurationOnce, UnexpectedRowsExpectation):
@@ -185,7 +192,7 @@ class ColumnValuesDuplicatedRowCount(MetricProvider):
             metric_domain_kwargs, domain_type=MetricDomainTypes.COLUMN
         )
         column = F.col(accessor["column"])
-        return _rows_in_repeated_groups(df.where(column.isNotNull()), [column])
+        return rows_in_repeated_groups(df.where(column.isNotNull()), [column])
 
 
 class CompoundColumnsDuplicatedRowCount(MetricProvider):
@@ -206,10 +213,10 @@ class CompoundColumnsDuplicatedRowCount(MetricProvider):
         runtime_configuration: dict,
     ) -> int:
         df = execution_engine.get_domain_records(domain_kwargs=metric_domain_kwargs)
-        return _rows_in_repeated_groups(df, [F.col(c) for c in metric_domain_kwargs["column_list"]])
+        return rows_in_repeated_groups(df, [F.col(c) for c in metric_domain_kwargs["column_list"]])
 
 
-def _rows_in_repeated_groups(df, columns: list) -> int:
+def rows_in_repeated_groups(df, columns: list) -> int:
     """Rows of ``df`` whose values of ``columns`` occur in more than one row (one group-by)."""
     per_value = df.groupBy(*columns).count()
     repeated = per_value.where(F.col("count") > 1).agg(F.sum("count")).collect()[0][0]

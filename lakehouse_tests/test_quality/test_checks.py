@@ -15,6 +15,7 @@ from lakehouse.quality import (
     Scope,
     Severity,
     build_quality_check,
+    data_docs_written,
     derive_suite,
     load_suite,
     parse_expectations,
@@ -94,6 +95,7 @@ def test_a_clean_partition_passes_with_counts_and_a_data_docs_page(lake, contrac
     assert _value(evaluation, "unexpected_counts")["currency_format"] == 0
     page = Path(_value(evaluation, "data_docs_path"))
     assert page.is_relative_to(tmp_path / "home" / "gx" / "data_docs") and page.suffix == ".html"
+    data_docs_written(timeout=60)  # the page follows the check's result (validation.py)
     assert "silver.products" in page.read_text(encoding="utf-8")
     assert _value(evaluation, "data_docs") == page.as_uri()
 

@@ -11,7 +11,7 @@ import pytest
 from great_expectations.constants import MAX_RESULT_RECORDS
 
 from lakehouse.contracts import load_contracts
-from lakehouse.quality import gx_expectations, load_suite, validate_frame
+from lakehouse.quality import data_docs_written, gx_expectations, load_suite, validate_frame
 from lakehouse.quality.suites import SAMPLE_SIZE
 
 BRONZE_ORDERS = (
@@ -90,6 +90,7 @@ def test_failed_row_expectations_get_up_to_five_failing_values_on_their_data_doc
     assert outcome.severity.value == "ERROR"
     page = outcome.data_docs_path
     assert page is not None and page.is_relative_to(tmp_path) and page.suffix == ".html"
+    data_docs_written(timeout=60)
     html = page.read_text(encoding="utf-8")
     assert "bronze.orders" in html
     assert sum(f"lost-{i}" in html for i in range(7)) >= 1  # the page shows the failing values too
@@ -101,6 +102,7 @@ def test_a_passing_suite_writes_its_page_and_nothing_fails(spark, bronze_orders_
     )
     assert outcome.success and outcome.severity is None
     assert all(result.sample == () for result in outcome.results)
+    data_docs_written(timeout=60)
     assert outcome.data_docs_path is not None and outcome.data_docs_path.exists()
     # a page per validation: the earlier runs' pages stay
     assert len(list((tmp_path / "validations").rglob("*.html"))) >= 1
@@ -295,6 +297,7 @@ def test_data_docs_on_an_object_store_are_published_there(spark, bronze_orders_s
     outcome = validate_frame(spark.createDataFrame(bad, BRONZE_ORDERS), bronze_orders_suite, "s3-run", location)
     assert outcome.data_docs_uri is not None and outcome.data_docs_uri.startswith(f"{location}/validations/")
     assert outcome.data_docs_path is None
+    data_docs_written(timeout=60)
     store, base = filesystem(location)
     with store.open_input_stream(outcome.data_docs_uri.split("://", 1)[1]) as page:
         html = page.read().decode("utf-8")
