@@ -240,6 +240,7 @@ def order_lines_reconciliation_result(
         _plain(reconcile_order_lines(silver_orders, fact_orders, window, fact_lines=fact_lines)),
         counts=(
             "silver_lines",
+            "lines_in_several_rows",
             "missing_lines",
             "behind_lines",
             "mismatched_lines",

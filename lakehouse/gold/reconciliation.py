@@ -66,9 +66,13 @@ def reconcile_order_lines(
     * ``lines_here``: the fact row holds exactly this state in this partition; of those,
       ``mismatched_lines`` differ from silver in quantity or line amount.
 
+    ``lines_in_several_rows``: the fact rows found for the day's silver lines beyond one per line, wherever
+    they live (a line left in a partition that a ``MERGE`` did not read, beside its copy in the window).
+
     For the fact side, ``fact_rows`` rows live in the day, ``duplicate_rows`` of them share their line
-    with another row of the window. Consistent means no missing, behind, mismatched or duplicate row,
-    ``fact_rows == lines_here`` (every fact row of the day comes from that silver day), and equal sums of
+    with another row of the window. Consistent means no missing, behind, mismatched or duplicate row, no
+    line in several rows, ``fact_rows == lines_here`` (every fact row of the day comes from that silver
+    day), and equal sums of
     ``line_amount`` and ``quantity`` over those rows. A line whose fact row holds a newer state, or the
     same state in an earlier partition, is accounted for in the day that holds it.
     """
@@ -99,8 +103,12 @@ def reconcile_order_lines(
         ~F.col("_f_amount").eqNullSafe(F.col("_s_amount"))
         | ~F.col("_f_quantity").eqNullSafe(F.col("_s_quantity"))
     )
+    # One row per silver line and fact row holding it: a line held twice appears twice.
+    silver_lines = silver.groupBy(F.col("_s_run_date").alias(PARTITION_COLUMN)).agg(
+        F.count(F.lit(1)).alias("silver_lines")
+    )
     silver_side = joined.groupBy(F.col("_s_run_date").alias(PARTITION_COLUMN)).agg(
-        F.count(F.lit(1)).alias("silver_lines"),
+        F.count(F.lit(1)).alias("_pairs"),
         F.count_if(missing).alias("missing_lines"),
         F.count_if(behind).alias("behind_lines"),
         F.count_if(here).alias("lines_here"),
@@ -121,8 +129,12 @@ def reconcile_order_lines(
             F.sum("quantity").alias("fact_quantity"),
         )
     )
+    silver_side = silver_side.join(silver_lines, PARTITION_COLUMN).withColumn(
+        "lines_in_several_rows", F.col("_pairs") - F.col("silver_lines")
+    )
     counts = (
         "silver_lines",
+        "lines_in_several_rows",
         "missing_lines",
         "behind_lines",
         "lines_here",
@@ -139,6 +151,7 @@ def reconcile_order_lines(
     return day.withColumn(
         "reconciled",
         (F.col("missing_lines") == 0)
+        & (F.col("lines_in_several_rows") == 0)
         & (F.col("behind_lines") == 0)
         & (F.col("mismatched_lines") == 0)
         & (F.col("duplicate_rows") == 0)

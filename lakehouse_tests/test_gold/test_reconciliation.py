@@ -113,3 +113,17 @@ def test_foreign_key_report_counts_unresolved_keys_and_the_unknown_member(spark,
     )
     [report] = foreign_key_report(broken, "product_key", dim_product_frame(spark), "product_key").collect()
     assert (report.unresolved, report.unknown_member) == (1, 1)
+
+
+def test_a_line_also_held_by_a_row_outside_the_window_fails_its_day(spark, facts):
+    """A line left in a partition the window does not cover, beside its row in the window (what a
+    ``MERGE`` that did not read that partition would leave), is caught by the lookup by line."""
+    silver = silver_orders_frame(spark)
+    copy = facts.where("order_id = 5").withColumns(
+        {"_run_date": F.lit(D3 + timedelta(days=5)), "updated_at": F.col("updated_at") + F.expr("INTERVAL 9 DAYS")}
+    )
+    window = DayWindow(D1, D2)
+    assert [r.reconciled for r in reconcile_order_lines(silver, facts, window).collect()] == [True]
+    (day,) = reconcile_order_lines(silver, facts.unionByName(copy), window).collect()
+    assert (day.reconciled, day.lines_in_several_rows, day.duplicate_rows) == (False, 1, 0)
+    assert day.silver_lines == 2
