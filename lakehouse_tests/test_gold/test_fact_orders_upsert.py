@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from lakehouse.gold.merges import upsert_order_lines
+from lakehouse.gold.merges import rekey, upsert_order_lines
 from lakehouse.gold.star import FACT_ORDERS_COLUMNS
 from lakehouse.lake import Lake
 from lakehouse_tests.support import run_together
@@ -187,3 +187,20 @@ def test_lines_of_new_orders_only_are_inserted_reading_no_partition(spark, tmp_p
     assert upsert(spark, uri, [line(300, "placed", datetime(2026, 3, 2, 9), D2)]) == {"inserted": 1, "updated": 0}
     assert "FALSE" in last_merge(uri)["operationParameters"]["mergePredicate"].upper()
     assert table_rows(uri)[300] == ("placed", D2)
+
+
+def test_rekeying_reads_only_the_partitions_that_can_hold_its_lines(spark, tmp_path):
+    uri = history_table(spark, tmp_path)
+    keys = "order_id bigint, line_number bigint, customer_key bigint, product_key bigint, order_date_key int"
+    rekeyed = spark.createDataFrame([(201, 1, 12, 21, 20260301)], keys)
+
+    updated = rekey(
+        spark, lake_of(uri), uri, rekeyed,
+        row_key=("order_id", "line_number"), key_columns=("customer_key", "product_key", "order_date_key"),
+    )  # fmt: skip
+
+    assert updated == 1
+    predicate = last_merge(uri)["operationParameters"]["mergePredicate"]
+    assert "2026-03-01" in predicate and "2026-02-28" not in predicate
+    stored = {r["order_id"]: r["customer_key"] for r in lake_of(uri).open(uri).to_pyarrow_table().to_pylist()}
+    assert stored == {1: 11, 2: 11, 3: 11, 200: 11, 201: 12}
