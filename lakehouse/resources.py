@@ -31,6 +31,7 @@ from lakehouse.io import DeltaSparkIOManager
 from lakehouse.lake import Lake
 from lakehouse.observability.alerts import alerts_resource
 from lakehouse.settings import LAKE_ROOT_ENV_VAR, Deployment, deployment, lake_root
+from lakehouse.sources.extraction import ExtractionMode, mode_field, parallelism_field
 
 if TYPE_CHECKING:
     from lakehouse.services.local import LocalServices
@@ -55,6 +56,12 @@ SNOWFLAKE_AUTHENTICATION_MISSING = (
 REDSHIFT_SSLMODE_ENV_VAR = "REDSHIFT_SSLMODE"
 REDSHIFT_SSLROOTCERT_ENV_VAR = "REDSHIFT_SSLROOTCERT"
 DEFAULT_REDSHIFT_SSLMODE = "verify-full"
+# How bronze extracts each source in prod (lakehouse.sources.extraction): by default the warehouse unloads
+# the window to the lake's landing prefix
+SNOWFLAKE_EXTRACTION_ENV_VAR = "LAKEHOUSE_SNOWFLAKE_EXTRACTION"
+SNOWFLAKE_UNLOAD_STAGE_ENV_VAR = "LAKEHOUSE_SNOWFLAKE_UNLOAD_STAGE"
+REDSHIFT_EXTRACTION_ENV_VAR = "LAKEHOUSE_REDSHIFT_EXTRACTION"
+REDSHIFT_UNLOAD_IAM_ROLE_ENV_VAR = "LAKEHOUSE_REDSHIFT_UNLOAD_IAM_ROLE"
 LIBPQ_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
@@ -64,6 +71,13 @@ class ProductionSnowflakeResource(SnowflakeResource):
     It also loads with no credential set (a code location is validated where no secret exists); a step or
     sensor that uses it then fails with one line naming the variables to set.
     """
+
+    extraction: str = mode_field(ExtractionMode.UNLOAD)
+    unload_stage: str | None = Field(
+        default=None,
+        description="The external stage 'unload' writes through, e.g. @RETAIL.PUBLIC.LAKE_LANDING; its URL "
+        "must be the lake's _landing/ prefix.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -88,6 +102,11 @@ class ProductionRedshiftClientResource(RedshiftClientResource):
         default=None,
         description="libpq sslrootcert: a CA bundle file, or 'system' for the system's trusted roots; "
         "unset, libpq reads ~/.postgresql/root.crt.",
+    )
+    extraction: str = mode_field(ExtractionMode.UNLOAD)
+    extraction_parallelism: int = parallelism_field()
+    unload_iam_role: str | None = Field(
+        default=None, description="The IAM role ARN 'unload' lets Redshift write the lake's landing prefix with."
     )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -171,6 +190,8 @@ def snowflake_resource(services: LocalServices | None = None) -> SnowflakeResour
         role=_optional_env_var("SNOWFLAKE_ROLE"),
         database=_optional_env_var("SNOWFLAKE_DATABASE") or DATABASE,
         timezone=SNOWFLAKE_SESSION_TIMEZONE,
+        extraction=_optional_env_var(SNOWFLAKE_EXTRACTION_ENV_VAR) or ExtractionMode.UNLOAD.value,
+        unload_stage=_optional_env_var(SNOWFLAKE_UNLOAD_STAGE_ENV_VAR),
         **snowflake_authentication(),
     )
 
@@ -213,6 +234,8 @@ def redshift_resource(services: LocalServices | None = None) -> RedshiftClientRe
         database=_optional_env_var("REDSHIFT_DATABASE") or DATABASE,
         sslmode=_optional_env_var(REDSHIFT_SSLMODE_ENV_VAR) or DEFAULT_REDSHIFT_SSLMODE,
         sslrootcert=_optional_env_var(REDSHIFT_SSLROOTCERT_ENV_VAR),
+        extraction=_optional_env_var(REDSHIFT_EXTRACTION_ENV_VAR) or ExtractionMode.UNLOAD.value,
+        unload_iam_role=_optional_env_var(REDSHIFT_UNLOAD_IAM_ROLE_ENV_VAR),
     )
 
 

@@ -31,35 +31,33 @@ from lakehouse.bronze.checks import (
 )
 from lakehouse.bronze.placement import run_date_of, with_undated_reasons
 from lakehouse.contracts import (
-    ERROR_REASONS_COLUMN,
     Contract,
     ForeignKeyRule,
     NewColumnPolicy,
     align_to_schema,
     annotate_violations,
     split_lanes,
+    with_payloads_of_quarantined_rows_only,
 )
 from lakehouse.engine import SparkEngine
 from lakehouse.governance.asset_arguments import KINDS, asset_arguments
 from lakehouse.governance.column_schema import metadata_columns, quarantine_column_schema
 from lakehouse.io.delta_io_manager import MERGE_SCHEMA_KEY, UNDATED_ROWS_KEY
 from lakehouse.lake import Lake, WriteScope
-from lakehouse.observability.metrics import compute_metrics, quarantine_metrics, started
+from lakehouse.observability.metrics import PhaseClock, compute_metrics, quarantine_metrics, started
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow, daily_partitions, last_partition_day
 from lakehouse.quality.gates import GatedWrite, blocks, gate
 from lakehouse.sources.extract import (
-    SourceCount,
     Window,
-    count_rows,
     naive_utc,
     reconciliation_counts,
-    redshift_batches,
-    snowflake_batches,
     source_connection,
     source_table,
+    window_count,
     with_retries,
 )
-from lakehouse.sources.landing import land_batches
+from lakehouse.sources.extraction import Extracted, extract_window, extraction_settings
+from lakehouse.sources.landing import read_landed
 from lakehouse.sources.reconciliation import DEFAULT_LATE_COMMIT_DAYS, SourceDay, reconcile_table
 
 T = TypeVar("T")
@@ -179,19 +177,20 @@ def materialize_bronze(
     resource = getattr(context.resources, source.system)
     what = f"{source.system} {source.qualified_name}"
 
-    def extract() -> tuple[int, SourceCount]:
+    settings = extraction_settings(source.system, resource)
+
+    def extract() -> Extracted:
         lake.remove(landing_uri)  # a retried attempt starts from nothing
         with source_connection(source.system, resource) as connection:
-            batches = (
-                snowflake_batches(connection, source, window, config.batch_rows)
-                if source.system == "snowflake"
-                else redshift_batches(connection, source, window, config.batch_rows)
+            return extract_window(
+                connection,
+                source,
+                window,
+                landing_uri=landing_uri,
+                landing_root=lake.landing(),
+                settings=settings,
+                batch_rows=config.batch_rows,
             )
-            landed = land_batches(batches, landing_uri)
-            # Counted after extraction: a commit landing in between fails the nothing-lost check rather
-            # than passing unnoticed, and the next sensor tick re-runs the partition.
-            counted = count_rows(connection, source, window)
-        return landed.rows, counted
 
     def at_the_source(action: Callable[[], T]) -> T:
         """``action`` on the source, retried with back-off while the source is unreachable."""
@@ -204,13 +203,20 @@ def materialize_bronze(
             log=context.log.warning,
         )
 
-    extracted, source_count = at_the_source(extract)
+    def count_whole_table() -> dict[date | None, SourceDay]:
+        with source_connection(source.system, resource) as connection:
+            return reconciliation_counts(connection, source, window.undated_from)
+
+    clock = PhaseClock()
+    landed = at_the_source(extract)
+    extracted = landed.rows
+    clock.lap("extract")
     context.log.info(
-        f"extracted {extracted} rows of {what}: {source_count.in_days} of {days} "
-        f"(from {window.start or 'the beginning'}), {source_count.undated} undated"
+        f"extracted {extracted} rows of {what} for {days} (from {window.start or 'the beginning'}) "
+        f"into {landed.files} file(s), {settings.mode.value}"
     )
     try:
-        raw = spark.read.parquet(landing_uri) if extracted else empty_source_frame(spark, contract)
+        raw = read_landed(spark, landed.landed) if extracted else empty_source_frame(spark, contract)
         ingested_at = datetime.now(timezone.utc)
         raw = with_metadata_columns(
             raw, contract, batch_id, ingested_at, first_day=first_day, undated_from=window.undated_from
@@ -222,11 +228,12 @@ def materialize_bronze(
         checked = annotate_violations(aligned, contract, references=references)
         checked = with_undated_reasons(checked, contract.source.change_column)
         if extracted:
+            checked = with_payloads_of_quarantined_rows_only(checked)
             # Validation (casts, rules, the joins of foreign keys) is evaluated once, into Parquet; both
-            # lanes, their counts and their writes read that instead of each re-running the whole plan.
+            # lanes and their writes read that instead of each re-running the whole plan.
             checked.write.mode("overwrite").parquet(staged_uri)
             checked = spark.read.parquet(staged_uri)
-        rows_quarantined = checked.where(F.size(ERROR_REASONS_COLUMN) > 0).count()
+        clock.lap("validate")
         valid, quarantined = split_lanes(checked)
         bronze_uri = lake.table(bronze_key_of(contract))
         quarantine_uri = lake.table([QUARANTINE, contract.table])
@@ -234,19 +241,23 @@ def materialize_bronze(
         # the versions each lane's write replaces: what a failed blocking check rejects it back to
         versions_before = {uri: lake.version(uri) for uri in (bronze_uri, quarantine_uri)}
         yield dg.Output(quarantined, output_name=QUARANTINE, metadata=compute_metrics(start))
+        # the lanes' rows per partition, from the logs of the commits just made: what the metadata, the
+        # nothing-lost check and the reconciliation count, without another pass over the rows
+        in_quarantine = lake.partition_counts(quarantine_uri)
+        rows_quarantined = sum(in_quarantine.get(day, 0) for day in [*days.days, None])
         yield dg.Output(
             valid,
             output_name=BRONZE,
             metadata={
                 "rows_extracted": extracted,
-                "source_rows": source_count.in_days,
-                "undated_source_rows": source_count.undated,
                 "batch_id": batch_id,
                 "schema_alignment": dg.MetadataValue.json(aligned.report.as_metadata()),
                 **quarantine_metrics(rows_quarantined, extracted),
                 **compute_metrics(start),
             },
         )
+        in_bronze = lake.partition_counts(bronze_uri)
+        clock.lap("write")
 
         lanes = [
             GatedWrite(bronze_uri, versions_before[bronze_uri], lake.version(bronze_uri), WriteScope(days)),
@@ -258,11 +269,15 @@ def materialize_bronze(
                 prefix=f"{QUARANTINE}/",
             ),
         ]
-        # the lanes' rows per partition, from the logs the writes committed: what nothing_lost and the
-        # reconciliation both count
-        in_bronze, in_quarantine = lake.partition_counts(bronze_uri), lake.partition_counts(quarantine_uri)
+        # Counted at the source after the writes, in one aggregate over the whole table: the window's rows
+        # for the nothing-lost check and every day for the reconciliation. A commit landing after the
+        # extraction fails the check rather than passing unnoticed, and the next sensor tick re-runs the day.
+        at_source = at_the_source(count_whole_table)
+        clock.lap("count at the source")
         results = [
-            nothing_lost_result(contract, days, extracted, source_count, in_bronze, in_quarantine),
+            nothing_lost_result(
+                contract, days, landed, window_count(at_source, window), in_bronze, in_quarantine
+            ),
             *contract_check_results(spark, contract, bronze_uri, days),
         ]
         # a blocking failure of the checks of this write rejects both lanes' writes, so the day stays
@@ -272,13 +287,10 @@ def materialize_bronze(
         if any(blocks(result) for result in gated):  # rejected: reconcile what the lake now holds
             in_bronze = lake.partition_counts(bronze_uri)
             in_quarantine = lake.partition_counts(quarantine_uri)
-
-        def count_whole_table() -> dict[date | None, SourceDay]:
-            with source_connection(source.system, resource) as connection:
-                return reconciliation_counts(connection, source, window.undated_from)
+        clock.lap("check")
 
         reconciliation = reconcile_table(
-            at_the_source(count_whole_table),
+            at_source,
             in_bronze,
             in_quarantine,
             first_day=first_day,
@@ -290,6 +302,8 @@ def materialize_bronze(
         yield reconciliation_result(contract, reconciliation)
     finally:
         lake.remove(run_scratch)
+    clock.lap("reconcile")
+    context.log.info(f"{what} into bronze/{table}: {clock.describe()}")
 
 
 def extraction_window(days: DayWindow, *, first_day: date, undated_from: datetime) -> Window:

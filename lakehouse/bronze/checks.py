@@ -1,7 +1,8 @@
 """Blocking checks of a bronze partition, evaluated on what was written, scoped to the run's window.
 
-* ``nothing_lost``: rows extracted (counted at the source) = rows in bronze + rows in quarantine, for
-  the window's days and for the undated rows (held in quarantine with ``_run_date`` NULL).
+* ``nothing_lost``: rows of the window counted at the source (one aggregate of the whole table, after the
+  writes) = rows landed (= rows an unload reported writing) = rows in bronze + rows in quarantine, for the
+  window's days and for the undated rows (held in quarantine with ``_run_date`` NULL).
 * ``schema_matches_contract``: every contract column is present with the contract's type.
 * ``primary_key_unique``: no two different row images share a key version (exact redeliveries allowed;
   silver de-duplicates them).
@@ -22,6 +23,7 @@ from pyspark.sql import functions as F
 from lakehouse.contracts import METADATA_COLUMNS, Contract, UniqueRule
 from lakehouse.partitions import DayWindow, blocking_daily_check
 from lakehouse.sources.extract import SourceCount
+from lakehouse.sources.extraction import Extracted
 from lakehouse.sources.reconciliation import TableReconciliation
 
 NOTHING_LOST = "nothing_lost"
@@ -55,21 +57,25 @@ def _partition(spark: SparkSession, uri: str, window: DayWindow) -> DataFrame:
 def nothing_lost_result(
     contract: Contract,
     window: DayWindow,
-    landed: int,
+    landed: Extracted,
     source_count: SourceCount,
     in_bronze: Mapping[date | None, int],
     in_quarantine: Mapping[date | None, int],
 ) -> dg.AssetCheckResult:
-    """``in_bronze``, ``in_quarantine``: rows per ``_run_date`` (None: no day) of the two lanes, from the
-    logs of the commits just made (``Lake.partition_counts``)."""
+    """``landed``: what the extraction landed (and what an unload reported writing); ``source_count``: the
+    window's rows as the source counts them; ``in_bronze``, ``in_quarantine``: rows per ``_run_date``
+    (None: no day) of the two lanes, from the logs of the commits just made (``Lake.partition_counts``)."""
     written = sum(in_bronze.get(day, 0) for day in window.days)
     quarantined = sum(in_quarantine.get(day, 0) for day in window.days)
     undated = in_quarantine.get(None, 0)
+    reported = landed.reported_by_source
     passed = (
-        source_count.total == landed
+        source_count.total == landed.rows
+        and reported in (None, landed.rows)
         and source_count.in_days == written + quarantined
         and source_count.undated == undated
     )
+    unloaded = "" if reported is None else f" ({reported} reported unloaded by the source)"
     return dg.AssetCheckResult(
         asset_key=dg.AssetKey(["bronze", contract.table]),
         check_name=NOTHING_LOST,
@@ -79,12 +85,13 @@ def nothing_lost_result(
         if passed
         else (
             f"{source_count.in_days} rows of the window's days and {source_count.undated} undated rows at the "
-            f"source, {landed} extracted; {written} written + {quarantined} quarantined for the days, "
-            f"{undated} undated in quarantine"
+            f"source, {landed.rows} extracted{unloaded}; {written} written + {quarantined} quarantined for the "
+            f"days, {undated} undated in quarantine"
         ),
         metadata={
             "rows_extracted": source_count.in_days,
-            "rows_landed": landed,
+            "rows_landed": landed.rows,
+            **({} if reported is None else {"rows_unloaded": reported}),
             "rows_written": written,
             "rows_quarantined": quarantined,
             "quarantine_rate": (quarantined / source_count.in_days) if source_count.in_days else 0.0,

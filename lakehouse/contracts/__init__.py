@@ -16,8 +16,8 @@ from lakehouse.contracts.loader import (
     ContractError,
     contract_for_source,
     contract_schema,
-    json_schema_at,
     contracts_dir,
+    json_schema_at,
     load_contract,
     load_contracts,
     parse_contract,
@@ -57,6 +57,7 @@ from lakehouse.contracts.quarantine import (
     annotate_violations,
     split_lanes,
     validate_and_quarantine,
+    with_payloads_of_quarantined_rows_only,
 )
 
 __all__ = [
@@ -106,6 +107,7 @@ __all__ = [
     "type_rule_id",
     "type_status",
     "validate_and_quarantine",
+    "with_payloads_of_quarantined_rows_only",
     "annotate_violations",
     "split_lanes",
 ]

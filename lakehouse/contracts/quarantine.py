@@ -135,6 +135,14 @@ def split_lanes(checked: DataFrame) -> QuarantineResult:
     return QuarantineResult(valid, quarantine)
 
 
+def with_payloads_of_quarantined_rows_only(checked: DataFrame) -> DataFrame:
+    """``checked`` (an ``annotate_violations`` frame, reasons complete) with ``_original_payload`` NULL on
+    the rows without reasons: before staging a batch, since a valid row's payload is a second, textual copy
+    of the row that ``split_lanes`` drops anyway."""
+    keep = F.size(ERROR_REASONS_COLUMN) > 0
+    return checked.withColumn(ORIGINAL_PAYLOAD_COLUMN, F.when(keep, F.col(ORIGINAL_PAYLOAD_COLUMN)))
+
+
 def _row_condition(rule: Rule, contract: Contract) -> SparkColumn:
     """True where a row breaks a rule that needs only the row itself (NULL counts as not broken)."""
     value = quoted(rule.column)

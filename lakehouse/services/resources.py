@@ -20,6 +20,7 @@ from lakehouse.services import postgres, snowflake
 from lakehouse.services.local import SNOWFLAKE_SESSION_TIMEZONE, LocalServices, snowflake_local_session_args
 from lakehouse.services.state import LOOPBACK
 from lakehouse.settings import lakehouse_home
+from lakehouse.sources.extraction import ExtractionMode, mode_field, parallelism_field
 
 # fail fast locally instead of the connector's default of retrying a refused login for a minute
 LOCAL_LOGIN_TIMEOUT_SECONDS = 15
@@ -33,6 +34,7 @@ class LocalSnowflakeResource(SnowflakeResource):
     connection is made."""
 
     services_home: str = Field(description=_HOME_DESCRIPTION)
+    extraction: str = mode_field(ExtractionMode.STREAM)  # fakesnow has neither an unload nor a stage
 
     @property
     def _connection_args(self) -> Mapping[str, Any]:
@@ -48,6 +50,8 @@ class LocalRedshiftClientResource(RedshiftClientResource):
 
     host: str = Field(default=LOOPBACK, description="Not used: the running service's host is.")
     services_home: str = Field(description=_HOME_DESCRIPTION)
+    extraction: str = mode_field(ExtractionMode.PARALLEL)
+    extraction_parallelism: int = parallelism_field()
 
     def get_client(self) -> RedshiftClient:
         host, port = LocalServices(self.services_home).redshift_address()

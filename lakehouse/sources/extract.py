@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TypeVar
 
@@ -116,18 +116,9 @@ def _where(conditions: tuple[str, str | None]) -> str:
 
 
 def window_query(table: SourceTable, window: Window, placeholder: Callable[[str], str]) -> str:
-    conditions = _conditions(table, window, placeholder)
-    return f"SELECT * FROM {table.relation} WHERE {_where(conditions)} ORDER BY {_quoted(table.change_column)}"
-
-
-def count_query(table: SourceTable, window: Window, placeholder: Callable[[str], str]) -> str:
-    """Rows of the window's days and undated rows, in one pass."""
-    in_days, undated = _conditions(table, window, placeholder)
-    undated_count = f"COUNT(CASE WHEN {undated} THEN 1 END)" if undated else "0"
-    return (
-        f"SELECT COUNT(CASE WHEN {in_days} THEN 1 END), {undated_count} "
-        f"FROM {table.relation} WHERE {_where((in_days, undated))}"
-    )
+    """Every column of the window's rows, in whatever order the source returns them: nothing downstream
+    needs an order, and sorting a day at the source costs the source a sort of the whole day."""
+    return f"SELECT * FROM {table.relation} WHERE {_where(_conditions(table, window, placeholder))}"
 
 
 def daily_stats_query(table: SourceTable, *, bounded: bool = True) -> str:
@@ -190,16 +181,28 @@ def fetch_all(connection, sql: str, params: dict | None) -> list[tuple]:
         return cursor.fetchall()
 
 
-def count_rows(connection, table: SourceTable, window: Window) -> SourceCount:
-    in_days, undated = fetch_all(connection, count_query(table, window, _pyformat), _params(window))[0]
-    return SourceCount(int(in_days or 0), int(undated or 0))
-
-
 def reconciliation_counts(connection, table: SourceTable, undated_from: datetime) -> dict[date | None, SourceDay]:
     """The whole table per UTC day of its change column (None: a NULL one), with the rows of each day
     dated at or after ``undated_from``: one aggregate query."""
     rows = fetch_all(connection, reconciliation_query(table), {"undated_from": undated_from})
     return {as_date(day): SourceDay(int(count), int(future or 0)) for day, count, future in rows}
+
+
+def window_count(counts: dict[date | None, SourceDay], window: Window) -> SourceCount:
+    """The rows of ``window`` as ``reconciliation_counts`` counted them, with the same ``undated_from``:
+    those of the window's days, and those of no day (a NULL change column, or dated at or after
+    ``undated_from``); the window's days end before ``undated_from``, so no row is both. The counts are per
+    day, so the window must start and end at midnight, as a run's windows do."""
+    if any(bound is not None and bound.time() != datetime.min.time() for bound in (window.start, window.end)):
+        raise ValueError(f"[{window.start}, {window.end}) is not a window of whole days")
+    first, end = (None if window.start is None else window.start.date()), window.end.date()
+    in_days = sum(
+        day.rows for when, day in counts.items() if when is not None and when < end and (first is None or when >= first)
+    )
+    if window.undated_from is None:  # the window selects no undated row
+        return SourceCount(in_days)
+    undated = sum(day.future_rows for day in counts.values()) + (counts[None].rows if None in counts else 0)
+    return SourceCount(in_days, undated)
 
 
 def as_date(value: date | datetime | str | None) -> date | None:
@@ -282,10 +285,16 @@ def redshift_batches(connection, table: SourceTable, window: Window, batch_rows:
     the same settings; on Redshift they go through psycopg2's rows, as ADBC cannot serve Redshift
     within bounded memory (see ``_adbc_batches``).
     """
-    if connection.info.server_version >= _POSTGRES_VERSION_WITH_NATIVE_PATH:
+    if serves_native_path(connection):
         yield from _adbc_batches(connection, table, window, batch_rows)
     else:
         yield from _psycopg2_batches(connection, table, window, batch_rows)
+
+
+def serves_native_path(connection) -> bool:
+    """Whether the server behind a psycopg2 connection is PostgreSQL proper (the ADBC driver's binary
+    protocol), not Redshift (which reports server_version 8.0.2)."""
+    return connection.info.server_version >= _POSTGRES_VERSION_WITH_NATIVE_PATH
 
 
 def _cursor_name() -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
 
 ROWS_PER_FILE = 1_000_000
 
@@ -41,8 +43,9 @@ def normalized_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
-def land_batches(batches: Iterable[pa.RecordBatch], uri: str) -> LandedBatch:
-    """Write ``batches`` as Parquet files under ``uri`` (a directory); returns what was landed."""
+def land_batches(batches: Iterable[pa.RecordBatch], uri: str, file_prefix: str = "part") -> LandedBatch:
+    """Write ``batches`` as Parquet files under ``uri`` (a directory), named ``<file_prefix>-<n>.parquet``
+    (writers landing into one directory at once give each its own prefix); returns what was landed."""
     filesystem, root = pafs.FileSystem.from_uri(uri)
     filesystem.create_dir(root, recursive=True)
     writer: pq.ParquetWriter | None = None
@@ -57,7 +60,7 @@ def land_batches(batches: Iterable[pa.RecordBatch], uri: str) -> LandedBatch:
             if writer is None or rows_in_file >= ROWS_PER_FILE:
                 if writer is not None:
                     writer.close()
-                writer = pq.ParquetWriter(f"{root}/part-{files:05d}.parquet", schema, filesystem=filesystem)
+                writer = pq.ParquetWriter(f"{root}/{file_prefix}-{files:05d}.parquet", schema, filesystem=filesystem)
                 files += 1
                 rows_in_file = 0
             table = pa.Table.from_batches([batch]).cast(schema)
@@ -69,3 +72,36 @@ def land_batches(batches: Iterable[pa.RecordBatch], uri: str) -> LandedBatch:
             writer.close()
     return LandedBatch(uri=uri, rows=rows, files=files, schema=schema)
 
+
+
+@dataclass(frozen=True)
+class LandedFiles:
+    """The Parquet files under a landing directory, as their footers describe them: no row is read."""
+
+    uri: str
+    paths: tuple[str, ...]
+    rows: int
+    schema: pa.Schema | None  # the files' schemas unified; None when nothing landed
+
+
+def landed_files(uri: str) -> LandedFiles:
+    """The Parquet files under the landing directory ``uri``, whoever wrote them (``land_batches``, a
+    Redshift ``UNLOAD``, a Snowflake ``COPY INTO``); none if it does not exist."""
+    filesystem, root = pafs.FileSystem.from_uri(uri)
+    selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+    paths = sorted(
+        info.path for info in filesystem.get_file_info(selector) if info.is_file and info.path.endswith(".parquet")
+    )
+    footers = [pq.ParquetFile(path, filesystem=filesystem).metadata for path in paths]
+    rows = sum(footer.num_rows for footer in footers)
+    schema = pa.unify_schemas([footer.schema.to_arrow_schema() for footer in footers]) if footers else None
+    return LandedFiles(uri=uri, paths=tuple(paths), rows=rows, schema=schema)
+
+
+def read_landed(spark: SparkSession, landed: LandedFiles) -> DataFrame:
+    """The landed rows as the engine reads them, with the schema the footers give (every column the source
+    sent). Given explicitly, because an engine may not map every Parquet type a warehouse writes on its
+    own (Sail reads no nanosecond timestamp, which Snowflake unloads); given, it casts them on read."""
+    if landed.schema is None:
+        raise ValueError(f"nothing landed under {landed.uri}")
+    return spark.read.schema(from_arrow_schema(landed.schema, prefer_timestamp_ntz=True)).parquet(landed.uri)

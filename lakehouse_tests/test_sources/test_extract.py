@@ -19,13 +19,19 @@ from lakehouse.sources.extract import (
     SourceCount,
     SourceTable,
     Window,
-    count_rows,
     reconciliation_counts,
     redshift_batches,
     snowflake_batches,
+    window_count,
 )
 from lakehouse.sources.landing import land_batches
 from lakehouse.sources.reconciliation import SourceDay
+
+
+def count_rows(connection, table: SourceTable, window: Window) -> SourceCount:
+    """The window's rows as the source's whole-table aggregate counts them."""
+    return window_count(reconciliation_counts(connection, table, window.undated_from or datetime.max), window)
+
 
 PROBE = SourceTable("redshift", "analytics.web.extract_probe", "loaded_at")
 PROBE_WINDOW = Window(datetime(2030, 1, 1), datetime(2030, 1, 2))
