@@ -43,7 +43,8 @@ def within(rows: DataFrame, column: str, low: Any, high: Any) -> DataFrame:
 def partitions_holding(table: DeltaTable, column: str, low: Any, high: Any) -> list[date] | None:
     """The ``_run_date`` partitions of ``table`` with a data file that may hold a ``column`` value in
     ``[low, high]``, read from the file statistics of the Delta log (no data file is opened); None when
-    a file has no statistics for ``column`` (every partition may then hold it).
+    a file has no statistics for ``column`` (every partition may then hold it) or such a file holds rows
+    of no day.
 
     A superset of the partitions holding a row whose ``column`` is in the range, so a ``MERGE`` pruned to
     them matches every row an unpruned one would.
@@ -57,7 +58,10 @@ def partitions_holding(table: DeltaTable, column: str, low: Any, high: Any) -> l
     minimum, maximum, days = (actions.column(name).to_pylist() for name in names)
     if any(value is None for value in (*minimum, *maximum)):
         return None
-    return sorted({_as_date(d) for lo, hi, d in zip(minimum, maximum, days) if lo <= high and hi >= low})
+    holding = {d for lo, hi, d in zip(minimum, maximum, days) if lo <= high and hi >= low}
+    if None in holding:  # rows of no day: no list of days names them
+        return None
+    return sorted(_as_date(d) for d in holding)
 
 
 def in_partitions(alias: str, days: Sequence[date] | None) -> str:
