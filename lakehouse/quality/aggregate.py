@@ -22,8 +22,9 @@ expectations are the suite's own GX objects, with the batch id GX's validator wo
 * ``unexpected_rows_expectation``: its query, once (``rows_and_count``);
 * column types, the column set and the row count: from the schema and ``count(*)``.
 
-An expectation of another type, or with a ``row_condition``, or naming a column the batch does not have,
-is left to GX (``Planned.left``): the caller validates those with GX itself. A failing expectation's
+An expectation of another type, or with a ``row_condition``, is left to GX (``Planned.left``): the caller
+validates those with GX itself. A batch without a column the suite names (schema drift) is GX's to
+validate whole (``MissingColumns``), so that its errors are reported exactly as GX reports them. A failing expectation's
 result carries counts and no failing values (result format BASIC, ``partial_unexpected_count`` 0); the
 caller fetches values for the failed ones afterwards. Results, statistics and the Data Docs pages are the
 same as GX's (``lakehouse_tests/test_quality/test_aggregate.py`` compares them).
@@ -89,6 +90,11 @@ ROW_COUNT_TYPES = (ExpectTableRowCountToBeBetween,)
 Metrics = dict[str, Any]
 
 
+class MissingColumns(ValueError):
+    """An expectation names a column the batch does not have: GX validates the whole suite instead, and
+    reports it as it does (its results of such expectations come first, with the error)."""
+
+
 @dataclass
 class _Aggregates:
     """The aggregate columns of the one query, each once (many expectations share a count)."""
@@ -128,9 +134,9 @@ def plan(schema: StructType, expectations: Sequence[Any], runtime_configuration:
     context = _PlanContext(aggregates, queries, schema_metrics)
     for expectation in expectations:
         kwargs = expectation._get_runtime_kwargs(runtime_configuration=runtime_configuration)
-        metrics = None
-        if not kwargs.get("row_condition") and _columns_of(kwargs) <= present:
-            metrics = _plan_one(expectation, kwargs, context)
+        if not _columns_of(kwargs) <= present:
+            raise MissingColumns(f"{expectation.meta.get('id')}: {sorted(_columns_of(kwargs) - present)}")
+        metrics = None if kwargs.get("row_condition") else _plan_one(expectation, kwargs, context)
         if metrics is None:
             left.append(expectation)
         else:
@@ -171,11 +177,16 @@ def _plan_one(expectation, kwargs: dict[str, Any], context: _PlanContext) -> Cal
     return None
 
 
-def _unexpected_sum(keep: Column | None, unexpected: Column) -> Column:
-    """GX's unexpected count, ``sum(when(unexpected, 1).otherwise(0))`` over the rows of the domain:
-    NULL when the domain has no rows, as GX's sum over an empty domain is."""
-    counted = F.when(unexpected, 1).otherwise(0)
-    return F.sum(counted if keep is None else F.when(keep, counted))
+def _unexpected_sum(unexpected: Column) -> Column:
+    """GX's unexpected count of a column map, ``sum(when(unexpected, 1).otherwise(0))`` over the batch
+    (``_spark_map_condition_unexpected_count_aggregate_fn``): NULL on an empty batch, as GX's is."""
+    return F.sum(F.when(unexpected, 1).otherwise(0))
+
+
+def _failing_rows(keep: Column | None, unexpected: Column) -> Column:
+    """GX's unexpected count of a column pair: the rows of the domain where the condition fails,
+    counted (0 on an empty domain; ``_spark_map_condition_unexpected_count_value``)."""
+    return F.count(F.when(unexpected if keep is None else keep & unexpected, 1))
 
 
 def _condition_kwargs(provider, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +221,7 @@ def _column_map(expectation, map_metric: str, kwargs: dict[str, Any], context: _
     key = None
     if not null_free:
         arguments = _condition_kwargs(provider, kwargs)
-        key = aggregates.add(f"{map_metric}({column_name}, {arguments})", lambda: _unexpected_sum(None, unexpected))
+        key = aggregates.add(f"{map_metric}({column_name}, {arguments})", lambda: _unexpected_sum(unexpected))
 
     def metrics(values: Row) -> Metrics:
         rows = values[ROW_COUNT]
@@ -254,7 +265,7 @@ def _column_pair(expectation, map_metric: str, kwargs: dict[str, Any], context: 
         f"rows {domain}", lambda: F.count(F.lit(1)) if keep is None else F.count(F.when(keep, 1))
     )
     arguments = _condition_kwargs(provider, kwargs)
-    key = aggregates.add(f"{map_metric} {domain} {arguments}", lambda: _unexpected_sum(keep, ~expected))
+    key = aggregates.add(f"{map_metric} {domain} {arguments}", lambda: _failing_rows(keep, ~expected))
 
     def metrics(values: Row) -> Metrics:
         return {

@@ -439,8 +439,8 @@ class _GxContext:
         """The whole suite on ``df`` with result format ``FIRST_PASS``: the expectations
         ``lakehouse.quality.aggregate`` knows in one aggregate pass, any other by GX itself; the result
         is the one GX's ``ValidationDefinition.run`` gives, not yet stored. Should the pass itself fail
-        (an engine error), GX validates the whole suite, and reports the error per expectation as it
-        does."""
+        (an engine error, a column the batch lacks), GX validates the whole suite, and reports the error
+        per expectation as it does."""
         from great_expectations.expectations.expectation_configuration import parse_result_format
 
         from lakehouse.quality import aggregate
@@ -449,12 +449,14 @@ class _GxContext:
         runtime_configuration = {"result_format": parse_result_format(dict(FIRST_PASS))}
         try:
             planned = objects.plan_for(batch.id, df.schema, runtime_configuration)
-            expectations = objects.expectations_for(batch.id)
             values = aggregate.run(planned, df)
         except Exception:  # noqa: BLE001 - GX's own validation reports it, expectation by expectation
+            values = None
+        if values is None:  # outside the handler: GX's errors are not chained to this one
             return objects.definition.run(
                 batch_parameters={"dataframe": df}, result_format=dict(FIRST_PASS), run_id=run_id
             )
+        expectations = objects.expectations_for(batch.id)
         evaluated = aggregate.results(planned, values, runtime_configuration, batch.data.execution_engine)
         by_gx = _validated_by_gx(suite, batch, planned.left)
         results = [evaluated.get(id(e)) or by_gx[e.meta["id"]] for e in expectations]
