@@ -168,13 +168,17 @@ class Suite:
         raise KeyError(f"suite {self.name} has no expectation {expectation_id!r}")
 
     def fingerprint(self) -> str:
-        """A stable digest of everything that is validated: equal fingerprints, equal GX suites."""
+        """A stable digest of everything that is validated: equal fingerprints, equal GX suites. Computed
+        once per suite object (every validation asks for it)."""
         import hashlib
 
+        known = self.__dict__.get("_fingerprint")
+        if known is not None:
+            return known
         payload = [[s.id, s.type, s.gx_kwargs, s.severity.value, s.description] for s in self.expectations]
-        return hashlib.sha256(
-            json.dumps([self.name, payload], sort_keys=True, default=str).encode()
-        ).hexdigest()
+        digest = hashlib.sha256(json.dumps([self.name, payload], sort_keys=True, default=str).encode()).hexdigest()
+        self.__dict__["_fingerprint"] = digest  # a frozen dataclass: its fields stay as they are
+        return digest
 
 
 @dataclass(frozen=True)

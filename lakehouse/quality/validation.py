@@ -6,22 +6,29 @@ failing values. One ephemeral GX context per process and Data Docs directory (im
 seconds, building the context milliseconds), created on first use; each suite's GX objects (suite,
 batch definition, validation definition) are built once and rebuilt only when the suite changes.
 
-A validation is two GX passes over the same batch, the second only when a row-level expectation failed:
+A validation is two passes over the same batch, the second only when a row-level expectation failed:
 
 1. every expectation of the suite, with result format BASIC and no failing values
-   (``partial_unexpected_count`` 0): success, unexpected counts and percentages, and no query for
-   samples, so a passing suite costs one pass of aggregates. The core types the suites use are evaluated
-   by ``lakehouse.quality.gx_expectations``, with the same results and fewer or cheaper queries: no
-   ``limit(0)`` query per map expectation for the failing values nobody asked for; a SQL expectation
-   (``unexpected_rows_expectation``) runs its query once, not once for its rows and once more for their
-   count, and a failed one already carries its first ``SAMPLE_SIZE`` rows; the two uniqueness
-   expectations count duplicates with a group-by, not GX's window over every row;
-2. the failed row-level expectations alone, asking for up to ``SAMPLE_SIZE`` failing values: the values
-   are added to the first pass's results, which are stored again.
+   (``partial_unexpected_count`` 0): success, unexpected counts and percentages. The expectations
+   ``lakehouse.quality.aggregate`` knows (all the suites' types) are evaluated from one aggregate query
+   over the batch, plus one query per uniqueness or SQL expectation, with GX's own conditions, success
+   logic and results (GX's validator built a metric graph per expectation and ran a job per column:
+   on one SF 1 day the five silver suites cost about as much as the silver transforms); any other
+   expectation is validated by GX itself, and a batch the pass cannot plan (a column missing) by GX
+   whole. The core types are evaluated by ``lakehouse.quality.gx_expectations`` wherever GX evaluates
+   them: a SQL expectation (``unexpected_rows_expectation``) runs its query once, not once for its rows
+   and once more for their count, and a failed one already carries its first ``SAMPLE_SIZE`` rows; the
+   two uniqueness expectations count duplicates with a group-by, not GX's window over every row;
+2. the failed row-level expectations alone, by GX, asking for up to ``SAMPLE_SIZE`` failing values: the
+   values are added to the first pass's results.
 
-Then the validation's Data Docs page is written before ``validate_frame`` returns, by GX's site builder with
-its templates compiled and its static assets copied once per process (``lakehouse.quality.data_docs``), at
-``lakehouse.settings.data_docs_location()``: a local directory, or an ``s3://`` prefix that the site is
+Then the result is stored and its Data Docs page rendered *in the background*, on one thread of the
+process, after ``validate_frame`` has returned with the page's address: storing and rendering cost as much
+Python as the aggregate pass itself, and the check's result does not depend on them. Pages are written in
+order, within a fraction of a second; ``data_docs_written()`` waits for them, and the thread finishes its
+pages before the interpreter exits, so a step's process never ends with one unwritten. The site is GX's,
+with its templates compiled and its static assets copied once per process (``lakehouse.quality.data_docs``),
+at ``lakehouse.settings.data_docs_location()``: a local directory, or an ``s3://`` prefix that the site is
 copied to from a staging directory of the process (``lakehouse.quality.publishing``).
 
 Nothing here knows Dagster: ``validate_frame`` returns a ``SuiteOutcome``; ``lakehouse.quality.checks``
@@ -405,7 +412,13 @@ class _GxContext:
         self._lock = threading.Lock()
 
     def objects(self, suite: Suite) -> _SuiteObjects:
+        """The suite's GX objects, built on its first validation in the process (or when it changed).
+        Only building takes the lock, which the background pages hold while they read GX's stores: a
+        validation of a suite already built never waits for a page."""
         fingerprint = suite.fingerprint()
+        cached = self._objects.get(suite.name)
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached
         with self._lock:
             cached = self._objects.get(suite.name)
             if cached is not None and cached.fingerprint == fingerprint:
