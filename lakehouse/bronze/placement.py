@@ -65,4 +65,7 @@ def with_undated_reasons(checked: DataFrame, change_column: str) -> DataFrame:
             ),
         ]
     )
-    return checked.withColumn(ERROR_REASONS_COLUMN, F.concat(F.col(ERROR_REASONS_COLUMN), reasons))
+    return checked.withColumn(
+        ERROR_REASONS_COLUMN,
+        F.when(undated, F.concat(F.col(ERROR_REASONS_COLUMN), reasons)).otherwise(F.col(ERROR_REASONS_COLUMN)),
+    )

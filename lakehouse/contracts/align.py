@@ -116,6 +116,26 @@ def reasons_array(candidates: list[SparkColumn]) -> SparkColumn:
     return F.array_compact(F.array(*candidates, never)).cast(REASONS_TYPE)
 
 
+def empty_reasons() -> SparkColumn:
+    """An empty ``_error_reasons`` array, typed as every other."""
+    return F.array().cast(REASONS_TYPE)
+
+
+def reasons_where(found: list[tuple[SparkColumn, SparkColumn]]) -> SparkColumn:
+    """The reasons of the ``(condition, reason)`` pairs whose condition holds (NULL counts as not), as one
+    typed array: built only on the rows where some condition holds, the others get the empty array. Most
+    rows break nothing, and building, compacting and casting an array of structs on every row was the
+    larger part of aligning and annotating a batch."""
+    if not found:
+        return empty_reasons()
+    holds = [F.coalesce(condition, F.lit(False)) for condition, _ in found]
+    any_holds = holds[0]
+    for condition in holds[1:]:
+        any_holds = any_holds | condition
+    built = reasons_array([F.when(condition, found_reason) for condition, (_, found_reason) in zip(holds, found)])
+    return F.when(any_holds, built).otherwise(empty_reasons())
+
+
 def original_payload(columns: list[str]) -> SparkColumn:
     """The row as received, as a JSON object of text values (NULLs omitted).
 
@@ -167,7 +187,7 @@ def align_to_schema(df: DataFrame, contract: Contract, *, render_payload: bool =
         by_lower[name.lower()] = name
 
     selected: list[SparkColumn] = []
-    guards: list[SparkColumn] = []
+    guards: list[tuple[SparkColumn, SparkColumn]] = []
     filled: list[str] = []
     changes: list[TypeChange] = []
     cast_columns: list[str] = []
@@ -206,9 +226,7 @@ def align_to_schema(df: DataFrame, contract: Contract, *, render_payload: bool =
         selected.append(typed.alias(column.name))
         cast_columns.append(column.name)
         message = f"{column.name} value does not cast to {column.type}"
-        guards.append(
-            F.when(raw.isNotNull() & typed.isNull(), reason(type_rule_id(column.name), column.name, message))
-        )
+        guards.append((raw.isNotNull() & typed.isNull(), reason(type_rule_id(column.name), column.name, message)))
 
     new_columns = [name.lower() for name in by_lower]
     policy = contract.evolution.new_column
@@ -220,10 +238,9 @@ def align_to_schema(df: DataFrame, contract: Contract, *, render_payload: bool =
         selected.extend(quoted(source).alias(source.lower()) for source in by_lower.values())
     elif new_columns:
         guards.extend(
-            reason(
-                NEW_COLUMN_RULE_ID,
-                name,
-                f"column {name} is not in the contract (new_column policy: quarantine)",
+            (
+                F.lit(True),
+                reason(NEW_COLUMN_RULE_ID, name, f"column {name} is not in the contract (new_column policy: quarantine)"),
             )
             for name in new_columns
         )
@@ -232,7 +249,7 @@ def align_to_schema(df: DataFrame, contract: Contract, *, render_payload: bool =
         *selected,
         *[quoted(name) for name in metadata],
         (original_payload if render_payload else original_row)(data_columns).alias(ORIGINAL_PAYLOAD_COLUMN),
-        reasons_array(guards).alias(ALIGNMENT_ERRORS_COLUMN),
+        reasons_where(guards).alias(ALIGNMENT_ERRORS_COLUMN),
     )
     report = AlignmentReport(
         table=table,

@@ -17,7 +17,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.contracts.align import AlignedFrame, align_to_schema, payload_as_json, quoted, reason, reasons_array
+from lakehouse.contracts.align import AlignedFrame, align_to_schema, payload_as_json, quoted, reason, reasons_where
 from lakehouse.contracts.model import (
     ALIGNMENT_ERRORS_COLUMN,
     ERROR_REASONS_COLUMN,
@@ -96,7 +96,7 @@ def annotate_violations(
         name for name in frame.columns if name not in (ORIGINAL_PAYLOAD_COLUMN, ALIGNMENT_ERRORS_COLUMN)
     ]
 
-    violations: list[SparkColumn] = []
+    violations: list[tuple[SparkColumn, SparkColumn]] = []
     for index, rule in enumerate(rules):
         helper = f"__rule_{index}"
         if isinstance(rule, UniqueRule):
@@ -107,10 +107,11 @@ def annotate_violations(
             violated = quoted(rule.column).isNotNull() & F.col(helper).isNull()
         else:
             violated = _row_condition(rule, contract)
-        subject = ",".join(rule.columns)
-        violations.append(F.when(F.coalesce(violated, F.lit(False)), reason(rule.id, subject, rule.message)))
+        violations.append((violated, reason(rule.id, ",".join(rule.columns), rule.message)))
 
-    reasons = F.concat(F.col(ALIGNMENT_ERRORS_COLUMN), reasons_array(violations))
+    broken = reasons_where(violations)
+    aligned_badly = F.size(ALIGNMENT_ERRORS_COLUMN) > 0
+    reasons = F.when(aligned_badly, F.concat(F.col(ALIGNMENT_ERRORS_COLUMN), broken)).otherwise(broken)
     return frame.select(
         *[quoted(name) for name in output_columns],
         reasons.alias(ERROR_REASONS_COLUMN),
