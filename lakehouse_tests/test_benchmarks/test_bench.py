@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.benchmarks.harness import long_run_lines, long_run_ratios, memory_growth, peak_after
 from lakehouse_tests.fixtures.services import scratch_home
 
 pytestmark = pytest.mark.slow
@@ -28,6 +29,7 @@ BARE = "bare silver transforms on Sail, into Delta"
 SUITES = "bare silver Great Expectations suites on Sail (the checks without Dagster)"
 FLOOR = "floor of the overhead: (bare silver transforms + suites) / bare silver transforms"
 DAGSTER = "Dagster and lineage: Dagster silver asset + check steps / bare transforms + suites"
+MEMORY_GROWTH = "peak memory: after day 3 / after day 2"
 GATE = (
     "gate: added to a passing day (version reads around the in-step writes)",
     "gate: reject the last day's write of bronze/behavior_events",
@@ -58,7 +60,7 @@ def _number(text: str) -> float:
 def report():
     workdir = scratch_home("lakehouse-bench-test-")
     scenarios = ("--only", "medallion", "--only", "bare")
-    tiny = ("--scale-factor", "0.002", "--repeat", "1", "--days", "2")
+    tiny = ("--scale-factor", "0.002", "--repeat", "1", "--days", "3")
     done = _bench(workdir, *tiny, *scenarios, "--output", "report.md")
     try:
         assert done.returncode == 0, done.stderr
@@ -69,7 +71,7 @@ def report():
 
 def test_the_report_names_the_machine_the_versions_and_the_command(report):
     _, text = report
-    assert "- Command: `lakehouse bench --scale-factor 0.002 --repeat 1 --days 2" in text
+    assert "- Command: `lakehouse bench --scale-factor 0.002 --repeat 1 --days 3" in text
     machine = re.search(r"- Machine: (.+), (\d+) cores, ([\d.]+) GiB RAM", text)
     assert machine and int(machine.group(2)) >= 1 and float(machine.group(3)) > 0
     for package in ("python", "dagster", "pyspark", "pysail", "deltalake"):
@@ -87,8 +89,10 @@ def test_every_figure_is_measured_positive_and_the_ratios_are_computed(report):
         "silver: rows per second (day 1)",
         "gold: rows per second (day 1)",
         "silver: check step seconds (day 1)",
-        "day 2 wall time through Dagster",
-        "day 2 / day 1 cost ratio",
+        "day 3 wall time through Dagster",
+        "day 3 / day 1 cost ratio",
+        "peak memory after day 2",
+        MEMORY_GROWTH,
         "SCD2 MERGE of dim_customer, day 1: rows per second",
         BARE,
         OVERHEAD,
@@ -101,7 +105,7 @@ def test_every_figure_is_measured_positive_and_the_ratios_are_computed(report):
         assert figure in rows, f"{figure!r} missing from the report:\n{text}"
         assert rows[figure]["sf"] == "0.002" and rows[figure]["runs"] == "1"
         assert _number(rows[figure]["median"]) > 0, figure
-    for ratio in ("day 2 / day 1 cost ratio", OVERHEAD):
+    for ratio in ("day 3 / day 1 cost ratio", OVERHEAD, MEMORY_GROWTH):
         assert rows[ratio]["median"].strip().endswith("×")
         assert rows[ratio]["verdict"].strip() in ("met", "MISSED")
     for ratio in (FLOOR, DAGSTER):
@@ -138,3 +142,25 @@ def test_the_cluster_scenario_above_sf_1_alone_is_one_line_naming_the_limit(tmp_
     assert done.returncode != 0
     assert "the cluster scenario runs at scale factors up to 1" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "report.md").exists()
+
+
+def test_the_long_run_figures_are_the_last_day_against_the_reference_day():
+    def day(peak: float, **steps: tuple[float, int]) -> dict:
+        return {
+            "peak_memory_mb": peak,
+            "steps": {name: {"seconds": seconds, "assets": [name]} for name, (seconds, _) in steps.items()},
+            "assets": {name: {"rows": rows} for name, (_, rows) in steps.items()},
+        }
+
+    days = [day(1000.0 + 10 * n, fact=(1.0, 1000), dim=(0.5, 100), check=(0.2, 0)) for n in range(1, 8)]
+    days.append(day(1300.0, fact=(3.0, 2000), dim=(0.5, 100), check=(0.9, 0)))
+    run = {"days": days}
+    assert long_run_ratios(run) == {"fact": pytest.approx(1.5), "dim": pytest.approx(1.0)}  # checks write no rows
+    assert memory_growth(run) == pytest.approx(1300.0 / 1020.0)
+    assert peak_after(run, 2) == 1020.0 and peak_after(run, 9) is None
+    assert long_run_ratios({"days": days[:7]}) == {}
+    lines = long_run_lines(run)
+    assert "| `fact` | 1000.00 | 1500.00 | 1.50× |" in lines
+    assert lines[-2] == "Peak memory of the run's process after each day (MB): " + ", ".join(
+        f"{1000 + 10 * n:,}" for n in range(1, 8)
+    ) + ", 1,300."
