@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 ENGINE_MODE_ENV_VAR = "LAKEHOUSE_ENGINE"
 SPARK_REMOTE_ENV_VAR = "LAKEHOUSE_SPARK_REMOTE"
+# embedded Sail's memory pool (SparkEngine.memory_limit), e.g. 4g; "none" leaves it unbounded
+ENGINE_MEMORY_LIMIT_ENV_VAR = "LAKEHOUSE_ENGINE_MEMORY_LIMIT"
 # the LAKEHOUSE_ENGINE value for the Sail cluster `lakehouse services up --cluster` started
 LOCAL_CLUSTER_ENGINE = "cluster"
 
@@ -140,7 +142,8 @@ def engine_resource() -> SparkEngine:
         return local_cluster_engine()
     if os.environ.get(SPARK_REMOTE_ENV_VAR):
         return SparkEngine(mode=mode or EngineMode.REMOTE, remote_url=dg.EnvVar(SPARK_REMOTE_ENV_VAR))
-    return SparkEngine(mode=mode or EngineMode.EMBEDDED)
+    limit = os.environ.get(ENGINE_MEMORY_LIMIT_ENV_VAR)
+    return SparkEngine(mode=mode or EngineMode.EMBEDDED, **({"memory_limit": limit} if limit else {}))
 
 
 def operator_engine() -> SparkEngine:

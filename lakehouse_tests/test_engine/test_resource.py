@@ -65,3 +65,55 @@ def test_classic_mode_refuses_a_process_that_uses_spark_connect(spark):
 def test_extra_spark_config_is_passed_unchanged():
     config = SparkEngine(spark_config={"spark.sql.ansi.enabled": "true"}).session_config()
     assert config["spark.sql.ansi.enabled"] == "true"
+
+
+_UNDER_A_MEMORY_LIMIT = """
+import sys
+from pyspark.sql import functions as F
+from lakehouse.engine import SparkEngine
+
+limit, work, out = sys.argv[1:4]
+spark = SparkEngine(memory_limit=limit).spark_session
+rows = spark.range(3_000_000).selectExpr("id", "repeat('x', 64) AS pad")
+if work == "write":
+    rows.orderBy(F.desc("id")).write.parquet(out + "/sorted")
+    dated = rows.withColumn("_run_date", F.lit("2026-01-01").cast("date"))
+    dated.write.format("delta").partitionBy("_run_date").save(out + "/delta")
+    print("written", spark.read.parquet(out + "/sorted").count(), spark.read.format("delta").load(out + "/delta").count())
+else:
+    try:
+        print("joined", rows.join(rows.withColumnRenamed("pad", "other"), "id").count())
+    except Exception as error:
+        print("refused", str(error).splitlines()[0])
+"""
+
+
+def _under_a_memory_limit(limit: str, work: str, out) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, limit, work, str(out)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SAIL_RUNTIME__")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_embedded_memory_pool_bounds_the_server_and_sorts_and_writes_spill_beyond_it(tmp_path):
+    """3 M rows of about 80 bytes: a 64 MB pool is far below them, yet the sort and the Delta write (which
+    sorts by partition) spill and finish. A hash join's build side cannot spill, so under a 16 MB pool it is
+    refused by the pool, naming it, rather than growing the process: the limit reached the server. With the
+    pool unbounded the same join runs."""
+    assert "written 3000000 3000000" in _under_a_memory_limit("64m", "write", tmp_path)
+    refused = _under_a_memory_limit("16m", "join", tmp_path)
+    assert refused.startswith("refused Failed to allocate") and "fair(pool_size: 16.0 MB)" in refused
+    assert _under_a_memory_limit("none", "join", tmp_path).startswith("joined 3000000")
+
+
+def test_a_memory_limit_is_a_size():
+    from lakehouse.engine.resource import parse_bytes
+
+    assert [parse_bytes(s) for s in ("2g", "512m", "1073741824", "1.5G", "none", None)] == [
+        2**31, 2**29, 2**30, 3 * 2**29, None, None,
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="not a size such as 2g"):
+        parse_bytes("lots")
