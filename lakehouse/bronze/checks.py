@@ -5,7 +5,7 @@
   window's days and for the undated rows (held in quarantine with ``_run_date`` NULL).
 * ``schema_matches_contract``: every contract column is present with the contract's type.
 * ``primary_key_unique``: no two different row images share a key version (exact redeliveries allowed;
-  silver de-duplicates them).
+  silver de-duplicates them); counted with ``required_columns_not_null`` in one aggregation by key.
 * ``required_columns_not_null``: no NULL in a column the contract declares not nullable.
 * ``reconciled_with_source``: the whole source table, day by day, is in bronze or quarantine or in a day
   not due yet (``lakehouse.sources.reconciliation``).
@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 
 import dagster as dg
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import METADATA_COLUMNS, Contract, UniqueRule
@@ -124,8 +124,9 @@ def contract_check_results(
     partition = _partition(spark, bronze_uri, window)
     key = dg.AssetKey(["bronze", contract.table])
     yield _schema_result(key, contract, partition)
-    yield _uniqueness_result(key, contract, partition)
-    yield _not_null_result(key, contract, partition)
+    unique, not_null = _row_results(key, contract, partition)
+    yield unique
+    yield not_null
 
 
 def _schema_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -> dg.AssetCheckResult:
@@ -150,33 +151,53 @@ def _schema_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -
     )
 
 
-def _uniqueness_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -> dg.AssetCheckResult:
+def row_image(contract: Contract) -> Column:
+    """A 64-bit hash of a row's contract columns: equal for an exact copy. Each value is hashed beside its
+    NULL flag, since Spark's hashes skip NULLs and would otherwise give (x, NULL) and (NULL, x) one image."""
+    parts = []
+    for name in contract.column_names:
+        value = F.col(f"`{name}`")
+        parts += [value, value.isNull()]
+    return F.xxhash64(*parts)
+
+
+def _row_results(
+    key: dg.AssetKey, contract: Contract, partition: DataFrame
+) -> tuple[dg.AssetCheckResult, dg.AssetCheckResult]:
+    """``primary_key_unique`` and ``required_columns_not_null`` in one aggregation per unique rule (one
+    pass without one): rows grouped by the rule's key, counting rows, distinct row images (a hash of the
+    row; an exact redelivery is a copy, not a conflict) and NULLs of each required column. Grouping every
+    column of the row instead, to compare images exactly, took longer than every other check together and
+    held the whole partition's values as group keys; two different rows of one key colliding in 64 bits
+    is the only case the hash could miss."""
     unique_rules = [r for r in contract.rules if isinstance(r, UniqueRule)]
-    # One row per distinct row image with its number of copies; keys are then judged on images, so an
-    # exact redelivery is a copy, not a conflict. One aggregation per rule, no hashing of rows.
-    images = partition.groupBy(*[F.col(f"`{c}`") for c in contract.column_names]).agg(
-        F.count(F.lit(1)).alias("_copies")
-    )
+    required = [c.name for c in contract.columns if not c.nullable]
+    nulls = [F.count_if(F.col(f"`{c}`").isNull()).alias(f"_nulls_{i}") for i, c in enumerate(required)]
+    image = row_image(contract)
     conflicts: dict[str, int] = {}
-    copies = None
+    stats = None
     for rule in unique_rules:
-        columns = [F.col(f"`{c}`") for c in rule.columns]
-        all_present = F.lit(True)
-        for column in columns:
-            all_present = all_present & column.isNotNull()
-        per_key = images.groupBy(*columns).agg(
-            F.count(F.lit(1)).alias("_images"), F.sum(F.col("_copies") - 1).alias("_extra_copies")
+        per_key = partition.groupBy(*[F.col(f"`{c}`") for c in rule.columns]).agg(
+            F.count(F.lit(1)).alias("_rows"), F.count_distinct(image).alias("_images"), *nulls
         )
+        key_present = F.lit(True)
+        for name in rule.columns:  # SQL UNIQUE semantics: a key with a NULL column is never compared
+            key_present = key_present & F.col(f"`{name}`").isNotNull()
         stats = per_key.agg(
-            F.count_if(all_present & (F.col("_images") > 1)).alias("conflicts"),
-            F.sum("_extra_copies").alias("extra_copies"),
+            F.count_if(key_present & (F.col("_images") > 1)).alias("conflicts"),
+            F.sum(F.col("_rows") - F.col("_images")).alias("extra_copies"),
+            F.sum("_rows").alias("rows"),
+            *[F.sum(f"_nulls_{i}").alias(f"_nulls_{i}") for i in range(len(required))],
         ).first()
         conflicts[rule.id] = int(stats["conflicts"] or 0)
-        copies = int(stats["extra_copies"] or 0)
-    if copies is None:
-        copies = int(images.agg(F.sum(F.col("_copies") - 1)).first()[0] or 0)
-    rows = partition.count()
-    return dg.AssetCheckResult(
+    if stats is None:
+        stats = partition.agg(
+            (F.count(F.lit(1)) - F.count_distinct(image)).alias("extra_copies"),
+            F.count(F.lit(1)).alias("rows"),
+            *nulls,
+        ).first()
+    null_counts = {c: int(stats[f"_nulls_{i}"] or 0) for i, c in enumerate(required)}
+    unique = dg.AssetCheckResult(
         asset_key=key,
         check_name=PRIMARY_KEY_UNIQUE,
         passed=not any(conflicts.values()),
@@ -184,23 +205,15 @@ def _uniqueness_result(key: dg.AssetKey, contract: Contract, partition: DataFram
         metadata={
             "key_columns": dg.MetadataValue.json([list(r.columns) for r in unique_rules]),
             "conflicting_keys": dg.MetadataValue.json(conflicts),
-            "rows": rows,
-            "exact_duplicate_rows": copies,
+            "rows": int(stats["rows"] or 0),
+            "exact_duplicate_rows": int(stats["extra_copies"] or 0),
         },
     )
-
-
-def _not_null_result(key: dg.AssetKey, contract: Contract, partition: DataFrame) -> dg.AssetCheckResult:
-    required = [c.name for c in contract.columns if not c.nullable]
-    if required:
-        row = partition.agg(*[F.count_if(F.col(f"`{c}`").isNull()).alias(c) for c in required]).first()
-        nulls = {c: int(row[c] or 0) for c in required}
-    else:
-        nulls = {}
-    return dg.AssetCheckResult(
+    not_null = dg.AssetCheckResult(
         asset_key=key,
         check_name=REQUIRED_COLUMNS_NOT_NULL,
-        passed=not any(nulls.values()),
+        passed=not any(null_counts.values()),
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"null_counts": dg.MetadataValue.json(nulls)},
+        metadata={"null_counts": dg.MetadataValue.json(null_counts)},
     )
+    return unique, not_null

@@ -63,3 +63,27 @@ def test_distinct_keys_pass(spark, tmp_path):
     assert unique.metadata["conflicting_keys"].value == {"version_unique": 0}
     assert unique.metadata["exact_duplicate_rows"].value == 0
     assert results[REQUIRED_COLUMNS_NOT_NULL].passed
+
+
+def test_rows_differing_only_in_where_a_null_is_are_different_images(spark, tmp_path):
+    """The row image hashes each value with its NULL flag: Spark's hash skips NULLs, so without the flags
+    ("Paris", NULL) and (NULL, "Paris") would be one image and the conflict would pass."""
+    contract = make_contract(
+        [
+            column("id", "bigint", nullable=False),
+            column("updated_at", "timestamp_ntz", nullable=False),
+            column("city", "string"),
+            column("region", "string"),
+        ],
+        [{"id": "version_unique", "kind": "unique", "columns": ["id", "updated_at"], "message": "conflict"}],
+        change_column="updated_at",
+    )
+    uri = str(tmp_path / "places")
+    rows = [(1, T0, "Paris", None, date(2026, 1, 1)), (1, T0, None, "Paris", date(2026, 1, 1))]
+    schema = "id bigint, updated_at timestamp_ntz, city string, region string, _run_date date"
+    spark.createDataFrame(rows, schema).write.format("delta").partitionBy("_run_date").save(uri)
+    results = {result.check_name: result for result in contract_check_results(spark, contract, uri, DAY)}
+    unique = results[PRIMARY_KEY_UNIQUE]
+    assert not unique.passed
+    assert unique.metadata["conflicting_keys"].value == {"version_unique": 1}
+    assert unique.metadata["exact_duplicate_rows"].value == 0
