@@ -116,12 +116,12 @@ def _replaced(
 
 
 def reject_checked_write(
-    context: dg.AssetCheckExecutionContext, lake: Lake, result: dg.AssetCheckResult
+    context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext, lake: Lake, result: dg.AssetCheckResult
 ) -> dg.AssetCheckResult:
     """Reject the write that the failing ``result`` checked: this run's materialization of the asset (and,
     for a bronze table, of its quarantine lane, written in the same step, so the day stays whole)."""
     key = result.asset_key
-    written = _materialization_in_run(context, key)
+    written = materialization_in_run(context, key)
     if written is None:
         return not_rejected(result, f"{key.to_user_string()} was not materialized in this run")
     write = written_table(written, prefix="")
@@ -129,15 +129,16 @@ def reject_checked_write(
         return not_rejected(result, "its materialization does not record the version it replaced")
     writes = [write]
     if key.path[0] == "bronze":
-        lane = _materialization_in_run(context, dg.AssetKey([QUARANTINE, *key.path[1:]]))
+        lane = materialization_in_run(context, dg.AssetKey([QUARANTINE, *key.path[1:]]))
         lane_write = written_table(lane, prefix=f"{QUARANTINE}/") if lane is not None else None
         writes += [lane_write] if lane_write is not None else []
     return gate(lake, [result], writes, context.log.warning)[0]
 
 
-def _materialization_in_run(
-    context: dg.AssetCheckExecutionContext, key: dg.AssetKey
+def materialization_in_run(
+    context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext, key: dg.AssetKey
 ) -> dg.AssetMaterialization | None:
+    """This run's materialization of ``key`` (of the run's first partition), if it has one."""
     partitions = (
         context.partition_keys[:1] if context.has_partition_key or context.has_partition_key_range else None
     )

@@ -5,8 +5,13 @@ manager loads exactly the partitions the mapping names, the run's window plus, w
 a bounded lookback (``TimeWindowPartitionMapping(start_offset=-N)``). Every bronze input has its PII masked
 as the first step, per its contract, so no transform sees a clear name, e-mail or phone number; every
 output is cut to its silver contract (``to_contract``) and checked for raw PII before it is written.
+
+With ``checked=True`` an asset runs its table's ``great_expectations`` check in its own step, right after
+its write (``lakehouse.quality.checks.quality_check_spec``): the same blocking check, without a step of
+its own (``great_expectations_checks`` then builds none for it).
 """
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -15,10 +20,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.contracts import Contract
+from lakehouse.engine import SparkEngine
 from lakehouse.governance import PiiMasking, raw_pii_columns
 from lakehouse.governance.asset_arguments import asset_arguments
+from lakehouse.lake import Lake
 from lakehouse.observability.metrics import compute_metrics, started
 from lakehouse.partitions import PARTITION_COLUMN, DayWindow
+from lakehouse.quality.checks import checked_output, quality_check_spec
+from lakehouse.quality.suites import Suite, load_suite
 from lakehouse.silver import transforms as T
 
 SILVER = "silver"
@@ -89,34 +98,68 @@ def _output(
 # ------------------------------------------------------------------------------------------ assets
 
 
-def build_silver_customers(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
-    source = bronze["bronze.customers"]
+class _Checked:
+    """What a silver asset needs to run its table's check in its step: the spec, the suite, and whether to."""
 
-    @dg.asset(ins={"customers": dg.AssetIn(key=[BRONZE, "customers"])}, **asset_arguments(contract))
-    def _customers(pii: PiiMasking, customers: DataFrame) -> dg.Output:
+    def __init__(self, contract: Contract, checked: bool) -> None:
+        self.suite: Suite | None = load_suite(contract, partitioned=True) if checked else None
+
+    def arguments(self, contract: Contract) -> dict:
+        """``asset_arguments`` of the contract, with the check's spec when the asset runs it."""
+        arguments = asset_arguments(contract)
+        if self.suite is not None:
+            arguments["check_specs"] = [quality_check_spec(self.suite, arguments.get("partitions_def"))]
+        return arguments
+
+    def deliver(
+        self, context: dg.AssetExecutionContext, output: dg.Output, engine: SparkEngine, lake: Lake
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        if self.suite is None:
+            yield output
+        else:
+            yield from checked_output(context, output, self.suite, engine, lake)
+
+
+
+def build_silver_customers(
+    contract: Contract, bronze: dict[str, Contract], checked: bool = False
+) -> dg.AssetsDefinition:
+    source = bronze["bronze.customers"]
+    check = _Checked(contract, checked)
+
+    @dg.asset(ins={"customers": dg.AssetIn(key=[BRONZE, "customers"])}, **check.arguments(contract))
+    def _customers(
+        context: dg.AssetExecutionContext, pii: PiiMasking, engine: SparkEngine, lake: Lake, customers: DataFrame
+    ):
         start = started()
         masked = pii.mask_contract_pii(customers, source)
-        return _output(T.silver_customers(masked), contract, bronze, start)
+        yield from check.deliver(context, _output(T.silver_customers(masked), contract, bronze, start), engine, lake)
 
     return _customers
 
 
-def build_silver_products(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
+def build_silver_products(
+    contract: Contract, bronze: dict[str, Contract], checked: bool = False
+) -> dg.AssetsDefinition:
     source = bronze["bronze.products"]
+    check = _Checked(contract, checked)
 
-    @dg.asset(ins={"products": dg.AssetIn(key=[BRONZE, "products"])}, **asset_arguments(contract))
-    def _products(pii: PiiMasking, products: DataFrame) -> dg.Output:
+    @dg.asset(ins={"products": dg.AssetIn(key=[BRONZE, "products"])}, **check.arguments(contract))
+    def _products(
+        context: dg.AssetExecutionContext, pii: PiiMasking, engine: SparkEngine, lake: Lake, products: DataFrame
+    ):
         start = started()
         masked = pii.mask_contract_pii(products, source)
-        return _output(T.silver_products(masked), contract, bronze, start)
+        yield from check.deliver(context, _output(T.silver_products(masked), contract, bronze, start), engine, lake)
 
     return _products
 
 
 def build_silver_orders(
-    contract: Contract, bronze: dict[str, Contract], lookback_days: int
+    contract: Contract, bronze: dict[str, Contract], lookback_days: int, checked: bool = False
 ) -> dg.AssetsDefinition:
     headers_contract, lines_contract = bronze["bronze.orders"], bronze["bronze.order_items"]
+    check = _Checked(contract, checked)
 
     @dg.asset(
         ins={
@@ -125,15 +168,17 @@ def build_silver_orders(
                 key=[BRONZE, "order_items"], partition_mapping=_lookback(lookback_days)
             ),
         },
-        **asset_arguments(contract),
+        **check.arguments(contract),
     )
     def _orders(
         context: dg.AssetExecutionContext,
         config: OrdersConfig,
         pii: PiiMasking,
+        engine: SparkEngine,
+        lake: Lake,
         orders: DataFrame,
         order_items: DataFrame,
-    ) -> dg.Output:
+    ):
         start = started()
         _require_within_reach(contract.name, config.lookback_days, lookback_days)
         first_day = _window_start(context)
@@ -150,57 +195,72 @@ def build_silver_orders(
                 "they are not in silver/orders (see metadata lines_without_header)"
             )
         rows = T.silver_orders(headers, lines, first_day, config.lookback_days, changed=changed)
-        return _output(
+        output = _output(
             rows, contract, bronze, start, lookback_days=config.lookback_days, lines_without_header=unplaced
         )
+        yield from check.deliver(context, output, engine, lake)
 
     return _orders
 
 
-def build_silver_behavior_events(contract: Contract, bronze: dict[str, Contract]) -> dg.AssetsDefinition:
+def build_silver_behavior_events(
+    contract: Contract, bronze: dict[str, Contract], checked: bool = False
+) -> dg.AssetsDefinition:
     source = bronze["bronze.behavior_events"]
+    check = _Checked(contract, checked)
 
     @dg.asset(
         ins={"behavior_events": dg.AssetIn(key=[BRONZE, "behavior_events"])},
-        **asset_arguments(contract),
+        **check.arguments(contract),
     )
     def _behavior_events(
-        config: BehaviorEventsConfig, pii: PiiMasking, behavior_events: DataFrame
-    ) -> dg.Output:
+        context: dg.AssetExecutionContext,
+        config: BehaviorEventsConfig,
+        pii: PiiMasking,
+        engine: SparkEngine,
+        lake: Lake,
+        behavior_events: DataFrame,
+    ):
         start = started()
         masked = pii.mask_contract_pii(behavior_events, source)
         rows = T.silver_behavior_events(masked, config.session_inactivity_minutes)
-        return _output(
+        output = _output(
             rows, contract, bronze, start, session_inactivity_minutes=config.session_inactivity_minutes
         )
+        yield from check.deliver(context, output, engine, lake)
 
     return _behavior_events
 
 
 def build_silver_customer_activity(
-    contract: Contract, bronze: dict[str, Contract], lookback_days: int
+    contract: Contract, bronze: dict[str, Contract], lookback_days: int, checked: bool = False
 ) -> dg.AssetsDefinition:
+    check = _Checked(contract, checked)
+
     @dg.asset(
         ins={
             "orders": dg.AssetIn(key=[SILVER, "orders"]),
             "behavior_events": dg.AssetIn(key=[SILVER, "behavior_events"]),
             "customers": dg.AssetIn(key=[SILVER, "customers"], partition_mapping=_lookback(lookback_days)),
         },
-        **asset_arguments(contract),
+        **check.arguments(contract),
     )
     def _customer_activity(
         context: dg.AssetExecutionContext,
         config: CustomerActivityConfig,
+        engine: SparkEngine,
+        lake: Lake,
         orders: DataFrame,
         behavior_events: DataFrame,
         customers: DataFrame,
-    ) -> dg.Output:
+    ):
         start = started()
         _require_within_reach(contract.name, config.customer_lookback_days, lookback_days)
         reach = _window_start(context) - timedelta(days=config.customer_lookback_days)
         rows = T.customer_activity(
             orders, behavior_events, _since(customers, reach), config.customer_lookback_days
         )
-        return _output(rows, contract, bronze, start, customer_lookback_days=config.customer_lookback_days)
+        output = _output(rows, contract, bronze, start, customer_lookback_days=config.customer_lookback_days)
+        yield from check.deliver(context, output, engine, lake)
 
     return _customer_activity

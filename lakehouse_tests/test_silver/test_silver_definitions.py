@@ -46,7 +46,8 @@ def test_asset_declares_group_owner_kinds_partitions_and_backfill_policy(assets,
     assert declared.description == silver_contracts[f"silver.{table}"].description
     assert asset.partitions_def == daily_partitions()
     assert asset.backfill_policy == dg.BackfillPolicy.single_run()
-    assert {"io_manager"} <= asset.required_resource_keys <= {"io_manager", "pii", "engine"}
+    # engine and lake: the table's check, when the asset runs it in its step (checked=True)
+    assert {"io_manager"} <= asset.required_resource_keys <= {"io_manager", "pii", "engine", "lake"}
 
 
 @pytest.mark.parametrize("table", SILVER_TABLES)
