@@ -3,12 +3,16 @@
 * ``suites``: a table's suite as plain data, derived from its contract plus the expectations kept in
   ``contracts/<layer>/<table>.expectations.json`` (severity ERROR | WARN and ``mostly`` per expectation).
 * ``validation``: validate a Spark DataFrame with GX on the engine; Data Docs at
-  ``lakehouse.settings.data_docs_location()`` (no Dagster here); ``publishing``: a site on an object store.
+  ``lakehouse.settings.data_docs_location()``, written in the background after the result (no Dagster
+  here); ``publishing``: a site on an object store.
+* ``aggregate``: a suite's first pass as one aggregate query over the batch, with GX's conditions, success
+  logic and results.
 * ``gx_expectations``: the core expectations the suites use, evaluated with fewer or cheaper Spark
   queries, same results;
   ``data_docs``: GX's Data Docs site with its templates compiled once per process.
 * ``checks``: one ``great_expectations`` asset check per bronze, silver and gold table asset it is
-  given; each layer's definitions build theirs from the assets they hand out.
+  given; each layer's definitions build theirs from the assets they hand out; or the same check as a
+  spec of its asset, run in the asset's step (``quality_check_spec``, ``checked_output``).
 
 See ``docs/quality.md``.
 """
