@@ -24,19 +24,28 @@ PRODUCTS = (
 SILVER = dg.AssetKey(["silver", "products"])
 
 
-def _bronze(spark, day: date, price: str):
+def _bronze_rows(spark, day: date, price: str):
+    """Two products changed on ``day``, the first at ``price``, as bronze holds them."""
     rows = [
         (10, "SKU-10", "Mug", "kitchen", "Acme", Decimal(price), "EUR", True, datetime(day.year, day.month, day.day, 7)),
         (11, "SKU-11", "Pan", "kitchen", "Acme", Decimal("20.00"), "EUR", True, datetime(day.year, day.month, day.day, 8)),
     ]
     metadata = ("snowflake", "RETAIL.CATALOG.PRODUCTS", datetime(2026, 1, 3), "run", day)
-    frame = spark.createDataFrame([(*row, *metadata) for row in rows], PRODUCTS)
+    return spark.createDataFrame([(*row, *metadata) for row in rows], PRODUCTS)
+
+
+def _bronze_asset(frame):
+    """Stands for bronze/products: ``frame`` as its output."""
 
     @dg.asset(key=["bronze", "products"], partitions_def=daily_partitions(), group_name="bronze")
     def _products():
         return frame
 
     return _products
+
+
+def _bronze(spark, day: date, price: str):
+    return _bronze_asset(_bronze_rows(spark, day, price))
 
 
 @dg.asset(key=["gold", "downstream"], partitions_def=daily_partitions(), deps=[SILVER])
@@ -116,3 +125,26 @@ def test_an_output_kept_in_memory_is_not_validated_and_blocks_nothing(spark, eng
     [evaluation] = result.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity is dg.AssetCheckSeverity.WARN
     assert "not written to the lake" in evaluation.description
+
+
+def test_a_backfill_range_run_checks_its_whole_window_in_the_step(spark, engine, tmp_path, checked_products):
+    """One run over two days (a single-run backfill): the check validates both days, as a separate check
+    would, and records its result without a partition."""
+    resources = {**lake_resources(engine, str(tmp_path / "lake")), "pii": PiiMasking(salt="s")}
+    two_days = _bronze_asset(
+        _bronze_rows(spark, date(2026, 1, 1), "5.00").unionByName(_bronze_rows(spark, date(2026, 1, 2), "5.00"))
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [two_days, checked_products],
+            resources=resources,
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2026-01-01",
+                "dagster/asset_partition_range_end": "2026-01-02",
+            },
+        )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert evaluation.metadata["rows_validated"].value == 4
+    assert evaluation.metadata["scope"].value == "partitions [2026-01-01, 2026-01-03)"
