@@ -58,7 +58,7 @@ from great_expectations.expectations.metrics.column_pair_map_metrics.column_pair
 from great_expectations.expectations.metrics.table_metrics.table_column_types import (
     _get_spark_column_metadata,
 )
-from pyspark.sql import Column, DataFrame, Row
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -88,6 +88,9 @@ SCHEMA_TYPES = (ExpectColumnValuesToBeOfType, ExpectTableColumnsToMatchSet)
 ROW_COUNT_TYPES = (ExpectTableRowCountToBeBetween,)
 
 Metrics = dict[str, Any]
+"""The metrics an expectation's ``_validate`` reads, by GX's metric names."""
+Values = dict[str, Any]
+"""What one validation's queries answered, by the plan's keys."""
 
 
 class MissingColumns(ValueError):
@@ -114,7 +117,7 @@ class _Aggregates:
 class Planned:
     """The expectations the pass evaluates, their metrics, and the ones left to GX."""
 
-    evaluated: list[tuple[Any, Callable[[Row], Metrics]]]
+    evaluated: list[tuple[Any, Callable[[Values], Metrics]]]
     aggregates: _Aggregates
     queries: dict[str, Callable[[DataFrame], Any]]
     left: list[Any]
@@ -129,7 +132,7 @@ def plan(schema: StructType, expectations: Sequence[Any], runtime_configuration:
     aggregates = _Aggregates()
     aggregates.add(ROW_COUNT, lambda: F.count(F.lit(1)))
     queries: dict[str, Callable[[DataFrame], Any]] = {}
-    evaluated: list[tuple[Any, Callable[[Row], Metrics]]] = []
+    evaluated: list[tuple[Any, Callable[[Values], Metrics]]] = []
     left: list[Any] = []
     context = _PlanContext(aggregates, queries, schema_metrics)
     for expectation in expectations:
@@ -156,7 +159,7 @@ def _columns_of(kwargs: dict[str, Any]) -> set[str]:
     return named | set(kwargs.get("column_list") or ())
 
 
-def _plan_one(expectation, kwargs: dict[str, Any], context: _PlanContext) -> Callable[[Row], Metrics] | None:
+def _plan_one(expectation, kwargs: dict[str, Any], context: _PlanContext) -> Callable[[Values], Metrics] | None:
     map_metric = getattr(expectation, "map_metric", None)
     if map_metric in COLUMN_CONDITIONS:
         return _column_map(expectation, map_metric, kwargs, context)
@@ -223,7 +226,7 @@ def _column_map(expectation, map_metric: str, kwargs: dict[str, Any], context: _
         arguments = _condition_kwargs(provider, kwargs)
         key = aggregates.add(f"{map_metric}({column_name}, {arguments})", lambda: _unexpected_sum(unexpected))
 
-    def metrics(values: Row) -> Metrics:
+    def metrics(values: Values) -> Metrics:
         rows = values[ROW_COUNT]
         nulls = rows - values[nonnull] if rows else None
         return {
@@ -267,7 +270,7 @@ def _column_pair(expectation, map_metric: str, kwargs: dict[str, Any], context: 
     arguments = _condition_kwargs(provider, kwargs)
     key = aggregates.add(f"{map_metric} {domain} {arguments}", lambda: _failing_rows(keep, ~expected))
 
-    def metrics(values: Row) -> Metrics:
+    def metrics(values: Values) -> Metrics:
         return {
             ROW_COUNT: values[ROW_COUNT],
             f"{map_metric}.unexpected_count": values[key],
@@ -287,7 +290,7 @@ def _unique_column(map_metric: str, kwargs: dict[str, Any], context: _PlanContex
         query, lambda df: gx_expectations.rows_in_repeated_groups(df.where(column.isNotNull()), [column])
     )
 
-    def metrics(values: Row) -> Metrics:
+    def metrics(values: Values) -> Metrics:
         rows = values[ROW_COUNT]
         return {
             ROW_COUNT: rows,
@@ -333,7 +336,7 @@ def _unique_compound(map_metric: str, kwargs: dict[str, Any], context: _PlanCont
         ),
     )
 
-    def metrics(values: Row) -> Metrics:
+    def metrics(values: Values) -> Metrics:
         return {
             ROW_COUNT: values[ROW_COUNT],
             f"{map_metric}.unexpected_count": values[query],
@@ -359,6 +362,8 @@ _pool: ThreadPoolExecutor | None = None
 
 
 def _queries_pool() -> ThreadPoolExecutor:
+    """Threads that run a suite's separate queries (a uniqueness group-by, a SQL expectation) while the
+    aggregate runs: the engine works on both at once, and the client waits for the slowest only."""
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -366,18 +371,18 @@ def _queries_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def run(planned: Planned, df: DataFrame) -> dict[str, Any]:
+def run(planned: Planned, df: DataFrame) -> Values:
     """Every value the plan needs: the one aggregate row, and each separate query's answer."""
     names = planned.aggregates.names()
     futures = {key: _queries_pool().submit(query, df) for key, query in planned.queries.items()}
     row = df.agg(*planned.aggregates.columns.values()).collect()[0]
-    values: dict[str, Any] = {key: row[name] for key, name in names.items()}
+    values: Values = {key: row[name] for key, name in names.items()}
     for key, future in futures.items():
         values[key] = future.result()
     return values
 
 
-def results(planned: Planned, values: dict[str, Any], runtime_configuration: dict, execution_engine) -> dict:
+def results(planned: Planned, values: Values, runtime_configuration: dict, execution_engine) -> dict:
     """GX's result of each evaluated expectation (by the expectation object)."""
     evaluated = {}
     for expectation, metrics in planned.evaluated:
