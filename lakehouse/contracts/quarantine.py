@@ -208,7 +208,7 @@ def _join_reference(
     references: Mapping[str, DataFrame],
     helper: str,
 ) -> DataFrame:
-    """Left-join the distinct referenced keys; ``helper`` is TRUE where the key was found."""
+    """Left-join the batch's keys found in the reference; ``helper`` is TRUE where the key was found."""
     reference = references.get(rule.references_table)
     if reference is None:
         raise MissingReferenceError(
@@ -222,10 +222,11 @@ def _join_reference(
             f"{rule.references_column!r} (columns: {reference.columns})"
         )
     key = f"{helper}_key"
-    keys = (
-        reference.select(quoted(matches[0]).cast(contract.column(rule.column).type).alias(key))
-        .where(F.col(key).isNotNull())
-        .distinct()
-        .withColumn(helper, F.lit(True))
-    )
-    return frame.join(keys, quoted(rule.column) == F.col(key), "left").drop(key)
+    # The batch's own distinct keys, kept where the reference has them: the hash table is the size of the
+    # batch's keys, while the reference (every partition of the parent table, growing daily) only streams
+    # past it, one column read. Distinct reference keys, the other way round, cost a hash table of the whole
+    # history on every run.
+    batch_keys = frame.select(quoted(rule.column).alias(key)).where(F.col(key).isNotNull()).distinct()
+    referenced = reference.select(quoted(matches[0]).cast(contract.column(rule.column).type).alias(key))
+    found = batch_keys.join(referenced, on=key, how="left_semi").withColumn(helper, F.lit(True))
+    return frame.join(found, quoted(rule.column) == F.col(key), "left").drop(key)
