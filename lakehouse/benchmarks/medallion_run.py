@@ -251,7 +251,11 @@ def main(
         # the cluster's server, listed by status() while it runs
         server = next((s.pid for s in services.status() if s.name == "spark" and s.pid), None)
         sampler = MemorySampler(server) if cluster and server is not None else None
-        with dg.DagsterInstance.ephemeral() as instance, sampler or contextlib.nullcontext():
+        # A SQLite instance under the scratch home, as `lakehouse backfill` keeps its runs: an in-memory one
+        # would hold every event of every day in this process and grow its memory with the days run.
+        instance_dir = os.path.join(home, "dagster-bench")
+        os.makedirs(instance_dir, exist_ok=True)
+        with dg.DagsterInstance.local_temp(instance_dir) as instance, sampler or contextlib.nullcontext():
             for index, day in enumerate(day_list):
                 clock = time.perf_counter()
                 (outcome,) = run_days([day], definitions=code_location.defs(), instance=instance)
