@@ -13,7 +13,7 @@ from lakehouse.contracts import load_contracts
 from lakehouse.quality import data_docs_written, load_suite, validate_frame
 from lakehouse.quality.suites import SAMPLE_SIZE
 from lakehouse.quality.validation import FIRST_PASS, _context_for
-from lakehouse_tests.test_quality.test_validation import BRONZE_ORDERS, DAY, _order
+from lakehouse_tests.test_quality.order_rows import BRONZE_ORDERS, DAY, order_row
 
 SILVER_PRODUCTS = (
     "product_id bigint, sku string, product_name string, category string, brand string, "
@@ -64,13 +64,13 @@ def _comparable(result):
 
 
 ORDERS_FRAMES = {
-    "passing": lambda: [_order(1), _order(1), _order(2), _order(3, status="paid")],
+    "passing": lambda: [order_row(1), order_row(1), order_row(2), order_row(3, status="paid")],
     "failing": lambda: [
-        _order(1, status="lost"),
-        _order(2, currency="usd"),
-        _order(3, status="placed"),
-        _order(3, status="paid"),  # two row images of one key: the SQL expectation
-        _order(4, currency=None),
+        order_row(1, status="lost"),
+        order_row(2, currency="usd"),
+        order_row(3, status="placed"),
+        order_row(3, status="paid"),  # two row images of one key: the SQL expectation
+        order_row(4, currency=None),
     ],
     "empty": lambda: [],
 }
@@ -139,7 +139,7 @@ def test_a_passing_suite_costs_one_aggregate_query_and_one_per_uniqueness_or_sql
     products = load_suite(load_contracts()["silver.products"])  # 23 expectations, one compound unique
     orders = load_suite(load_contracts()["bronze.orders"])  # 26 expectations, one SQL
     products_frame = spark.createDataFrame([_product(1), _product(2)], SILVER_PRODUCTS)
-    orders_frame = spark.createDataFrame([_order(1), _order(2)], BRONZE_ORDERS)
+    orders_frame = spark.createDataFrame([order_row(1), order_row(2)], BRONZE_ORDERS)
     for suite, frame in ((products, products_frame), (orders, orders_frame)):
         validate_frame(frame, suite, "warm", tmp_path)  # the suite's objects and plan, once per process
     collected = _collects(spark, monkeypatch)

@@ -4,8 +4,6 @@ conflicting row images, with one run of its query; the Data Docs page of the val
 values."""
 
 import sys
-from datetime import date, datetime
-from decimal import Decimal
 
 import pytest
 from great_expectations.constants import MAX_RESULT_RECORDS
@@ -13,33 +11,7 @@ from great_expectations.constants import MAX_RESULT_RECORDS
 from lakehouse.contracts import load_contracts
 from lakehouse.quality import data_docs_written, gx_expectations, load_suite, validate_frame
 from lakehouse.quality.suites import SAMPLE_SIZE
-
-BRONZE_ORDERS = (
-    "order_id bigint, customer_id bigint, order_ts timestamp_ntz, status string, channel string, "
-    "currency string, total_amount decimal(12,2), updated_at timestamp_ntz, record_source string, "
-    "record_table string, ingest_timestamp timestamp, _batch_id string, _run_date date"
-)
-DAY = date(2026, 1, 1)
-
-
-def _order(order_id: int, status: str = "placed", currency: str = "USD", minute: int = 0):
-    placed = datetime(2026, 1, 1, 9, 0)
-    changed = datetime(2026, 1, 1, 10, minute)
-    return (
-        order_id,
-        order_id % 7 + 1,
-        placed,
-        status,
-        "web",
-        currency,
-        Decimal("19.99"),
-        changed,
-        "snowflake",
-        "RETAIL.SALES.ORDERS",
-        datetime(2026, 1, 1, 12, 0),
-        "batch-1",
-        DAY,
-    )
+from lakehouse_tests.test_quality.order_rows import BRONZE_ORDERS, order_row
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +27,11 @@ def test_redeliveries_pass_and_two_row_images_of_one_key_fail_with_their_rows(
     spark, bronze_orders_suite, tmp_path
 ):
     rows = [
-        _order(1),
-        _order(1),  # an exact redelivery: stays in bronze
-        _order(2, status="placed"),
-        _order(2, status="paid"),  # same (order_id, updated_at), another row image
-        _order(3),
+        order_row(1),
+        order_row(1),  # an exact redelivery: stays in bronze
+        order_row(2, status="placed"),
+        order_row(2, status="paid"),  # same (order_id, updated_at), another row image
+        order_row(3),
     ]
     frame = spark.createDataFrame(rows, BRONZE_ORDERS)
     outcome = validate_frame(frame, bronze_orders_suite, "run-1", tmp_path)
@@ -78,8 +50,8 @@ def test_redeliveries_pass_and_two_row_images_of_one_key_fail_with_their_rows(
 def test_failed_row_expectations_get_up_to_five_failing_values_on_their_data_docs_page(
     spark, bronze_orders_suite, tmp_path
 ):
-    bad = [_order(10 + i, status=f"lost-{i}", minute=i) for i in range(SAMPLE_SIZE + 2)]
-    good = [_order(100 + i, minute=i) for i in range(3)]
+    bad = [order_row(10 + i, status=f"lost-{i}", minute=i) for i in range(SAMPLE_SIZE + 2)]
+    good = [order_row(100 + i, minute=i) for i in range(3)]
     outcome = validate_frame(
         spark.createDataFrame(bad + good, BRONZE_ORDERS), bronze_orders_suite, "run 2/2026-01-01", tmp_path
     )
@@ -98,7 +70,7 @@ def test_failed_row_expectations_get_up_to_five_failing_values_on_their_data_doc
 
 def test_a_passing_suite_writes_its_page_and_nothing_fails(spark, bronze_orders_suite, tmp_path):
     outcome = validate_frame(
-        spark.createDataFrame([_order(1), _order(2)], BRONZE_ORDERS), bronze_orders_suite, "run-3", tmp_path
+        spark.createDataFrame([order_row(1), order_row(2)], BRONZE_ORDERS), bronze_orders_suite, "run-3", tmp_path
     )
     assert outcome.success and outcome.severity is None
     assert all(result.sample == () for result in outcome.results)
@@ -125,7 +97,7 @@ def test_a_sql_expectation_runs_its_query_once_and_counts_again_only_past_what_g
     monkeypatch.setattr(frame_type, "count", counting)
 
     def conflicting(keys: int):
-        rows = [_order(i, status=s) for i in range(1, keys + 1) for s in ("placed", "paid")]
+        rows = [order_row(i, status=s) for i in range(1, keys + 1) for s in ("placed", "paid")]
         frame = spark.createDataFrame(rows, BRONZE_ORDERS)
         return _by_id(validate_frame(frame, bronze_orders_suite, f"run-{keys}", tmp_path))["order_version_unique"]
 
@@ -250,8 +222,8 @@ def test_inside_a_validation_each_expectation_builds_its_configuration_once(
         return build(self)
 
     monkeypatch.setattr(Expectation, "configuration", property(counting))
-    bad = [_order(10 + i, status=f"lost-{i}") for i in range(3)]  # a second pass for failing values too
-    frame = spark.createDataFrame(bad + [_order(1)], BRONZE_ORDERS)
+    bad = [order_row(10 + i, status=f"lost-{i}") for i in range(3)]  # a second pass for failing values too
+    frame = spark.createDataFrame(bad + [order_row(1)], BRONZE_ORDERS)
     outcome = validate_frame(frame, bronze_orders_suite, "once", tmp_path)
     assert not outcome.success and builds
     assert len(builds) == len({id(built) for built in builds})  # once per object
@@ -269,8 +241,8 @@ def test_configurations_built_once_change_no_result(spark, bronze_orders_suite, 
     """The same outcome, failing values included, with GX rebuilding every configuration on every read."""
     from contextlib import nullcontext
 
-    rows = [_order(10 + i, status=f"lost-{i}", minute=i) for i in range(SAMPLE_SIZE + 2)]
-    rows += [_order(2, status="placed"), _order(2, status="paid"), _order(3, currency="usd")]
+    rows = [order_row(10 + i, status=f"lost-{i}", minute=i) for i in range(SAMPLE_SIZE + 2)]
+    rows += [order_row(2, status="placed"), order_row(2, status="paid"), order_row(3, currency="usd")]
     frame = spark.createDataFrame(rows, BRONZE_ORDERS)
 
     def summary(outcome):
@@ -293,7 +265,7 @@ def test_data_docs_on_an_object_store_are_published_there(spark, bronze_orders_s
     from lakehouse_tests.fixtures.s3 import BUCKET
 
     location = f"s3://{BUCKET}/data-docs-test"
-    bad = [_order(10, status="lost")]
+    bad = [order_row(10, status="lost")]
     outcome = validate_frame(spark.createDataFrame(bad, BRONZE_ORDERS), bronze_orders_suite, "s3-run", location)
     assert outcome.data_docs_uri is not None and outcome.data_docs_uri.startswith(f"{location}/validations/")
     assert outcome.data_docs_path is None
