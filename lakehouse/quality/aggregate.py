@@ -263,17 +263,26 @@ def _column_pair(expectation, map_metric: str, kwargs: dict[str, Any], context: 
     )
     keep = _pair_keep(kwargs)
     domain = f"pair({kwargs['column_A']}, {kwargs['column_B']}, {kwargs.get('ignore_row_if')})"
-    aggregates = context.aggregates
-    kept = aggregates.add(
+    kept = _kept_rows(domain, keep, context)
+    arguments = _condition_kwargs(provider, kwargs)
+    key = context.aggregates.add(f"{map_metric} {domain} {arguments}", lambda: _failing_rows(keep, ~expected))
+    return _filtered_domain_metrics(map_metric, unexpected=key, kept=kept)
+
+
+def _kept_rows(domain: str, keep: Column | None, context: _PlanContext) -> str:
+    """The aggregate counting the rows a multicolumn domain keeps, added once per domain."""
+    return context.aggregates.add(
         f"rows {domain}", lambda: F.count(F.lit(1)) if keep is None else F.count(F.when(keep, 1))
     )
-    arguments = _condition_kwargs(provider, kwargs)
-    key = aggregates.add(f"{map_metric} {domain} {arguments}", lambda: _failing_rows(keep, ~expected))
+
+
+def _filtered_domain_metrics(map_metric: str, *, unexpected: str, kept: str):
+    """GX's metrics for a map expectation over a filtered multicolumn domain, read from the pass's values."""
 
     def metrics(values: Values) -> Metrics:
         return {
             ROW_COUNT: values[ROW_COUNT],
-            f"{map_metric}.unexpected_count": values[key],
+            f"{map_metric}.unexpected_count": values[unexpected],
             f"{map_metric}.filtered_row_count": values[kept],
             f"{map_metric}.unexpected_values": [],
         }
@@ -325,9 +334,7 @@ def _unique_compound(map_metric: str, kwargs: dict[str, Any], context: _PlanCont
     columns = list(kwargs["column_list"])
     keep = _compound_keep(kwargs)
     domain = f"compound({columns}, {kwargs.get('ignore_row_if')})"
-    kept = context.aggregates.add(
-        f"rows {domain}", lambda: F.count(F.lit(1)) if keep is None else F.count(F.when(keep, 1))
-    )
+    kept = _kept_rows(domain, keep, context)
     query = f"repeated {domain}"
     context.queries.setdefault(
         query,
@@ -335,16 +342,7 @@ def _unique_compound(map_metric: str, kwargs: dict[str, Any], context: _PlanCont
             df if keep is None else df.where(keep), [F.col(c) for c in columns]
         ),
     )
-
-    def metrics(values: Values) -> Metrics:
-        return {
-            ROW_COUNT: values[ROW_COUNT],
-            f"{map_metric}.unexpected_count": values[query],
-            f"{map_metric}.filtered_row_count": values[kept],
-            f"{map_metric}.unexpected_values": [],
-        }
-
-    return metrics
+    return _filtered_domain_metrics(map_metric, unexpected=query, kept=kept)
 
 
 def _unexpected_rows(kwargs: dict[str, Any], context: _PlanContext):
