@@ -103,9 +103,16 @@ def extraction_settings(system: str, resource) -> ExtractionSettings:
     except ValueError:
         choices = ", ".join(m.value for m in ExtractionMode)
         raise ExtractionSettingError(f"{system} extraction {mode!r} is not one of: {choices}") from None
+    if mode is ExtractionMode.PARALLEL and system == "snowflake":
+        # the connector already downloads a result's chunks on several threads (client_prefetch_threads)
+        raise ExtractionSettingError(
+            "snowflake extraction 'parallel' reads PostgreSQL time slices: use 'unload' or 'stream' "
+            "(the connector fetches a result's chunks in parallel)"
+        )
+    parallelism = getattr(resource, "extraction_parallelism", None)
     return ExtractionSettings(
         mode=mode,
-        parallelism=getattr(resource, "extraction_parallelism", None) or DEFAULT_PARALLELISM,
+        parallelism=DEFAULT_PARALLELISM if parallelism is None else parallelism,
         unload_iam_role=getattr(resource, "unload_iam_role", None),
         unload_stage=getattr(resource, "unload_stage", None),
     )
@@ -181,7 +188,7 @@ def _parallel(
 
     def land(index: int) -> int:
         batches = redshift_batches(connection, table, slices[index], batch_rows)
-        return land_batches(batches, landing_uri, file_prefix=f"part-{index:03d}").rows
+        return land_batches(batches, landing_uri, file_prefix=f"part-{index:03d}")
 
     # each slice opens its own native connection (``redshift_batches``), so the slices run at once; the
     # driver and the Parquet writer release the GIL while they work

@@ -19,14 +19,6 @@ from pyspark.sql.pandas.types import from_arrow_schema
 ROWS_PER_FILE = 1_000_000
 
 
-@dataclass(frozen=True)
-class LandedBatch:
-    uri: str
-    rows: int
-    files: int
-    schema: pa.Schema | None
-
-
 def normalized_schema(schema: pa.Schema) -> pa.Schema:
     """One schema for every batch of a result: connectors may pick a different integer width per
     chunk, and Spark reads Parquet timestamps at microsecond precision."""
@@ -43,9 +35,10 @@ def normalized_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
-def land_batches(batches: Iterable[pa.RecordBatch], uri: str, file_prefix: str = "part") -> LandedBatch:
+def land_batches(batches: Iterable[pa.RecordBatch], uri: str, file_prefix: str = "part") -> int:
     """Write ``batches`` as Parquet files under ``uri`` (a directory), named ``<file_prefix>-<n>.parquet``
-    (writers landing into one directory at once give each its own prefix); returns what was landed."""
+    (writers landing into one directory at once give each its own prefix); returns the rows written.
+    ``landed_files`` describes what the directory then holds."""
     filesystem, root = pafs.FileSystem.from_uri(uri)
     filesystem.create_dir(root, recursive=True)
     writer: pq.ParquetWriter | None = None
@@ -70,8 +63,7 @@ def land_batches(batches: Iterable[pa.RecordBatch], uri: str, file_prefix: str =
     finally:
         if writer is not None:
             writer.close()
-    return LandedBatch(uri=uri, rows=rows, files=files, schema=schema)
-
+    return rows
 
 
 @dataclass(frozen=True)

@@ -117,9 +117,9 @@ def test_postgres_window_arrives_in_bounded_batches_of_the_declared_types(probe_
     last = table.slice(4, 1).to_pylist()[0]
     assert [name for name, value in last.items() if value is not None] == ["event_id", "loaded_at"]
 
-    landed = land_batches(batches, str(tmp_path / "landing"))
+    rows = land_batches(batches, str(tmp_path / "landing"))
     on_disk = pq.read_table(tmp_path / "landing")
-    assert landed.rows == on_disk.num_rows == 5
+    assert rows == on_disk.num_rows == 5
     assert on_disk.schema.field("amount").type == pa.decimal128(10, 2)
     assert on_disk.schema.field("at_utc").type == pa.timestamp("us", tz="UTC")
 

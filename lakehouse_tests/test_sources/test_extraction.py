@@ -83,6 +83,10 @@ def test_the_settings_come_from_the_resource_with_the_system_s_default():
     assert extraction_settings("redshift", object()).mode is ExtractionMode.PARALLEL
     with pytest.raises(ExtractionSettingError, match="'copy' is not one of: unload, parallel, stream"):
         extraction_settings("redshift", redshift_resource().model_copy(update={"extraction": "copy"}))
+    with pytest.raises(ExtractionSettingError, match="must be 1 or more, got 0"):
+        extraction_settings("redshift", redshift_resource().model_copy(update={"extraction_parallelism": 0}))
+    with pytest.raises(ExtractionSettingError, match="snowflake extraction 'parallel' reads PostgreSQL"):
+        extraction_settings("snowflake", snowflake_resource().model_copy(update={"extraction": "parallel"}))
 
 
 # ----------------------------------------------------------------------------------- unload statements
