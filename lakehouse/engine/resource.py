@@ -10,23 +10,43 @@ from dagster_pyspark import LazyPySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field
 
-DEFAULT_MEMORY_LIMIT = "2g"
-"""Embedded Sail's memory pool, a twelfth of a 24 GB laptop: measured on one SF 10 day of events, the Delta
-write peaked at 4.2 GB with the pool unbounded and at 1.5 GB with 1 GiB, in less CPU time (it spills its
-sort instead of growing the process)."""
+DEFAULT_MEMORY_LIMIT = "auto"
+"""Embedded Sail's memory pool: half the memory the process may use (``machine_memory_bytes``), like a JVM's
+default heap, a share of the machine. Bounded, so sorts, aggregations and the Delta writer's sort spill
+instead of growing the process until the kernel kills it (one SF 10 day of events written to Delta peaked at
+4.2 GB unbounded, 1.5 GB with a 1 GiB pool, in less CPU time). Not smaller: what cannot spill is refused
+when the pool is full, and a hash join's build side cannot (DataFusion has no spilling hash join); with a
+2 GiB pool the ``gold/fact_orders`` MERGE of SF 10's second day was refused 1 MB for its join while the
+spilling operators held the rest."""
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+_CGROUP_MEMORY_MAX = "/sys/fs/cgroup/memory.max"
+
+
+def machine_memory_bytes() -> int:
+    """The memory this process may use: the machine's physical memory, or its cgroup's limit when lower (a
+    container)."""
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        with open(_CGROUP_MEMORY_MAX) as limit:
+            text = limit.read().strip()
+    except OSError:
+        return physical
+    return min(physical, int(text)) if text.isdigit() else physical
 
 
 def parse_bytes(size: str | None) -> int | None:
-    """``'2g'``, ``'512m'``, ``'1073741824'`` as bytes; None (or ``'none'``: unbounded) stays None."""
+    """``'2g'``, ``'512m'``, ``'1073741824'`` as bytes; ``'auto'`` is half of ``machine_memory_bytes()``;
+    None (or ``'none'``: unbounded) stays None."""
     if size is None or str(size).strip().lower() == "none":
         return None
     text = str(size).strip().lower().removesuffix("b")
+    if text == "auto":
+        return machine_memory_bytes() // 2
     number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "")
     try:
         value = int(float(number) * _UNITS[unit])
     except ValueError:
-        raise ValueError(f"memory limit {size!r} is not a size such as 2g, 512m or 1073741824") from None
+        raise ValueError(f"memory limit {size!r} is not a size such as 2g, 512m, 1073741824 or auto") from None
     if value <= 0:
         raise ValueError(f"memory limit {size!r} must be more than zero")
     return value
@@ -60,9 +80,10 @@ class SparkEngine(LazyPySparkResource):
     )
     memory_limit: str | None = Field(
         default=DEFAULT_MEMORY_LIMIT,
-        description="Embedded Sail only: its memory pool, in bytes or with a k, m or g suffix ('2g'); sorts, "
-        "aggregations and Delta writes spill to disk beyond it. None leaves the pool unbounded. A cluster "
-        "bounds its own executors (spark.executor.memory, Sail's runtime.memory_pool).",
+        description="Embedded Sail only: its memory pool, in bytes or with a k, m or g suffix ('4g'), or 'auto' "
+        "(half the machine's memory); sorts, aggregations and Delta writes spill to disk beyond it, a hash join "
+        "larger than what is left is refused. None leaves the pool unbounded. A cluster bounds its own "
+        "executors (spark.executor.memory, Sail's runtime.memory_pool).",
     )
 
     def _init_session(self) -> None:

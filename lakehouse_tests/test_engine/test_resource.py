@@ -109,6 +109,20 @@ def test_the_embedded_memory_pool_bounds_the_server_and_sorts_and_writes_spill_b
     assert _under_a_memory_limit("none", "join", tmp_path).startswith("joined 3000000")
 
 
+def test_the_default_memory_limit_is_half_the_memory_the_process_may_use(monkeypatch, tmp_path):
+    from lakehouse.engine import resource
+
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    cgroup = tmp_path / "memory.max"
+    monkeypatch.setattr(resource, "_CGROUP_MEMORY_MAX", str(cgroup))
+    assert resource.SparkEngine().memory_limit == "auto"
+    assert resource.parse_bytes("auto") == physical // 2  # no cgroup file
+    cgroup.write_text("max\n")
+    assert resource.parse_bytes("auto") == physical // 2  # a cgroup without a limit
+    cgroup.write_text(f"{2**30}\n")
+    assert resource.parse_bytes("AUTO") == 2**29  # a container's limit, lower than the machine
+
+
 def test_a_memory_limit_is_a_size():
     from lakehouse.engine.resource import parse_bytes
 
