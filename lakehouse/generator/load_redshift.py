@@ -78,11 +78,14 @@ def load_redshift(
                 counts = {spec.qualified_name: batch.rows(spec).num_rows for spec in REDSHIFT_TABLES}
                 progress(f"loaded Redshift batch {batch.commit_date}", counts)
         if loaded:
-            with conn, conn.cursor() as cursor:  # fresh statistics, so windows are planned on the index
+            # Fresh statistics, so windows are planned on the index; and vacuumed now, as a long-lived source
+            # table is, so that neither the first extraction (setting hint bits on every page it reads) nor an
+            # autovacuum woken by the bulk load competes with the runs for the disk and the cores.
+            conn.autocommit = True  # VACUUM cannot run in a transaction
+            with conn.cursor() as cursor:
                 for spec in REDSHIFT_TABLES:
-                    cursor.execute(
-                        sql.SQL("ANALYZE {}.{}").format(sql.Identifier(spec.schema), sql.Identifier(spec.name))
-                    )
+                    table = sql.SQL("{}.{}").format(sql.Identifier(spec.schema), sql.Identifier(spec.name))
+                    cursor.execute(sql.SQL("VACUUM (ANALYZE) {}").format(table))
     finally:
         conn.close()
     return LoadReport(_describe(target), tuple(loaded), tuple(skipped), time.perf_counter() - started)

@@ -32,6 +32,19 @@ def test_loading_a_day_again_changes_nothing(dirty_data: GeneratedData, analytic
     }
 
 
+def test_a_load_leaves_the_table_vacuumed_and_analyzed(analytics_dsn: str) -> None:
+    """So that the first extraction does not set hint bits on every page, and no autovacuum woken by the
+    bulk load runs beside the day's runs."""
+    with psycopg2.connect(analytics_dsn) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables "
+            "WHERE schemaname = 'web' AND relname = 'behavior_events'"
+        )
+        vacuumed, analyzed = cursor.fetchone()
+    conn.close()
+    assert vacuumed is not None and analyzed is not None
+
+
 def test_events_read_back_with_redshift_types_and_every_row(
     dirty_data: GeneratedData, analytics_dsn: str
 ) -> None:
